@@ -1,0 +1,1 @@
+//! Serving `/Content/…` over HTTP (owned by the content work).
