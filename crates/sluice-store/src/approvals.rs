@@ -1,0 +1,206 @@
+//! Approvals, declined updates and EULA acceptances.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Store;
+use crate::codec::{RowExt, now, opt_ts, ts, uuid_str};
+use crate::error::{Result, StoreError};
+use crate::types::*;
+
+const APPROVAL_COLS: &str = "update_id, group_id, action, deadline, approved_by, approved_at";
+
+fn decode_approval<R: RowExt>(r: &R) -> Result<Approval> {
+    Ok(Approval {
+        update_id: r.uuid("update_id")?,
+        group_id: r.uuid("group_id")?,
+        action: r.parsed("action", ApprovalAction::parse)?,
+        deadline: r.opt_time("deadline")?,
+        approved_by: r.text("approved_by")?,
+        approved_at: r.time("approved_at")?,
+    })
+}
+
+fn decode_declined<R: RowExt>(r: &R) -> Result<Declined> {
+    Ok(Declined {
+        update_id: r.uuid("update_id")?,
+        declined_by: r.text("declined_by")?,
+        declined_at: r.time("declined_at")?,
+    })
+}
+
+impl Store {
+    /// Sets (or replaces) the approval of `update_id` for `group_id`; `NotFound` if the
+    /// group does not exist.
+    pub async fn set_approval(
+        &self,
+        update_id: Uuid,
+        group_id: Uuid,
+        action: ApprovalAction,
+        deadline: Option<OffsetDateTime>,
+        approved_by: &str,
+    ) -> Result<Approval> {
+        const SQL: &str = "INSERT INTO approvals (update_id, group_id, action, deadline, \
+             approved_by, approved_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (update_id, group_id) DO UPDATE SET action = excluded.action, \
+             deadline = excluded.deadline, approved_by = excluded.approved_by, \
+             approved_at = excluded.approved_at";
+        let approval = Approval {
+            update_id,
+            group_id,
+            action,
+            deadline: deadline.map(crate::to_stored_precision),
+            approved_by: approved_by.to_owned(),
+            approved_at: now(),
+        };
+        let (uid, gid) = (uuid_str(&update_id), uuid_str(&group_id));
+        let deadline = opt_ts(deadline)?;
+        let at = ts(approval.approved_at)?;
+        on_write!(self, db => {
+            sqlx::query(SQL)
+                .bind(&uid)
+                .bind(&gid)
+                .bind(action.as_str())
+                .bind(deadline.as_deref())
+                .bind(approved_by)
+                .bind(&at)
+                .execute(db)
+                .await
+                .map_err(|e| match StoreError::from(e) {
+                    // The only foreign key here is the group.
+                    StoreError::Conflict(_) => StoreError::NotFound(format!("group {gid}")),
+                    other => other,
+                })?;
+        });
+        Ok(approval)
+    }
+
+    /// Removes an approval; returns false if there was none.
+    pub async fn remove_approval(&self, update_id: Uuid, group_id: Uuid) -> Result<bool> {
+        const SQL: &str = "DELETE FROM approvals WHERE update_id = $1 AND group_id = $2";
+        let (uid, gid) = (uuid_str(&update_id), uuid_str(&group_id));
+        on_write!(self, db => {
+            Ok(sqlx::query(SQL).bind(&uid).bind(&gid).execute(db).await?.rows_affected() > 0)
+        })
+    }
+
+    /// Approvals of one update, ordered by group id.
+    pub async fn approvals_for_update(&self, update_id: Uuid) -> Result<Vec<Approval>> {
+        self.approvals_where(
+            "WHERE update_id = $1 ORDER BY group_id",
+            Some(uuid_str(&update_id)),
+        )
+        .await
+    }
+
+    /// Approvals for one group, ordered by update id.
+    pub async fn approvals_for_group(&self, group_id: Uuid) -> Result<Vec<Approval>> {
+        self.approvals_where(
+            "WHERE group_id = $1 ORDER BY update_id",
+            Some(uuid_str(&group_id)),
+        )
+        .await
+    }
+
+    /// Every approval, ordered by update then group.
+    pub async fn all_approvals(&self) -> Result<Vec<Approval>> {
+        self.approvals_where("ORDER BY update_id, group_id", None)
+            .await
+    }
+
+    async fn approvals_where(&self, tail: &str, arg: Option<String>) -> Result<Vec<Approval>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {APPROVAL_COLS} FROM approvals {tail}"));
+        on_read!(self, db => {
+            let mut q = sqlx::query(sql);
+            if let Some(a) = &arg {
+                q = q.bind(a.clone());
+            }
+            let rows = q.fetch_all(db).await?;
+            rows.iter().map(decode_approval).collect()
+        })
+    }
+
+    /// Declines an update; returns false if it was already declined (the original record
+    /// is kept).
+    pub async fn decline(&self, update_id: Uuid, declined_by: &str) -> Result<bool> {
+        const SQL: &str = "INSERT INTO declined_updates (update_id, declined_by, declined_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING";
+        let uid = uuid_str(&update_id);
+        let at = ts(now())?;
+        on_write!(self, db => {
+            Ok(sqlx::query(SQL).bind(&uid).bind(declined_by).bind(&at).execute(db).await?
+                .rows_affected() > 0)
+        })
+    }
+
+    /// Takes back a decline; returns false if the update was not declined.
+    pub async fn undecline(&self, update_id: Uuid) -> Result<bool> {
+        let uid = uuid_str(&update_id);
+        on_write!(self, db => {
+            Ok(sqlx::query("DELETE FROM declined_updates WHERE update_id = $1")
+                .bind(&uid)
+                .execute(db)
+                .await?
+                .rows_affected() > 0)
+        })
+    }
+
+    /// Whether an update is declined.
+    pub async fn is_declined(&self, update_id: Uuid) -> Result<bool> {
+        let uid = uuid_str(&update_id);
+        on_read!(self, db => {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM declined_updates WHERE update_id = $1")
+                .bind(&uid)
+                .fetch_one(db)
+                .await?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Every declined update, most recently declined first.
+    pub async fn list_declined(&self) -> Result<Vec<Declined>> {
+        const SQL: &str = "SELECT update_id, declined_by, declined_at FROM declined_updates \
+             ORDER BY declined_at DESC, update_id";
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).fetch_all(db).await?;
+            rows.iter().map(decode_declined).collect()
+        })
+    }
+
+    /// Records acceptance of a EULA; returns false if it was already accepted (the first
+    /// acceptance is kept).
+    pub async fn accept_eula(&self, eula_id: Uuid, accepted_by: &str) -> Result<bool> {
+        const SQL: &str = "INSERT INTO eula_acceptances (eula_id, accepted_by, accepted_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (eula_id) DO NOTHING";
+        let id = uuid_str(&eula_id);
+        let at = ts(now())?;
+        on_write!(self, db => {
+            Ok(sqlx::query(SQL).bind(&id).bind(accepted_by).bind(&at).execute(db).await?
+                .rows_affected() > 0)
+        })
+    }
+
+    /// Whether a EULA was accepted.
+    pub async fn is_eula_accepted(&self, eula_id: Uuid) -> Result<bool> {
+        Ok(self.eula_acceptance(eula_id).await?.is_some())
+    }
+
+    /// Who accepted a EULA and when.
+    pub async fn eula_acceptance(&self, eula_id: Uuid) -> Result<Option<EulaAcceptance>> {
+        const SQL: &str =
+            "SELECT eula_id, accepted_by, accepted_at FROM eula_acceptances WHERE eula_id = $1";
+        let id = uuid_str(&eula_id);
+        on_read!(self, db => {
+            let row = sqlx::query(SQL).bind(&id).fetch_optional(db).await?;
+            row.as_ref()
+                .map(|r| {
+                    Ok(EulaAcceptance {
+                        eula_id: r.uuid("eula_id")?,
+                        accepted_by: r.text("accepted_by")?,
+                        accepted_at: r.time("accepted_at")?,
+                    })
+                })
+                .transpose()
+        })
+    }
+}

@@ -1,0 +1,468 @@
+//! Catalog: revisions, their fragments, files, relationships and categories.
+
+use uuid::Uuid;
+
+use crate::Store;
+use crate::codec::{
+    Bind, RowExt, SqlBuilder, bind_all, hex_digest, like_contains, now, parse_uuid, ts, uuid_str,
+};
+use crate::error::{Result, StoreError};
+use crate::types::*;
+
+macro_rules! revision_cols {
+    () => {
+        "id, update_id, revision_number, update_type, title, description, kb_article, \
+         msrc_severity, msrc_number, classification, category_type, publication_state, \
+         creation_date, is_locally_published, is_leaf, is_bundle, explicitly_deployable, \
+         imported_at"
+    };
+}
+
+macro_rules! file_cols {
+    () => {
+        "f.sha1, f.sha256, f.file_name, f.size, f.modified, f.patching_type, f.mu_url, \
+         f.state, f.updated_at"
+    };
+}
+
+fn decode_revision<R: RowExt>(r: &R) -> Result<Revision> {
+    Ok(Revision {
+        id: r.big("id")?,
+        update_id: r.uuid("update_id")?,
+        revision_number: r.int("revision_number")?,
+        update_type: r.parsed("update_type", UpdateType::parse)?,
+        title: r.text("title")?,
+        description: r.opt_text("description")?,
+        kb_article: r.opt_text("kb_article")?,
+        msrc_severity: r.opt_text("msrc_severity")?,
+        msrc_number: r.opt_text("msrc_number")?,
+        classification: r.opt_uuid("classification")?,
+        category_type: r.opt_text("category_type")?,
+        publication_state: r.text("publication_state")?,
+        creation_date: r.opt_time("creation_date")?,
+        is_locally_published: r.flag("is_locally_published")?,
+        is_leaf: r.flag("is_leaf")?,
+        is_bundle: r.flag("is_bundle")?,
+        explicitly_deployable: r.flag("explicitly_deployable")?,
+        imported_at: r.time("imported_at")?,
+    })
+}
+
+fn decode_file<R: RowExt>(r: &R) -> Result<FileRecord> {
+    Ok(FileRecord {
+        sha1: r.text("sha1")?,
+        sha256: r.opt_text("sha256")?,
+        file_name: r.text("file_name")?,
+        size: r.big("size")?,
+        modified: r.opt_time("modified")?,
+        patching_type: r.opt_text("patching_type")?,
+        mu_url: r.opt_text("mu_url")?,
+        state: r.parsed("state", FileState::parse)?,
+        updated_at: r.time("updated_at")?,
+    })
+}
+
+fn decode_category<R: RowExt>(r: &R) -> Result<Category> {
+    Ok(Category {
+        update_id: r.uuid("update_id")?,
+        revision_number: r.int("revision_number")?,
+        category_type: r.text("category_type")?,
+        title: r.text("title")?,
+        parent_update_id: r.opt_uuid("parent_update_id")?,
+    })
+}
+
+fn decode_summary<R: RowExt>(r: &R) -> Result<UpdateSummary> {
+    Ok(UpdateSummary {
+        revision_id: r.big("id")?,
+        update_id: r.uuid("update_id")?,
+        revision_number: r.int("revision_number")?,
+        update_type: r.parsed("update_type", UpdateType::parse)?,
+        title: r.text("title")?,
+        description: r.opt_text("description")?,
+        kb_article: r.opt_text("kb_article")?,
+        msrc_severity: r.opt_text("msrc_severity")?,
+        classification: r.opt_uuid("classification")?,
+        publication_state: r.text("publication_state")?,
+        creation_date: r.opt_time("creation_date")?,
+        is_declined: r.flag("is_declined")?,
+    })
+}
+
+/// Builds the shared `FROM … WHERE …` part of the update listing and its count.
+fn update_filter_sql(head: &str, filter: &UpdateFilter) -> SqlBuilder {
+    let mut b = SqlBuilder::new(head);
+    b.push(
+        " FROM revisions r LEFT JOIN declined_updates d ON d.update_id = r.update_id \
+         WHERE r.revision_number = (SELECT MAX(r2.revision_number) FROM revisions r2 \
+         WHERE r2.update_id = r.update_id)",
+    );
+    if !filter.include_categories {
+        b.push(" AND r.update_type <> 'Category'");
+    }
+    if let Some(t) = filter.update_type {
+        let p = b.arg(Bind::Text(t.as_str().to_owned()));
+        b.push(&format!(" AND r.update_type = {p}"));
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        let p = b.arg(Bind::Text(like_contains(text)));
+        b.push(&format!(
+            " AND (LOWER(r.title) LIKE {p} ESCAPE '\\' \
+             OR LOWER(COALESCE(r.description, '')) LIKE {p} ESCAPE '\\' \
+             OR LOWER('kb' || COALESCE(r.kb_article, '')) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some(kb) = filter.kb.as_deref() {
+        let p = b.arg(Bind::Text(normalize_kb(kb)));
+        b.push(&format!(" AND r.kb_article = {p}"));
+    }
+    if let Some(class) = filter.classification.as_deref() {
+        let p = b.arg(Bind::Text(category_key(class)));
+        b.push(&format!(
+            " AND (r.classification = {p} OR r.classification IN \
+             (SELECT c.update_id FROM categories c WHERE LOWER(c.title) = LOWER({p})))"
+        ));
+    }
+    if let Some(product) = filter.product.as_deref() {
+        let p = b.arg(Bind::Text(category_key(product)));
+        // Naming a product family (or company) selects the products below it too.
+        b.push(&format!(
+            " AND EXISTS (SELECT 1 FROM revision_categories rc WHERE rc.revision_id = r.id \
+             AND (rc.category_update_id = {p} OR rc.category_update_id IN ( \
+             WITH RECURSIVE sel(id) AS ( \
+             SELECT c.update_id FROM categories c \
+             WHERE c.update_id = {p} OR LOWER(c.title) = LOWER({p}) \
+             UNION SELECT c2.update_id FROM categories c2 JOIN sel ON c2.parent_update_id = sel.id) \
+             SELECT id FROM sel)))"
+        ));
+    }
+    b
+}
+
+/// Category ids are stored lowercase; titles are matched case-insensitively anyway.
+fn category_key(s: &str) -> String {
+    match Uuid::parse_str(s.trim()) {
+        Ok(u) => uuid_str(&u),
+        Err(_) => s.trim().to_owned(),
+    }
+}
+
+fn normalize_kb(kb: &str) -> String {
+    let kb = kb.trim();
+    match kb.get(..2) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("kb") => kb[2..].to_owned(),
+        _ => kb.to_owned(),
+    }
+}
+
+impl Store {
+    /// Stores a batch of revisions in one transaction (all or nothing).
+    ///
+    /// Idempotent on (update_id, revision_number): an existing revision is reported with
+    /// `inserted: false` and left unchanged. Files already known are shared, not duplicated.
+    pub async fn insert_revisions(&self, revs: &[NewRevision]) -> Result<Vec<InsertOutcome>> {
+        crate::ingest::insert_revisions(self, revs).await
+    }
+
+    /// A revision by its server-local id.
+    pub async fn revision(&self, id: i64) -> Result<Option<Revision>> {
+        const SQL: &str = concat!("SELECT ", revision_cols!(), " FROM revisions WHERE id = $1");
+        on_read!(self, db => {
+            let row = sqlx::query(SQL).bind(id).fetch_optional(db).await?;
+            row.as_ref().map(decode_revision).transpose()
+        })
+    }
+
+    /// A revision by its identity.
+    pub async fn revision_by_identity(
+        &self,
+        update_id: Uuid,
+        revision_number: i32,
+    ) -> Result<Option<Revision>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            revision_cols!(),
+            " FROM revisions WHERE update_id = $1 AND revision_number = $2"
+        );
+        let uid = uuid_str(&update_id);
+        on_read!(self, db => {
+            let row = sqlx::query(SQL).bind(&uid).bind(revision_number).fetch_optional(db).await?;
+            row.as_ref().map(decode_revision).transpose()
+        })
+    }
+
+    /// The highest-numbered revision of an update.
+    pub async fn latest_revision(&self, update_id: Uuid) -> Result<Option<Revision>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            revision_cols!(),
+            " FROM revisions WHERE update_id = $1 ORDER BY revision_number DESC LIMIT 1"
+        );
+        let uid = uuid_str(&update_id);
+        on_read!(self, db => {
+            let row = sqlx::query(SQL).bind(&uid).fetch_optional(db).await?;
+            row.as_ref().map(decode_revision).transpose()
+        })
+    }
+
+    /// The compressed original XML of a revision.
+    pub async fn revision_xml(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        const SQL: &str = "SELECT xml_compressed FROM revisions WHERE id = $1";
+        on_read!(self, db => {
+            Ok(sqlx::query_scalar(SQL).bind(id).fetch_optional(db).await?)
+        })
+    }
+
+    /// All fragments of a revision, ordered by kind then language.
+    pub async fn fragments(&self, revision_id: i64) -> Result<Vec<Fragment>> {
+        const SQL: &str = "SELECT kind, language, body FROM fragments WHERE revision_id = $1 \
+                           ORDER BY kind, language";
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).bind(revision_id).fetch_all(db).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Fragment {
+                        kind: r.parsed("kind", FragmentKind::parse)?,
+                        language: r.text("language")?,
+                        body: r.blob("body")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// One fragment's bytes (`language` is `""` for unlocalized fragments).
+    pub async fn fragment(
+        &self,
+        revision_id: i64,
+        kind: FragmentKind,
+        language: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        const SQL: &str = "SELECT body FROM fragments WHERE revision_id = $1 AND kind = $2 \
+                           AND language = $3";
+        on_read!(self, db => {
+            Ok(sqlx::query_scalar(SQL)
+                .bind(revision_id)
+                .bind(kind.as_str())
+                .bind(language)
+                .fetch_optional(db)
+                .await?)
+        })
+    }
+
+    /// The files of a revision, ordered by SHA-1.
+    pub async fn revision_files(&self, revision_id: i64) -> Result<Vec<FileRecord>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM revision_files rf JOIN files f ON f.sha1 = rf.sha1 \
+             WHERE rf.revision_id = $1 ORDER BY f.sha1"
+        );
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).bind(revision_id).fetch_all(db).await?;
+            rows.iter().map(decode_file).collect()
+        })
+    }
+
+    /// The relationships of a revision, in their original order.
+    pub async fn relationships(&self, revision_id: i64) -> Result<Vec<Relationship>> {
+        const SQL: &str = "SELECT kind, group_no, target_update_id, target_revision_number, \
+                           is_category FROM revision_relationships WHERE revision_id = $1 \
+                           ORDER BY seq";
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).bind(revision_id).fetch_all(db).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Relationship {
+                        kind: r.parsed("kind", RelationshipKind::parse)?,
+                        group_no: r.int("group_no")?,
+                        target_update_id: r.uuid("target_update_id")?,
+                        target_revision_number: r.opt_int("target_revision_number")?,
+                        is_category: r.flag("is_category")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Ids of the revisions that have a relationship of `kind` to `target_update_id`
+    /// (e.g. who supersedes or bundles an update).
+    pub async fn revisions_related_to(
+        &self,
+        target_update_id: Uuid,
+        kind: RelationshipKind,
+    ) -> Result<Vec<i64>> {
+        const SQL: &str = "SELECT DISTINCT revision_id FROM revision_relationships \
+                           WHERE target_update_id = $1 AND kind = $2 ORDER BY revision_id";
+        let uid = uuid_str(&target_update_id);
+        on_read!(self, db => {
+            Ok(sqlx::query_scalar(SQL).bind(&uid).bind(kind.as_str()).fetch_all(db).await?)
+        })
+    }
+
+    /// The product and classification categories of a revision.
+    pub async fn revision_categories(&self, revision_id: i64) -> Result<Vec<Uuid>> {
+        const SQL: &str = "SELECT category_update_id FROM revision_categories \
+                           WHERE revision_id = $1 ORDER BY category_update_id";
+        on_read!(self, db => {
+            let ids: Vec<String> = sqlx::query_scalar(SQL).bind(revision_id).fetch_all(db).await?;
+            ids.iter().map(|s| parse_uuid(s)).collect()
+        })
+    }
+
+    /// Every known category, ordered by type then title.
+    pub async fn list_categories(&self) -> Result<Vec<Category>> {
+        const SQL: &str = "SELECT update_id, revision_number, category_type, title, \
+                           parent_update_id FROM categories ORDER BY category_type, title, update_id";
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).fetch_all(db).await?;
+            rows.iter().map(decode_category).collect()
+        })
+    }
+
+    /// A category by id.
+    pub async fn category(&self, update_id: Uuid) -> Result<Option<Category>> {
+        const SQL: &str = "SELECT update_id, revision_number, category_type, title, \
+                           parent_update_id FROM categories WHERE update_id = $1";
+        let uid = uuid_str(&update_id);
+        on_read!(self, db => {
+            let row = sqlx::query(SQL).bind(&uid).fetch_optional(db).await?;
+            row.as_ref().map(decode_category).transpose()
+        })
+    }
+
+    /// A category by title (ASCII case-insensitive); the lowest id wins on duplicates.
+    pub async fn category_by_title(&self, title: &str) -> Result<Option<Category>> {
+        const SQL: &str = "SELECT update_id, revision_number, category_type, title, \
+                           parent_update_id FROM categories WHERE LOWER(title) = LOWER($1) \
+                           ORDER BY update_id LIMIT 1";
+        on_read!(self, db => {
+            let row = sqlx::query(SQL).bind(title).fetch_optional(db).await?;
+            row.as_ref().map(decode_category).transpose()
+        })
+    }
+
+    /// The latest revision of each update matching `filter`, newest creation date first
+    /// (undated last), then by title.
+    pub async fn list_updates(&self, filter: &UpdateFilter) -> Result<Vec<UpdateSummary>> {
+        let mut b = update_filter_sql(
+            "SELECT r.id, r.update_id, r.revision_number, r.update_type, r.title, \
+             r.description, r.kb_article, r.msrc_severity, r.classification, \
+             r.publication_state, r.creation_date, \
+             CASE WHEN d.update_id IS NULL THEN FALSE ELSE TRUE END AS is_declined",
+            filter,
+        );
+        b.push(" ORDER BY r.creation_date DESC NULLS LAST, r.title, r.id");
+        let limit = filter.limit.unwrap_or(-1);
+        if limit >= 0 || filter.offset > 0 {
+            // PostgreSQL has no "-1 means unlimited"; a huge limit is portable.
+            let l = b.arg(Bind::Big(if limit >= 0 { limit } else { i64::MAX }));
+            let o = b.arg(Bind::Big(filter.offset.max(0)));
+            b.push(&format!(" LIMIT {l} OFFSET {o}"));
+        }
+        let sql = sqlx::AssertSqlSafe(b.sql);
+        on_read!(self, db => {
+            let rows = bind_all!(sqlx::query(sql), &b.binds).fetch_all(db).await?;
+            rows.iter().map(decode_summary).collect()
+        })
+    }
+
+    /// How many updates [`Store::list_updates`] would return without limit and offset.
+    pub async fn count_updates(&self, filter: &UpdateFilter) -> Result<i64> {
+        let b = update_filter_sql("SELECT COUNT(*)", filter);
+        let sql = sqlx::AssertSqlSafe(b.sql);
+        on_read!(self, db => {
+            Ok(bind_all!(sqlx::query_scalar(sql), &b.binds).fetch_one(db).await?)
+        })
+    }
+
+    /// Number of stored revisions.
+    pub async fn count_revisions(&self) -> Result<i64> {
+        on_read!(self, db => {
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM revisions").fetch_one(db).await?)
+        })
+    }
+
+    /// Every revision id, ascending.
+    pub async fn all_revision_ids(&self) -> Result<Vec<i64>> {
+        on_read!(self, db => {
+            Ok(sqlx::query_scalar("SELECT id FROM revisions ORDER BY id").fetch_all(db).await?)
+        })
+    }
+
+    /// Every revision's id and identity, ascending by id.
+    pub async fn all_revision_keys(&self) -> Result<Vec<RevisionKey>> {
+        const SQL: &str = "SELECT id, update_id, revision_number FROM revisions ORDER BY id";
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).fetch_all(db).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(RevisionKey {
+                        id: r.big("id")?,
+                        update_id: r.uuid("update_id")?,
+                        revision_number: r.int("revision_number")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// A file by SHA-1 (hex, any case).
+    pub async fn file(&self, sha1: &str) -> Result<Option<FileRecord>> {
+        const SQL: &str = concat!("SELECT ", file_cols!(), " FROM files f WHERE f.sha1 = $1");
+        let sha1 = hex_digest("sha1", sha1, 40)?;
+        on_read!(self, db => {
+            let row = sqlx::query(SQL).bind(&sha1).fetch_optional(db).await?;
+            row.as_ref().map(decode_file).transpose()
+        })
+    }
+
+    /// Sets a file's download state; `NotFound` if the file is unknown.
+    pub async fn set_file_state(&self, sha1: &str, state: FileState) -> Result<()> {
+        const SQL: &str = "UPDATE files SET state = $1, updated_at = $2 WHERE sha1 = $3";
+        let sha1 = hex_digest("sha1", sha1, 40)?;
+        let at = ts(now())?;
+        let done = on_write!(self, db => {
+            sqlx::query(SQL).bind(state.as_str()).bind(&at).bind(&sha1).execute(db).await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("file {sha1}")));
+        }
+        Ok(())
+    }
+
+    /// Every file in `state`, ordered by SHA-1.
+    pub async fn files_in_state(&self, state: FileState) -> Result<Vec<FileRecord>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM files f WHERE f.state = $1 ORDER BY f.sha1"
+        );
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).bind(state.as_str()).fetch_all(db).await?;
+            rows.iter().map(decode_file).collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kb_prefix_is_stripped() {
+        assert_eq!(normalize_kb("KB5031356"), "5031356");
+        assert_eq!(normalize_kb("kb123"), "123");
+        assert_eq!(normalize_kb(" 42 "), "42");
+    }
+
+    #[test]
+    fn category_keys_are_normalised_uuids_or_titles() {
+        assert_eq!(
+            category_key("E6CF1350-C01B-414D-A61F-263D14D133B4"),
+            "e6cf1350-c01b-414d-a61f-263d14d133b4"
+        );
+        assert_eq!(category_key(" Security Updates "), "Security Updates");
+    }
+}
