@@ -5,7 +5,7 @@
 //! Sans-I/O: everything here is a pure function of its input, so it can be fuzzed and
 //! benchmarked on its own.
 
-pub mod dom;
+pub use sluice_xml as dom;
 pub mod fragment;
 pub mod model;
 mod parse;
@@ -85,7 +85,8 @@ pub fn parse_update(xml: &str, document: &str) -> Result<ParsedUpdate, MetadataE
     if xml.len() > MAX_DOCUMENT_BYTES {
         return Err(MetadataError::TooLarge { document: document.into(), size: xml.len(), max: MAX_DOCUMENT_BYTES });
     }
-    let root = dom::parse(xml, document)?;
+    let root = dom::parse(xml, document)
+        .map_err(|e| MetadataError::Malformed { document: e.document, reason: e.reason })?;
     let update = parse::update_from_root(&root, document)?;
     let fragments = fragment::build(&root);
     Ok(ParsedUpdate { update, fragments, xml: xml.to_string() })

@@ -1,8 +1,10 @@
-//! A small, namespace-aware element tree for update documents.
+//! A small, namespace-aware element tree for the XML Sluice receives: update documents and
+//! SOAP messages.
 //!
-//! Update documents are small (median well under 10 KB) and every consumer (model extraction,
-//! fragment generation, verbatim rule capture) needs random access to siblings, so a tree built
-//! in one quick-xml pass is simpler than several streaming passes and costs microseconds.
+//! These documents are small (update documents median well under 10 KB, SOAP requests a few KB)
+//! and every consumer (model extraction, fragment generation, verbatim rule capture, request
+//! decoding) needs random access to siblings, so a tree built in one quick-xml pass is simpler
+//! than several streaming passes and costs microseconds.
 //! Entities other than the five predefined ones and character references are refused, as is
 //! any DOCTYPE: nothing from a document can make us expand or fetch anything.
 
@@ -10,7 +12,6 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{QName, ResolveResult};
 use quick_xml::NsReader;
 
-use crate::MetadataError;
 
 /// Deepest element nesting accepted; real documents stay below 40.
 pub const MAX_DEPTH: usize = 256;
@@ -87,11 +88,19 @@ impl Element {
     }
 }
 
-fn xml_err(doc: &str, reason: impl std::fmt::Display) -> MetadataError {
-    MetadataError::Malformed { document: doc.to_string(), reason: reason.to_string() }
+/// Why a document is not acceptable XML. `document` is the name the caller gave it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{document}: not well-formed XML: {reason}")]
+pub struct XmlError {
+    pub document: String,
+    pub reason: String,
 }
 
-fn resolved_ns(r: &ResolveResult<'_>, doc: &str, name: &str) -> Result<String, MetadataError> {
+fn xml_err(doc: &str, reason: impl std::fmt::Display) -> XmlError {
+    XmlError { document: doc.to_string(), reason: reason.to_string() }
+}
+
+fn resolved_ns(r: &ResolveResult<'_>, doc: &str, name: &str) -> Result<String, XmlError> {
     match r {
         ResolveResult::Bound(ns) => Ok(ns.into_inner().to_string()),
         ResolveResult::Unbound => Ok(String::new()),
@@ -102,7 +111,7 @@ fn resolved_ns(r: &ResolveResult<'_>, doc: &str, name: &str) -> Result<String, M
 /// Parses a whole document into its root element.
 ///
 /// `doc` names the document in error messages.
-pub fn parse(xml: &str, doc: &str) -> Result<Element, MetadataError> {
+pub fn parse(xml: &str, doc: &str) -> Result<Element, XmlError> {
     let mut reader = NsReader::from_str(xml);
     reader.config_mut().trim_text(false);
     reader.config_mut().check_end_names = true;
@@ -180,7 +189,7 @@ pub fn parse(xml: &str, doc: &str) -> Result<Element, MetadataError> {
     root.ok_or_else(|| xml_err(doc, "no root element"))
 }
 
-fn push_text(stack: &mut [Element], root: &Option<Element>, text: &str, doc: &str) -> Result<(), MetadataError> {
+fn push_text(stack: &mut [Element], root: &Option<Element>, text: &str, doc: &str) -> Result<(), XmlError> {
     match stack.last_mut() {
         Some(parent) => {
             if let Some(Node::Text(prev)) = parent.children.last_mut() {
@@ -202,7 +211,7 @@ fn start_element(
     ns: String,
     self_closing: bool,
     doc: &str,
-) -> Result<Element, MetadataError> {
+) -> Result<Element, XmlError> {
     let qname = s.name().into_inner().to_string();
     let local = s.local_name().into_inner().to_string();
     let mut attrs = Vec::new();
