@@ -1,3 +1,193 @@
-//! HTTP edge of Sluice: the client listener (content, later the SOAP services) and the admin API.
+//! HTTP edge of Sluice: the client listener (content; the SOAP services come next) and the
+//! admin API, wired to the catalog, the store and the content store.
 
+pub mod admin;
+pub mod bootstrap;
+pub mod config;
 pub mod content_http;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_catalog::Catalog;
+use sluice_content::ContentStore;
+use sluice_store::Store;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use sluice_catalog::api;
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] sluice_store::StoreError),
+    #[error("cannot open the content store: {0}")]
+    Content(#[from] sluice_content::ContentError),
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind { addr: SocketAddr, what: &'static str, source: std::io::Error },
+    #[error("first-start setup failed: {0}")]
+    Bootstrap(String),
+    #[error("server task failed: {0}")]
+    Task(String),
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Catalog,
+    pub store: Store,
+    pub content: Arc<ContentStore>,
+}
+
+/// A started server: its bound addresses and the means to stop it.
+pub struct RunningServer {
+    pub client_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    /// The admin token written on first start (or found valid on disk).
+    pub admin_token: String,
+    pub state: AppState,
+    stop: CancellationToken,
+    tasks: tokio::task::JoinSet<std::io::Result<()>>,
+    grace: Duration,
+}
+
+impl RunningServer {
+    /// Asks both listeners to stop accepting, lets in-flight requests finish for the grace
+    /// period, then drops whatever is left.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        self.stop.cancel();
+        let drain = async {
+            while let Some(r) = self.tasks.join_next().await {
+                match r {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(ServerError::Task(e.to_string())),
+                    Err(e) => return Err(ServerError::Task(e.to_string())),
+                }
+            }
+            Ok(())
+        };
+        let result = match tokio::time::timeout(self.grace, drain).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::warn!("requests still running after {:?}; closing them", self.grace);
+                self.tasks.abort_all();
+                Ok(())
+            }
+        };
+        self.state.store.close().await;
+        result
+    }
+
+    /// Waits until a listener fails on its own (it normally never does).
+    async fn failed(&mut self) -> ServerError {
+        match self.tasks.join_next().await {
+            Some(Ok(Err(e))) => ServerError::Task(e.to_string()),
+            Some(Err(e)) => ServerError::Task(e.to_string()),
+            _ => ServerError::Task("a listener stopped unexpectedly".into()),
+        }
+    }
+}
+
+/// Opens everything, performs first-start setup and starts both listeners.
+pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| ServerError::DataDir { path: config.data_dir.display().to_string(), source })?;
+    let store = Store::open(&config.database_url()).await?;
+    let content = Arc::new(ContentStore::open(config.content_root()).await?);
+    let catalog = Catalog::new(store.clone(), content.clone());
+    let state = AppState { catalog, store: store.clone(), content: content.clone() };
+    let admin_token = bootstrap::ensure_admin(&store, &config.data_dir)
+        .await
+        .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+
+    let client_listener = TcpListener::bind(config.client_listen)
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.client_listen, what: "client services", source })?;
+    let admin_listener = TcpListener::bind(config.admin_listen)
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.admin_listen, what: "admin API", source })?;
+    let client_addr = client_listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.client_listen,
+        what: "client services",
+        source,
+    })?;
+    let admin_addr = admin_listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.admin_listen,
+        what: "admin API",
+        source,
+    })?;
+
+    let stop = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let client_app = client_router(&state);
+    let admin_app = admin::router(state.clone());
+    let s1 = stop.clone();
+    tasks.spawn(async move {
+        axum::serve(client_listener, client_app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(s1.cancelled_owned())
+            .await
+    });
+    let s2 = stop.clone();
+    tasks.spawn(async move {
+        axum::serve(admin_listener, admin_app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(s2.cancelled_owned())
+            .await
+    });
+    tracing::info!(%client_addr, %admin_addr, data = %config.data_dir.display(), "sluice is serving");
+    Ok(RunningServer {
+        client_addr,
+        admin_addr,
+        admin_token,
+        state,
+        stop,
+        tasks,
+        grace: Duration::from_secs(config.shutdown_grace_secs),
+    })
+}
+
+/// Runs until `shutdown` resolves, then stops gracefully.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    let mut server = start(config).await?;
+    tokio::select! {
+        _ = shutdown => {
+            tracing::info!("shutting down");
+            server.shutdown().await
+        }
+        e = server.failed() => Err(e),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// What Windows clients and downstream servers reach on port 8530.
+fn client_router(state: &AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/", axum::routing::get(|| async { "Sluice update server\n" }))
+        .merge(content_http::router(state.content.clone()))
+}

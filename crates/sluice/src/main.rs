@@ -1,1 +1,109 @@
-fn main() {}
+//! `sluice`: the server and its command-line administration tool in one binary.
+
+mod client;
+mod commands;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "sluice", version, about = "A WSUS-compatible update server")]
+struct Cli {
+    #[command(flatten)]
+    remote: Remote,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the admin commands send their requests.
+#[derive(Args, Debug, Clone)]
+pub struct Remote {
+    /// Admin API of the server to administer [default: http://127.0.0.1:8580]
+    #[arg(long, env = "SLUICE_SERVER", global = true)]
+    server: Option<String>,
+    /// Admin API token [default: read from <data>/admin-token]
+    #[arg(long, env = "SLUICE_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+    /// Data directory of the local server (used to find its admin token)
+    #[arg(long, env = "SLUICE_DATA", global = true)]
+    data: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (client services on :8530, admin API on 127.0.0.1:8580)
+    Serve(ServeArgs),
+    /// Publish a local update: store its file and write its metadata
+    Publish(commands::PublishArgs),
+    /// Import raw Microsoft update XML documents into the catalog
+    ImportXml(commands::ImportArgs),
+    /// Browse the update catalog
+    #[command(subcommand)]
+    Updates(commands::UpdatesCommand),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// TOML configuration file
+    #[arg(long, env = "SLUICE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… [default: sqlite in the data directory]
+    #[arg(long, env = "SLUICE_DATABASE")]
+    database: Option<String>,
+    /// Content store directory [default: <data>/content]
+    #[arg(long, env = "SLUICE_CONTENT")]
+    content: Option<PathBuf>,
+    /// Address for Windows clients and downstream servers [default: 0.0.0.0:8530]
+    #[arg(long, env = "SLUICE_CLIENT_LISTEN")]
+    client_listen: Option<SocketAddr>,
+    /// Address for the admin API [default: 127.0.0.1:8580]
+    #[arg(long, env = "SLUICE_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => serve(cli.remote, a).await,
+            Command::Publish(a) => commands::publish(&cli.remote, a).await,
+            Command::ImportXml(a) => commands::import_xml(&cli.remote, a).await,
+            Command::Updates(c) => commands::updates(&cli.remote, c).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let overrides = sluice_server::config::Overrides {
+        data: remote.data,
+        database: a.database,
+        content: a.content,
+        client_listen: a.client_listen,
+        admin_listen: a.admin_listen,
+    };
+    let config = sluice_server::config::Config::load(a.config.as_deref(), &overrides)?;
+    sluice_server::run(config, sluice_server::shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The admin API (JSON over HTTP, bearer-token authenticated, every change audited).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use futures_util::TryStreamExt;
+use sluice_catalog::api::*;
+use sluice_catalog::CatalogError;
+use sluice_store::NewAuditEntry;
+
+use crate::bootstrap::token_digest;
+use crate::AppState;
+
+/// Largest JSON import batch accepted (the CLI sends 500 documents per request).
+const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+/// Largest metadata part of a publish request.
+const MAX_PUBLISH_METADATA: usize = 4 * 1024 * 1024;
+
+/// Who is calling: established by [`authenticate`] for every protected route.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: String,
+    pub address: Option<String>,
+}
+
+pub struct ApiFailure(StatusCode, String);
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        (self.0, Json(ApiError { error: self.1 })).into_response()
+    }
+}
+
+impl From<CatalogError> for ApiFailure {
+    fn from(e: CatalogError) -> Self {
+        let status = match &e {
+            CatalogError::Rejected(_) | CatalogError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            CatalogError::NotFound(_) => StatusCode::NOT_FOUND,
+            CatalogError::FileMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            CatalogError::Store(s) if s.is_conflict() => StatusCode::CONFLICT,
+            CatalogError::Store(s) if s.is_not_found() => StatusCode::NOT_FOUND,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "admin request failed");
+        }
+        ApiFailure(status, e.to_string())
+    }
+}
+
+fn bad_request(msg: impl Into<String>) -> ApiFailure {
+    ApiFailure(StatusCode::BAD_REQUEST, msg.into())
+}
+
+pub fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/updates", get(list_updates))
+        .route("/updates/import", post(import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
+        // Update files can be gigabytes: the body is streamed to disk, never buffered.
+        .route("/updates/publish", post(publish).layer(DefaultBodyLimit::disable()))
+        .route("/updates/{update_id}", get(show_update))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
+    let api = Router::new().route("/health", get(health)).merge(protected);
+    Router::new()
+        .nest(API_PREFIX, api)
+        .fallback(|| async { ApiFailure(StatusCode::NOT_FOUND, "no such admin API route".into()) })
+        .with_state(state)
+}
+
+async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else {
+        return ApiFailure(StatusCode::UNAUTHORIZED, "authentication required: send 'Authorization: Bearer <token>'".into())
+            .into_response();
+    };
+    match state.store.token_user(&token_digest(token)).await {
+        Ok(Some(owner)) => {
+            let address = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+            req.extensions_mut().insert(Caller { user: owner.user_name, address });
+            next.run(req).await
+        }
+        Ok(None) => ApiFailure(StatusCode::UNAUTHORIZED, "invalid or revoked token".into()).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "token check failed");
+            ApiFailure(StatusCode::INTERNAL_SERVER_ERROR, "cannot check the token".into()).into_response()
+        }
+    }
+}
+
+async fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, detail: String) {
+    let entry = NewAuditEntry {
+        actor: caller.user.clone(),
+        action: action.into(),
+        target: target.into(),
+        detail,
+        source_address: caller.address.clone(),
+    };
+    // The change itself has happened; a failed audit write is reported, not turned into a
+    // failed request that the administrator would retry.
+    if let Err(e) = state.store.append_audit(&entry).await {
+        tracing::error!(error = %e, action, target, "cannot write the audit log");
+    }
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn list_updates(State(state): State<AppState>, Query(q): Query<UpdateQuery>) -> Result<Json<Vec<UpdateSummary>>, ApiFailure> {
+    Ok(Json(state.catalog.list_updates(&q).await?))
+}
+
+async fn show_update(State(state): State<AppState>, Path(update_id): Path<String>) -> Result<Json<UpdateDetail>, ApiFailure> {
+    Ok(Json(state.catalog.update_detail(&update_id).await?))
+}
+
+async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(req): Json<ImportRequest>,
+) -> Result<Json<ImportResponse>, ApiFailure> {
+    if req.documents.is_empty() {
+        return Err(bad_request("no documents"));
+    }
+    let docs = req.documents.into_iter().map(|d| (d.name, d.xml.into_bytes())).collect();
+    let revisions = state.catalog.import_documents(docs).await?;
+    let new = revisions.iter().filter(|r| r.inserted).count();
+    audit(&state, &caller, "import-xml", "catalog", format!("{} revision(s), {new} new", revisions.len())).await;
+    Ok(Json(ImportResponse { revisions }))
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    mut multipart: Multipart,
+) -> Result<Json<UpdateDetail>, ApiFailure> {
+    let mut metadata: Option<PublishRequest> = None;
+    while let Some(field) = multipart.next_field().await.map_err(|e| bad_request(format!("malformed upload: {e}")))? {
+        match field.name() {
+            Some("metadata") => {
+                let mut buf = Vec::new();
+                let mut field = field;
+                while let Some(chunk) = field.chunk().await.map_err(|e| bad_request(format!("malformed upload: {e}")))? {
+                    if buf.len() + chunk.len() > MAX_PUBLISH_METADATA {
+                        return Err(bad_request("the metadata part is too large"));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                metadata = Some(serde_json::from_slice(&buf).map_err(|e| bad_request(format!("metadata: {e}")))?);
+            }
+            Some("file") => {
+                let req = metadata.take().ok_or_else(|| bad_request("the metadata part must come before the file"))?;
+                let title = req.title.clone();
+                let stream = field.map_err(std::io::Error::other);
+                let reader = tokio_util::io::StreamReader::new(stream);
+                let detail = state.catalog.publish(req, reader).await?;
+                audit(&state, &caller, "publish", &detail.summary.update_id, format!("published '{title}'")).await;
+                return Ok(Json(detail));
+            }
+            _ => {}
+        }
+    }
+    Err(bad_request("a publish request needs a 'metadata' part and a 'file' part"))
+}

@@ -1,0 +1,67 @@
+//! The admin API client used by every administration command.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use serde::de::DeserializeOwned;
+use sluice_server::api::{ApiError, API_PREFIX};
+
+use crate::Remote;
+
+pub struct AdminClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl AdminClient {
+    /// Resolves server and token: flags and environment first; otherwise the local server's
+    /// default address and the token file it wrote into its data directory.
+    pub fn from_remote(r: &Remote) -> anyhow::Result<AdminClient> {
+        let base = r.server.clone().unwrap_or_else(|| "http://127.0.0.1:8580".to_string());
+        let base = base.trim_end_matches('/').to_string();
+        let token = match &r.token {
+            Some(t) => t.clone(),
+            None => {
+                let data = r.data.clone().unwrap_or_else(|| PathBuf::from("./sluice-data"));
+                let path = data.join("admin-token");
+                std::fs::read_to_string(&path)
+                    .with_context(|| {
+                        format!(
+                            "no admin token: pass --token or SLUICE_TOKEN, or run on the server's machine \
+                             (looked for {}; set --data/SLUICE_DATA to the server's data directory)",
+                            path.display()
+                        )
+                    })?
+                    .trim()
+                    .to_string()
+            }
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(AdminClient { http, base, token })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}{}", self.base, API_PREFIX, path)
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(&self.token)
+    }
+
+    pub async fn send<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        let resp = rb.send().await.with_context(|| format!("cannot reach the Sluice admin API at {}", self.base))?;
+        let status = resp.status();
+        let body = resp.bytes().await.context("reading the server's answer")?;
+        if !status.is_success() {
+            let msg = serde_json::from_slice::<ApiError>(&body)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+            bail!("{} ({})", msg, status);
+        }
+        serde_json::from_slice(&body).context("the server's answer is not the expected JSON")
+    }
+}

@@ -1,0 +1,264 @@
+//! The `sluice` binary end to end: a real server over loopback, the real CLI as a subprocess.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sluice_server::config::Config;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsus-rs/docs")
+}
+
+fn test_config(dir: &Path) -> Config {
+    Config {
+        data_dir: dir.join("data"),
+        client_listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    }
+}
+
+struct Cli {
+    server: String,
+    token: String,
+}
+
+impl Cli {
+    /// Runs the CLI on a blocking thread so the in-process server keeps serving meanwhile.
+    async fn run(&self, args: &[&str]) -> Output {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (server, token) = (self.server.clone(), self.token.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(&args)
+                .env("SLUICE_SERVER", server)
+                .env("SLUICE_TOKEN", token)
+                .env_remove("SLUICE_DATA")
+                .output()
+                .expect("run sluice")
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(out.status.success(), "sluice {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_list_show_download_and_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
+    let cli = Cli { server: format!("http://{}", server.admin_addr), token: server.admin_token.clone() };
+
+    // Publish a real file with every kind of metadata.
+    let payload: Vec<u8> = (0..2_500_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let file = tmp.path().join("contoso-agent.exe");
+    std::fs::write(&file, &payload).unwrap();
+    let rule = tmp.path().join("installed.xml");
+    std::fs::write(&rule, r#"<bar:RegKeyExists Key="HKEY_LOCAL_MACHINE" Subkey="SOFTWARE\Contoso\Agent" />"#).unwrap();
+    let id = cli
+        .ok(&[
+            "publish", "--file", file.to_str().unwrap(), "--title", "Contoso Agent 2.0", "--description", "Agent & tools",
+            "--kb", "5012345", "--msrc-number", "MS26-042", "--msrc-severity", "important",
+            "--classification", "Security Updates", "--product", "Contoso Agent", "--command-line", "/quiet /norestart",
+            "--return-code", "0:success", "--return-code", "3010:reboot", "--return-code", "1603:failure",
+            "--installed-rule", rule.to_str().unwrap(),
+            "--installable-rule", r#"<bar:WindowsVersion Comparison="GreaterThanOrEqualTo" MajorVersion="10" />"#,
+        ])
+        .await;
+    let id = id.trim().to_string();
+    assert_eq!(uuid::Uuid::parse_str(&id).unwrap().to_string(), id);
+
+    let list: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "list", "--json"]).await).unwrap();
+    let listed = list.as_array().unwrap().iter().find(|u| u["update_id"] == id.as_str()).expect("published update is listed");
+    assert_eq!(listed["title"], "Contoso Agent 2.0");
+    assert_eq!(listed["kb_article"], "5012345");
+    assert_eq!(listed["msrc_severity"], "Important");
+    assert_eq!(listed["msrc_number"], "MS26-042");
+    assert_eq!(listed["classification"], "Security Updates");
+    assert_eq!(listed["products"], serde_json::json!(["Contoso Agent"]));
+    assert_eq!(listed["is_locally_published"], true);
+
+    // Filters.
+    let by_class: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["updates", "list", "--classification", "Security Updates", "--json"]).await).unwrap();
+    assert_eq!(by_class.as_array().unwrap().len(), 1);
+    let by_kb: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "list", "--kb", "KB5012345", "--json"]).await).unwrap();
+    assert_eq!(by_kb.as_array().unwrap().len(), 1);
+    let none: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "list", "--text", "no such thing", "--json"]).await).unwrap();
+    assert!(none.as_array().unwrap().is_empty());
+
+    let detail: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "show", &id, "--json"]).await).unwrap();
+    assert_eq!(detail["command_line"], "contoso-agent.exe /quiet /norestart");
+    assert_eq!(detail["has_installed_rule"], true);
+    assert_eq!(detail["files"][0]["state"], "present");
+    assert_eq!(detail["files"][0]["size"], payload.len());
+    let human = cli.ok(&["updates", "show", &id]).await;
+    assert!(human.contains("Contoso Agent 2.0") && human.contains("MS26-042"), "{human}");
+
+    // The published file is served to clients from the content URL the catalog gives.
+    let path = detail["files"][0]["content_path"].as_str().unwrap().to_string();
+    let body = reqwest::get(format!("http://{}/{}", server.client_addr, path)).await.unwrap();
+    assert_eq!(body.status(), 200);
+    assert_eq!(body.bytes().await.unwrap().as_ref(), payload.as_slice());
+
+    // Import the real documents: all new, then all already present.
+    let docs: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    let mut args = vec!["import-xml", "--json"];
+    args.extend(docs.iter().map(String::as_str));
+    let first: serde_json::Value = serde_json::from_str(&cli.ok(&args).await).unwrap();
+    let revs = first["revisions"].as_array().unwrap();
+    assert_eq!(revs.len(), 9);
+    assert!(revs.iter().all(|r| r["inserted"] == true));
+    let again: serde_json::Value = serde_json::from_str(&cli.ok(&args).await).unwrap();
+    assert!(again["revisions"].as_array().unwrap().iter().all(|r| r["inserted"] == false));
+    let kb: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "list", "--kb", "2267602", "--json"]).await).unwrap();
+    assert_eq!(kb[0]["update_id"], "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe");
+    assert_eq!(kb[0]["classification"], "Definition Updates");
+
+    // A bad document among good ones: nothing is stored, and the message names it.
+    let count_before = server.state.store.count_revisions().await.unwrap();
+    let bad = tmp.path().join("broken.xml");
+    std::fs::write(&bad, "<upd:Update xmlns:upd=\"http://schemas.microsoft.com/msus/2002/12/Update\"><upd:UpdateIdentity").unwrap();
+    let good = tmp.path().join("good.xml");
+    std::fs::copy(fixtures().join("ccb78947-6453-4ecc-9de8-bc0305c98f2d-r200.xml"), &good).unwrap();
+    let out = cli.run(&["import-xml", good.to_str().unwrap(), bad.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.xml") && err.contains("nothing imported"), "{err}");
+    assert_eq!(server.state.store.count_revisions().await.unwrap(), count_before);
+
+    // The server refuses a bad batch on its own too (a client that skips local checks).
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/updates/import", server.admin_addr))
+        .bearer_auth(&server.admin_token)
+        .json(&serde_json::json!({"documents": [{"name": "evil.xml", "xml": "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("evil.xml"));
+    assert_eq!(server.state.store.count_revisions().await.unwrap(), count_before);
+
+    // Every change was audited.
+    let audit = server.state.store.list_audit(100, None).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "publish" && a.target == id && a.actor == "admin"));
+    assert!(audit.iter().any(|a| a.action == "import-xml"));
+
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_refuses_a_file_that_does_not_match_and_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
+    let meta = serde_json::json!({
+        "title": "Liar", "return_codes": [], "prerequisites": [], "supersedes": [],
+        "file": {"name": "liar.exe", "size": 5, "sha1": "00".repeat(20), "sha256": "00".repeat(32)}
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("metadata", meta.to_string())
+        .part("file", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("liar.exe"));
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/updates/publish", server.admin_addr))
+        .bearer_auth(&server.admin_token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422, "{:?}", resp.text().await);
+    assert_eq!(server.state.store.count_revisions().await.unwrap(), 0);
+    let shard = server.state.content.root().join("00");
+    assert!(!shard.exists() || std::fs::read_dir(&shard).unwrap().next().is_none(), "no file became visible");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_requires_a_valid_token_and_the_token_survives_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = test_config(tmp.path());
+    let server = sluice_server::start(config.clone()).await.unwrap();
+    let url = format!("http://{}/api/v1/updates", server.admin_addr);
+    let c = reqwest::Client::new();
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(c.get(&url).bearer_auth("forged").send().await.unwrap().status(), 401);
+    assert_eq!(c.get(&url).bearer_auth(&server.admin_token).send().await.unwrap().status(), 200);
+    assert_eq!(c.get(format!("http://{}/api/v1/health", server.admin_addr)).send().await.unwrap().status(), 200);
+    let token_file = config.data_dir.join("admin-token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(config.data_dir.join("admin-password")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let token = server.admin_token.clone();
+    server.shutdown().await.unwrap();
+    let again = sluice_server::start(config.clone()).await.unwrap();
+    assert_eq!(again.admin_token, token, "a valid token on disk is kept");
+    again.shutdown().await.unwrap();
+    // A token file that no longer matches (e.g. restored from elsewhere) is replaced.
+    std::fs::write(&token_file, "stale\n").unwrap();
+    let third = sluice_server::start(config).await.unwrap();
+    assert_ne!(third.admin_token, "stale");
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap().trim(), third.admin_token);
+    third.shutdown().await.unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `sluice serve` as an administrator runs it: defaults, both listeners, graceful SIGTERM.
+#[test]
+fn serve_answers_on_both_listeners_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cport, aport) = (free_port(), free_port());
+    let mut child = Command::new(BIN)
+        .current_dir(tmp.path())
+        .args(["serve", "--client-listen", &format!("127.0.0.1:{cport}"), "--admin-listen", &format!("127.0.0.1:{aport}")])
+        .env_remove("SLUICE_DATA")
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let up = rt.block_on(async {
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{aport}/api/v1/health")).await {
+                return r.status().is_success();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    });
+    assert!(up, "admin API answers");
+    let client = rt.block_on(async { reqwest::get(format!("http://127.0.0.1:{cport}/")).await.unwrap().status() });
+    assert_eq!(client, 200, "client listener answers");
+    // Embedded defaults: data in ./sluice-data, with the SQLite database and the token file.
+    let data = tmp.path().join("sluice-data");
+    assert!(data.join("sluice.db").exists() && data.join("admin-token").exists() && data.join("content").is_dir());
+    // The CLI on the same machine finds the token by itself.
+    let out = Command::new(BIN)
+        .current_dir(tmp.path())
+        .args(["updates", "list", "--server", &format!("http://127.0.0.1:{aport}")])
+        .env_remove("SLUICE_TOKEN")
+        .env_remove("SLUICE_DATA")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    send_sigterm(child.id());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}
+
+fn send_sigterm(pid: u32) {
+    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+}
