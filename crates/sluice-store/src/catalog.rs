@@ -446,6 +446,66 @@ impl Store {
     }
 }
 
+/// Whole-catalog reads, for building the in-memory index that serves clients: a handful of
+/// sequential scans instead of several queries per revision.
+impl Store {
+    /// Every revision, in id order.
+    pub async fn all_revisions(&self) -> Result<Vec<Revision>> {
+        const SQL: &str = concat!("SELECT ", revision_cols!(), " FROM revisions ORDER BY id");
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).fetch_all(db).await?;
+            rows.iter().map(decode_revision).collect()
+        })
+    }
+
+    /// Every relationship as (revision id, relationship), by revision then original order.
+    pub async fn all_relationships(&self) -> Result<Vec<(i64, Relationship)>> {
+        const SQL: &str = "SELECT revision_id, kind, group_no, target_update_id, \
+                           target_revision_number, is_category FROM revision_relationships \
+                           ORDER BY revision_id, seq";
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).fetch_all(db).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.big("revision_id")?,
+                        Relationship {
+                            kind: r.parsed("kind", RelationshipKind::parse)?,
+                            group_no: r.int("group_no")?,
+                            target_update_id: r.uuid("target_update_id")?,
+                            target_revision_number: r.opt_int("target_revision_number")?,
+                            is_category: r.flag("is_category")?,
+                        },
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    /// The fragment of `kind` in `language` (`""` for none) of every revision that has one.
+    pub async fn all_fragments(&self, kind: FragmentKind, language: &str) -> Result<Vec<(i64, Vec<u8>)>> {
+        const SQL: &str = "SELECT revision_id, body FROM fragments WHERE kind = $1 AND language = $2 \
+                           ORDER BY revision_id";
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).bind(kind.as_str()).bind(language).fetch_all(db).await?;
+            rows.iter().map(|r| Ok((r.big("revision_id")?, r.blob("body")?))).collect()
+        })
+    }
+
+    /// Every (revision id, file) pair.
+    pub async fn all_revision_files(&self) -> Result<Vec<(i64, FileRecord)>> {
+        const SQL: &str = concat!(
+            "SELECT rf.revision_id, ",
+            file_cols!(),
+            " FROM revision_files rf JOIN files f ON f.sha1 = rf.sha1 ORDER BY rf.revision_id, f.sha1"
+        );
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).fetch_all(db).await?;
+            rows.iter().map(|r| Ok((r.big("revision_id")?, decode_file(r)?))).collect()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,289 @@
+//! Client cookies and authorization cookies: authenticated encryption of what the server
+//! needs to trust on the next call, and nothing a client can forge or alter.
+//!
+//! Both are XChaCha20-Poly1305 over a small versioned binary record with a purpose byte as
+//! associated data, so an authorization cookie can never pass as a client cookie. The key and
+//! the server id live in the database, so a restart invalidates nothing, while another server
+//! (or a re-created database) makes clients see `ServerChanged` and remap their cache.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const VERSION: u8 = 1;
+const PURPOSE_CLIENT: &[u8] = b"sluice client cookie v1";
+const PURPOSE_AUTH: &[u8] = b"sluice authorization cookie v1";
+const NONCE_LEN: usize = 24;
+
+/// How long a client cookie lives, as on WSUS.
+pub const COOKIE_LIFETIME: time::Duration = time::Duration::hours(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CookieError {
+    /// Not ours, altered, truncated or garbage.
+    #[error("the cookie is not valid")]
+    Invalid,
+    /// Sealed by another server (or a previous incarnation of this one).
+    #[error("the cookie was issued by another server")]
+    ServerChanged,
+    #[error("the cookie has expired")]
+    Expired,
+}
+
+/// What the server remembers about a client between calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCookie {
+    pub computer_id: String,
+    /// Target group names the client asked for (client-side targeting), as sent.
+    pub requested_groups: Vec<String>,
+    pub protocol_version: String,
+    /// The configuration `LastChange` the client saw (unix milliseconds).
+    pub config_last_change_ms: i64,
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    /// Highest deployment change time (unix ms) already sent to the client: drives
+    /// `ChangedUpdates`.
+    pub deployment_watermark_ms: i64,
+}
+
+/// What GetAuthorizationCookie proved about a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCookie {
+    pub computer_id: String,
+    pub dns_name: String,
+    pub requested_groups: Vec<String>,
+    pub issued_at: OffsetDateTime,
+}
+
+/// The server's sealing key and identity.
+#[derive(Clone)]
+pub struct CookieKeys {
+    cipher: XChaCha20Poly1305,
+    server_id: Uuid,
+}
+
+impl std::fmt::Debug for CookieKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CookieKeys").field("server_id", &self.server_id).finish_non_exhaustive()
+    }
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(b);
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn strings(&mut self, v: &[String]) {
+        self.0.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        for s in v {
+            self.bytes(s.as_bytes());
+        }
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CookieError> {
+        if self.0.len() < n {
+            return Err(CookieError::Invalid);
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u32(&mut self) -> Result<u32, CookieError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| CookieError::Invalid)?))
+    }
+    fn i64(&mut self) -> Result<i64, CookieError> {
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().map_err(|_| CookieError::Invalid)?))
+    }
+    fn string(&mut self) -> Result<String, CookieError> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| CookieError::Invalid)
+    }
+    fn strings(&mut self) -> Result<Vec<String>, CookieError> {
+        let n = self.u32()? as usize;
+        if n > 64 {
+            return Err(CookieError::Invalid);
+        }
+        (0..n).map(|_| self.string()).collect()
+    }
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn from_ms(v: i64) -> Result<OffsetDateTime, CookieError> {
+    OffsetDateTime::from_unix_timestamp_nanos(v as i128 * 1_000_000).map_err(|_| CookieError::Invalid)
+}
+
+impl CookieKeys {
+    pub fn new(key: [u8; 32], server_id: Uuid) -> Self {
+        CookieKeys { cipher: XChaCha20Poly1305::new(&key.into()), server_id }
+    }
+
+    pub fn server_id(&self) -> Uuid {
+        self.server_id
+    }
+
+    fn seal(&self, purpose: &[u8], plain: &[u8]) -> Vec<u8> {
+        let nonce_bytes: [u8; NONCE_LEN] = rand::random();
+        let nonce = XNonce::from(nonce_bytes);
+        let mut out = nonce_bytes.to_vec();
+        // Encryption into a Vec only fails for plaintexts beyond 256 GiB.
+        if let Ok(ct) = self.cipher.encrypt(&nonce, Payload { msg: plain, aad: purpose }) {
+            out.extend_from_slice(&ct);
+        }
+        out
+    }
+
+    fn open(&self, purpose: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CookieError> {
+        if sealed.len() < NONCE_LEN + 16 || sealed.len() > 64 * 1024 {
+            return Err(CookieError::Invalid);
+        }
+        let (n, ct) = sealed.split_at(NONCE_LEN);
+        let nonce = XNonce::from(<[u8; NONCE_LEN]>::try_from(n).map_err(|_| CookieError::Invalid)?);
+        self.cipher.decrypt(&nonce, Payload { msg: ct, aad: purpose }).map_err(|_| CookieError::Invalid)
+    }
+
+    /// Seals a client cookie into `EncryptedData`.
+    pub fn seal_client(&self, c: &ClientCookie) -> Vec<u8> {
+        let mut w = Writer(Vec::with_capacity(128));
+        w.0.push(VERSION);
+        w.0.extend_from_slice(self.server_id.as_bytes());
+        w.bytes(c.computer_id.as_bytes());
+        w.strings(&c.requested_groups);
+        w.bytes(c.protocol_version.as_bytes());
+        w.i64(c.config_last_change_ms);
+        w.i64(ms(c.issued_at));
+        w.i64(ms(c.expires_at));
+        w.i64(c.deployment_watermark_ms);
+        self.seal(PURPOSE_CLIENT, &w.0)
+    }
+
+    /// Opens `EncryptedData`, checking integrity, origin and (against `now`) expiry.
+    pub fn open_client(&self, sealed: &[u8], now: OffsetDateTime) -> Result<ClientCookie, CookieError> {
+        // A cookie sealed under a key we no longer have cannot be told from garbage: Invalid,
+        // which sends the client back to GetCookie, as WSUS does.
+        let plain = self.open(PURPOSE_CLIENT, sealed)?;
+        let mut r = Reader(&plain);
+        if r.take(1)?[0] != VERSION {
+            return Err(CookieError::Invalid);
+        }
+        let server = Uuid::from_slice(r.take(16)?).map_err(|_| CookieError::Invalid)?;
+        if server != self.server_id {
+            return Err(CookieError::ServerChanged);
+        }
+        let c = ClientCookie {
+            computer_id: r.string()?,
+            requested_groups: r.strings()?,
+            protocol_version: r.string()?,
+            config_last_change_ms: r.i64()?,
+            issued_at: from_ms(r.i64()?)?,
+            expires_at: from_ms(r.i64()?)?,
+            deployment_watermark_ms: r.i64()?,
+        };
+        if c.expires_at <= now {
+            return Err(CookieError::Expired);
+        }
+        Ok(c)
+    }
+
+    pub fn seal_auth(&self, a: &AuthCookie) -> Vec<u8> {
+        let mut w = Writer(Vec::with_capacity(128));
+        w.0.push(VERSION);
+        w.0.extend_from_slice(self.server_id.as_bytes());
+        w.bytes(a.computer_id.as_bytes());
+        w.bytes(a.dns_name.as_bytes());
+        w.strings(&a.requested_groups);
+        w.i64(ms(a.issued_at));
+        self.seal(PURPOSE_AUTH, &w.0)
+    }
+
+    pub fn open_auth(&self, sealed: &[u8]) -> Result<AuthCookie, CookieError> {
+        let plain = self.open(PURPOSE_AUTH, sealed)?;
+        let mut r = Reader(&plain);
+        if r.take(1)?[0] != VERSION {
+            return Err(CookieError::Invalid);
+        }
+        let server = Uuid::from_slice(r.take(16)?).map_err(|_| CookieError::Invalid)?;
+        if server != self.server_id {
+            return Err(CookieError::ServerChanged);
+        }
+        Ok(AuthCookie {
+            computer_id: r.string()?,
+            dns_name: r.string()?,
+            requested_groups: r.strings()?,
+            issued_at: from_ms(r.i64()?)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> CookieKeys {
+        CookieKeys::new([7; 32], Uuid::from_u128(42))
+    }
+
+    fn sample(now: OffsetDateTime) -> ClientCookie {
+        ClientCookie {
+            computer_id: "b2f1c3d4-0000-4000-8000-000000000001".into(),
+            requested_groups: vec!["Ring 1".into()],
+            protocol_version: "2.90".into(),
+            config_last_change_ms: 1_700_000_000_000,
+            issued_at: from_ms(ms(now)).unwrap(),
+            expires_at: from_ms(ms(now + COOKIE_LIFETIME)).unwrap(),
+            deployment_watermark_ms: 5,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_expiry() {
+        let now = OffsetDateTime::now_utc();
+        let k = keys();
+        let c = sample(now);
+        let sealed = k.seal_client(&c);
+        assert_eq!(k.open_client(&sealed, now).unwrap(), c);
+        assert_eq!(k.open_client(&sealed, now + COOKIE_LIFETIME).unwrap_err(), CookieError::Expired);
+        // Two seals of the same cookie differ (fresh nonce), both open.
+        assert_ne!(k.seal_client(&c), sealed);
+    }
+
+    #[test]
+    fn forged_altered_foreign_and_cross_purpose_cookies_are_refused() {
+        let now = OffsetDateTime::now_utc();
+        let k = keys();
+        let sealed = k.seal_client(&sample(now));
+        for i in [0, 10, 30, sealed.len() - 1] {
+            let mut bad = sealed.clone();
+            bad[i] ^= 1;
+            assert_eq!(k.open_client(&bad, now).unwrap_err(), CookieError::Invalid, "byte {i} flipped");
+        }
+        assert_eq!(k.open_client(&sealed[..20], now).unwrap_err(), CookieError::Invalid);
+        assert_eq!(k.open_client(&[], now).unwrap_err(), CookieError::Invalid);
+        assert_eq!(k.open_client(&vec![0u8; 200], now).unwrap_err(), CookieError::Invalid);
+        let other_key = CookieKeys::new([8; 32], Uuid::from_u128(42));
+        assert_eq!(other_key.open_client(&sealed, now).unwrap_err(), CookieError::Invalid);
+        let other_server = CookieKeys::new([7; 32], Uuid::from_u128(43));
+        assert_eq!(other_server.open_client(&sealed, now).unwrap_err(), CookieError::ServerChanged);
+        let auth = k.seal_auth(&AuthCookie {
+            computer_id: "x".into(),
+            dns_name: "pc".into(),
+            requested_groups: vec![],
+            issued_at: now,
+        });
+        assert_eq!(k.open_client(&auth, now).unwrap_err(), CookieError::Invalid, "an auth cookie is no client cookie");
+        assert!(k.open_auth(&sealed).is_err());
+        assert_eq!(k.open_auth(&auth).unwrap().dns_name, "pc");
+    }
+}

@@ -1,0 +1,145 @@
+//! What every revision is, deployment-wise, to the computers of one set of groups: the
+//! `Deployment` WSUS sends with each `UpdateInfo`.
+//!
+//! As on WSUS, the whole non-declined, non-expired catalog is in scope: approved updates carry
+//! their approval (Install/Uninstall); other top-level updates are PreDeploymentCheck, so
+//! clients evaluate them and report whether they need them; bundle children are Bundle;
+//! categories, detectoids and other prerequisites are Evaluate.
+
+use std::collections::{HashMap, HashSet};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::index::{CatalogIndex, Kind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Install,
+    Uninstall,
+    PreDeploymentCheck,
+    Evaluate,
+    Bundle,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Install => "Install",
+            Action::Uninstall => "Uninstall",
+            Action::PreDeploymentCheck => "PreDeploymentCheck",
+            Action::Evaluate => "Evaluate",
+            Action::Bundle => "Bundle",
+        }
+    }
+}
+
+/// An approval as it applies to one computer (after inheritance and conflict resolution).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Approved {
+    pub uninstall: bool,
+    pub deadline: Option<OffsetDateTime>,
+    pub changed_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deployment {
+    /// Stable for as long as the deployment does not change; a new value when it does.
+    pub id: i32,
+    pub action: Action,
+    pub deadline: Option<OffsetDateTime>,
+    pub is_assigned: bool,
+    pub last_change: OffsetDateTime,
+}
+
+impl Deployment {
+    pub fn last_change_ms(&self) -> i64 {
+        (self.last_change.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+}
+
+/// Where clients get files from decides whether an approved update can be offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileSource {
+    /// Files are served by this server: offer an approved update only once they are present.
+    Local,
+    /// Clients download from Microsoft Update: presence here does not matter.
+    MicrosoftUpdate,
+}
+
+/// A stable positive id for a deployment row, changing with its action and change time.
+fn deployment_id(update: &Uuid, action: Action, changed: OffsetDateTime) -> i32 {
+    // FNV-1a: small, fast and stable across builds and platforms (the std hasher is not).
+    let mut h: u32 = 0x811c_9dc5;
+    let mut feed = |b: &[u8]| {
+        for x in b {
+            h ^= *x as u32;
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    };
+    feed(update.as_bytes());
+    feed(action.as_str().as_bytes());
+    feed(&changed.unix_timestamp().to_le_bytes());
+    (h & 0x7fff_ffff).max(1) as i32
+}
+
+/// Whether every file an update needs is present (a bundle needs one alternative of each slot).
+fn files_ready(index: &CatalogIndex, i: usize, depth: u8) -> bool {
+    let e = &index.entries[i];
+    if !e.files.iter().all(|f| f.present) {
+        return false;
+    }
+    if depth > 8 {
+        return false;
+    }
+    e.bundled.iter().all(|slot| {
+        slot.iter().any(|child| match index.entry_of_update(child) {
+            Some(c) => files_ready(index, c, depth + 1),
+            None => false,
+        })
+    })
+}
+
+/// Computes the deployment of every index entry for one computer's effective approvals.
+/// `None`: not in scope (declined, expired).
+pub fn deployments(
+    index: &CatalogIndex,
+    approvals: &HashMap<Uuid, Approved>,
+    declined: &HashSet<Uuid>,
+    source: FileSource,
+) -> Vec<Option<Deployment>> {
+    index
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if e.expired || declined.contains(&e.update_id) {
+                return None;
+            }
+            let (action, deadline, changed) = match e.kind {
+                Kind::Category | Kind::Detectoid => (Action::Evaluate, None, e.imported_at),
+                Kind::Software | Kind::Driver => match approvals.get(&e.update_id) {
+                    Some(a) if a.uninstall => (Action::Uninstall, a.deadline, a.changed_at),
+                    Some(a) if source == FileSource::MicrosoftUpdate || files_ready(index, i, 0) => {
+                        (Action::Install, a.deadline, a.changed_at)
+                    }
+                    // Approved but its files are not here yet: clients keep evaluating it and
+                    // get the Install deployment once the download completes.
+                    Some(_) => (Action::PreDeploymentCheck, None, e.imported_at),
+                    None if !index.bundle_parents(&e.update_id).is_empty() && !e.explicitly_deployable => {
+                        (Action::Bundle, None, e.imported_at)
+                    }
+                    None if e.explicitly_deployable || e.is_leaf => (Action::PreDeploymentCheck, None, e.imported_at),
+                    None => (Action::Evaluate, None, e.imported_at),
+                },
+            };
+            Some(Deployment {
+                id: deployment_id(&e.update_id, action, changed),
+                action,
+                deadline,
+                is_assigned: true,
+                last_change: changed,
+            })
+        })
+        .collect()
+}
