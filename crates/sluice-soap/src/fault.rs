@@ -1,0 +1,226 @@
+//! SOAP faults in the shape of WSUS's `SoapException` with an `ErrorCode` detail.
+//!
+//! Real Windows Server 2025 WSUS, client web service (capture `wsus-m0/000141`, HTTP 500):
+//!
+//! ```text
+//! <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>
+//! <faultcode>s:Client</faultcode><faultstring>Fault occurred</faultstring>
+//! <detail><ErrorCode>InvalidParameters</ErrorCode><Message>parameters.InstalledNonLeafUpdateIDs</Message>
+//! <ID>81418b4e-…</ID><Method>"http://…/ClientWebService/SyncUpdates"</Method></detail>
+//! </s:Fault></s:Body></s:Envelope>
+//! ```
+//!
+//! (one line on the wire). SimpleAuth and Reporting are ASMX services: their faults carry an
+//! XML declaration, the `soap:` prefix with `xsi`/`xsd` declared on the envelope, and in the
+//! spec examples a `faultactor` with the service URL. The `detail` children are unqualified.
+
+use uuid::Uuid;
+
+use crate::encode::{Style, Writer};
+use crate::{Operation, Service};
+
+/// HTTP status of every SOAP fault (SOAP 1.1 §6.2; real WSUS answers faults with 500 and
+/// `Connection: close`), whatever the [`ErrorCode`].
+pub const FAULT_HTTP_STATUS: u16 = 500;
+
+/// The WSUS `ErrorCode` of a fault, which decides what Windows Update Agent does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The cookie is not ours or cannot be read: the client drops it, repeats the handshake and
+    /// runs RefreshCache.
+    InvalidCookie,
+    /// The cookie has expired: the client gets a new authorization cookie and cookie.
+    CookieExpired,
+    /// The configuration changed since the client's GetConfig: handshake again.
+    ConfigChanged,
+    /// The server identity changed (ids may have been renumbered): like InvalidCookie.
+    ServerChanged,
+    /// The client must call RegisterComputer, then retry.
+    RegistrationRequired,
+    /// RegisterComputer was called although GetConfig said registration is not required.
+    RegistrationNotRequired,
+    /// A parameter is invalid; the `Message` names it. The client does not retry unchanged.
+    InvalidParameters,
+    /// The authorization cookie passed to GetCookie is not valid.
+    InvalidAuthorizationCookie,
+    /// Something failed on the server; the client retries later (a `soap:Server` fault).
+    InternalServerError,
+    /// The server is overloaded; the client retries later (a `soap:Server` fault).
+    ServerBusy,
+    /// File URLs changed: the client calls GetFileLocations. (The spec text also spells it
+    /// `FileLocationsChanged`; this is the spelling of its error table.)
+    FileLocationChanged,
+    /// The client's protocol version is not supported.
+    IncompatibleProtocolVersion,
+}
+
+impl ErrorCode {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidCookie => "InvalidCookie",
+            ErrorCode::CookieExpired => "CookieExpired",
+            ErrorCode::ConfigChanged => "ConfigChanged",
+            ErrorCode::ServerChanged => "ServerChanged",
+            ErrorCode::RegistrationRequired => "RegistrationRequired",
+            ErrorCode::RegistrationNotRequired => "RegistrationNotRequired",
+            ErrorCode::InvalidParameters => "InvalidParameters",
+            ErrorCode::InvalidAuthorizationCookie => "InvalidAuthorizationCookie",
+            ErrorCode::InternalServerError => "InternalServerError",
+            ErrorCode::ServerBusy => "ServerBusy",
+            ErrorCode::FileLocationChanged => "FileLocationChanged",
+            ErrorCode::IncompatibleProtocolVersion => "IncompatibleProtocolVersion",
+        }
+    }
+
+    /// `soap:Server` for failures of the server itself, `soap:Client` for everything the client
+    /// can act on (that is what real WSUS sends: `InvalidParameters` as `s:Client`, an internal
+    /// error as `soap:Server`).
+    pub const fn fault_code(self) -> FaultCode {
+        match self {
+            ErrorCode::InternalServerError | ErrorCode::ServerBusy => FaultCode::Server,
+            _ => FaultCode::Client,
+        }
+    }
+}
+
+/// The SOAP 1.1 `faultcode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultCode {
+    Client,
+    Server,
+}
+
+/// A fault to send. Build it with [`Fault::new`] or [`Fault::for_operation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub error_code: ErrorCode,
+    /// The detail `Message`: for InvalidParameters the parameter path
+    /// (`parameters.InstalledNonLeafUpdateIDs`); empty for most other codes.
+    pub message: String,
+    /// The detail `ID`: a fresh GUID per fault, for correlation with server logs.
+    pub id: Uuid,
+    /// The detail `Method`: the SOAPAction in double quotes, written as given. Omitted if `None`.
+    pub method: Option<String>,
+    /// The endpoint the fault is sent on; decides the envelope style.
+    pub service: Service,
+    /// `faultstring`; real WSUS sends `Fault occurred`.
+    pub fault_string: String,
+    /// `faultactor`; real WSUS omits it on the client service. Omitted if `None`.
+    pub fault_actor: Option<String>,
+}
+
+impl Fault {
+    /// A fault with a fresh id, no message and no method.
+    pub fn new(error_code: ErrorCode, service: Service) -> Fault {
+        Fault {
+            error_code,
+            message: String::new(),
+            id: Uuid::new_v4(),
+            method: None,
+            service,
+            fault_string: "Fault occurred".to_string(),
+            fault_actor: None,
+        }
+    }
+
+    /// A fault for a call of `op`, with its quoted SOAPAction as `Method`.
+    pub fn for_operation(error_code: ErrorCode, op: Operation) -> Fault {
+        Fault::new(error_code, op.service()).with_method(op.quoted_soap_action())
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Fault {
+        self.message = message.into();
+        self
+    }
+
+    /// Sets `Method`; pass the request's `SOAPAction` header as received (quoted).
+    pub fn with_method(mut self, method: impl Into<String>) -> Fault {
+        self.method = Some(method.into());
+        self
+    }
+
+    pub fn with_id(mut self, id: Uuid) -> Fault {
+        self.id = id;
+        self
+    }
+
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Fault {
+        self.fault_actor = Some(actor.into());
+        self
+    }
+
+    pub fn with_fault_string(mut self, s: impl Into<String>) -> Fault {
+        self.fault_string = s.into();
+        self
+    }
+
+    /// The `faultcode` (follows the error code).
+    pub fn fault_code(&self) -> FaultCode {
+        self.error_code.fault_code()
+    }
+
+    /// Always [`FAULT_HTTP_STATUS`].
+    pub fn http_status(&self) -> u16 {
+        FAULT_HTTP_STATUS
+    }
+}
+
+/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`FAULT_HTTP_STATUS`].
+pub fn encode_fault(fault: &Fault) -> Vec<u8> {
+    let style = match fault.service {
+        Service::Client => Style::Client,
+        Service::SimpleAuth | Service::Reporting => Style::Asmx,
+    };
+    let cap = 600
+        + fault.message.len()
+        + fault.fault_string.len()
+        + fault.method.as_ref().map_or(0, String::len)
+        + fault.fault_actor.as_ref().map_or(0, String::len);
+    let mut w = Writer::new(style, cap);
+    let p = style.prefix();
+    match style {
+        // Exactly what the real client-service fault looks like: no declaration, and unlike
+        // successful responses no xsi/xsd declarations on the Body.
+        Style::Client => w.raw(r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>"#),
+        Style::Asmx => w.raw(concat!(
+            r#"<?xml version="1.0" encoding="utf-8"?>"#,
+            r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" "#,
+            r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">"#,
+            "<soap:Body>"
+        )),
+    }
+    w.raw("<");
+    w.raw(p);
+    w.raw(":Fault>");
+    w.open("faultcode");
+    w.raw(p);
+    w.raw(match fault.fault_code() {
+        FaultCode::Client => ":Client",
+        FaultCode::Server => ":Server",
+    });
+    w.close("faultcode");
+    w.text("faultstring", &fault.fault_string);
+    if let Some(actor) = &fault.fault_actor {
+        w.text("faultactor", actor);
+    }
+    w.open("detail");
+    w.text("ErrorCode", fault.error_code.as_str());
+    w.text("Message", &fault.message);
+    let mut tmp = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    w.open("ID");
+    w.raw(fault.id.hyphenated().encode_lower(&mut tmp));
+    w.close("ID");
+    if let Some(method) = &fault.method {
+        w.text("Method", method);
+    }
+    w.close("detail");
+    w.raw("</");
+    w.raw(p);
+    w.raw(":Fault></");
+    w.raw(p);
+    w.raw(":Body></");
+    w.raw(p);
+    w.raw(":Envelope>");
+    w.buf
+}
