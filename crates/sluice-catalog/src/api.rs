@@ -142,3 +142,254 @@ pub struct UpdateQuery {
     pub limit: Option<u32>,
     pub offset: Option<u32>,
 }
+
+// ------------------------------------------------------------------ computer groups, approvals, status
+
+/// A computer group (`GET /groups`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputerGroupView {
+    pub id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    /// The parent's name.
+    pub parent: Option<String>,
+    /// Names from "All Computers" down to this group, joined by '/'.
+    pub path: String,
+    pub built_in: bool,
+    /// Direct members ("All Computers": every computer).
+    pub computers: i64,
+    /// Approvals set on this group itself (not inherited ones).
+    pub approvals: i64,
+    pub created_at: String,
+}
+
+/// `POST /groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CreateGroupRequest {
+    pub name: String,
+    /// Parent group name or id [default: All Computers].
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// Answer of `DELETE /groups/{name-or-id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedGroup {
+    pub id: String,
+    pub name: String,
+    /// Members that had no other group and are now in "Unassigned Computers".
+    pub moved_to_unassigned: Vec<String>,
+    /// How many approvals of the group went with it.
+    pub removed_approvals: usize,
+}
+
+/// A computer as listed (`GET /computers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputerView {
+    pub id: String,
+    pub dns_name: Option<String>,
+    pub ip_address: Option<String>,
+    pub os_description: Option<String>,
+    /// major.minor.build.revision, as far as reported.
+    pub os_version: Option<String>,
+    pub client_version: Option<String>,
+    /// Group names ("Unassigned Computers" when it has no other; "All Computers" is implied).
+    pub groups: Vec<String>,
+    pub last_sync_time: Option<String>,
+    pub last_reported_status_time: Option<String>,
+    pub registered_at: String,
+}
+
+/// What applies to one update on a computer after inheritance and conflicts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveApprovalView {
+    pub update_id: String,
+    pub title: String,
+    /// install | uninstall | not_approved
+    pub action: String,
+    /// RFC 3339, UTC.
+    pub deadline: Option<String>,
+    /// The group whose approval applies (possibly an ancestor of the computer's group).
+    pub group: String,
+    pub last_change: String,
+}
+
+/// One reported state of an update on a computer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputerUpdateStatus {
+    pub update_id: String,
+    pub title: String,
+    pub revision_number: i32,
+    /// unknown | not_applicable | not_installed | downloaded | installed |
+    /// installed_pending_reboot | failed
+    pub state: String,
+    pub last_event_time: String,
+}
+
+/// Computers in each reported state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StatusCounts {
+    pub unknown: i64,
+    pub not_applicable: i64,
+    pub not_installed: i64,
+    pub downloaded: i64,
+    pub installed: i64,
+    pub installed_pending_reboot: i64,
+    pub failed: i64,
+    /// not installed + downloaded + installed pending reboot + failed, as WSUS counts "Needed".
+    pub needed: i64,
+    /// Every report counted.
+    pub total: i64,
+}
+
+/// `GET /computers/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputerDetail {
+    #[serde(flatten)]
+    pub computer: ComputerView,
+    pub os_service_pack: Option<String>,
+    pub locale: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub bios_name: Option<String>,
+    pub bios_version: Option<String>,
+    /// Effective approvals, by update id.
+    pub approvals: Vec<EffectiveApprovalView>,
+    /// Reported states, by update id.
+    pub status: Vec<ComputerUpdateStatus>,
+    pub counts: StatusCounts,
+}
+
+/// `POST /computers/{id}/move`: the computer's new groups (names or ids; none = Unassigned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MoveComputerRequest {
+    pub groups: Vec<String>,
+}
+
+/// Query of `GET /computers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ComputerQuery {
+    /// Group name or id: only its direct members.
+    pub group: Option<String>,
+}
+
+/// `POST /approvals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ApprovalRequest {
+    /// Update id.
+    pub update: String,
+    /// Group name or id.
+    pub group: String,
+    /// install (default) | uninstall | not_approved
+    #[serde(default)]
+    pub action: Option<String>,
+    /// RFC 3339 date-time; a past one means "at the next check-in".
+    #[serde(default)]
+    pub deadline: Option<String>,
+    /// Accept the update's license terms (recorded with the caller's name).
+    #[serde(default)]
+    pub accept_license: bool,
+}
+
+/// An approval of an update for a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub update_id: String,
+    pub title: String,
+    pub group_id: String,
+    pub group: String,
+    /// install | uninstall | not_approved
+    pub action: String,
+    /// RFC 3339, UTC.
+    pub deadline: Option<String>,
+    pub approved_by: String,
+    pub approved_at: String,
+    /// Who accepted the license terms, for an approval that needed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_accepted_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_accepted_at: Option<String>,
+}
+
+/// Query of `GET /approvals` and `DELETE /approvals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ApprovalQuery {
+    /// Update id.
+    pub update: Option<String>,
+    /// Group name or id.
+    pub group: Option<String>,
+}
+
+/// Answer of `POST /updates/{id}/decline` and `/undecline`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclineView {
+    pub update_id: String,
+    pub title: String,
+    /// The state now.
+    pub declined: bool,
+    /// False when the update already was in that state.
+    pub changed: bool,
+    pub declined_by: Option<String>,
+    pub declined_at: Option<String>,
+    /// Groups whose approvals the decline removed.
+    pub removed_approvals: Vec<String>,
+}
+
+/// `GET/PUT /settings/targeting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetingSettings {
+    pub mode: crate::targeting::TargetingMode,
+}
+
+/// Query of `GET /status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StatusQuery {
+    /// Update id.
+    pub update: Option<String>,
+    /// Computer id.
+    pub computer: Option<String>,
+    /// Group name or id: its direct members.
+    pub group: Option<String>,
+}
+
+/// Reported states of one update across the computers in scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateStatusRow {
+    pub update_id: String,
+    pub title: String,
+    pub counts: StatusCounts,
+    /// Computers in scope that have not reported on the update.
+    pub no_status: i64,
+}
+
+/// Reported states of the updates in scope on one computer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputerStatusRow {
+    pub computer_id: String,
+    pub dns_name: Option<String>,
+    pub last_reported_status_time: Option<String>,
+    pub counts: StatusCounts,
+}
+
+/// One reported state (listed when the scope is one update or one computer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEntry {
+    pub computer_id: String,
+    pub update_id: String,
+    pub title: String,
+    pub revision_number: i32,
+    pub state: String,
+    pub last_event_time: String,
+}
+
+/// `GET /status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub update: Option<String>,
+    pub computer: Option<String>,
+    pub group: Option<String>,
+    pub computers_in_scope: i64,
+    pub updates: Vec<UpdateStatusRow>,
+    pub computers: Vec<ComputerStatusRow>,
+    pub entries: Vec<StatusEntry>,
+}

@@ -2,6 +2,7 @@
 //! publishing, and the views administrators browse. Knows nothing of HTTP.
 
 pub mod api;
+pub mod targeting;
 mod prepare;
 mod publish;
 
@@ -14,6 +15,8 @@ use sluice_store::{Store, StoreError, UpdateFilter};
 use uuid::Uuid;
 
 pub use prepare::prepare_revision;
+
+const CATALOG_VERSION_SETTING: &str = "catalog-version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -109,6 +112,9 @@ impl Catalog {
         .map_err(|e| CatalogError::Internal(e.to_string()))?;
         let (parsed, revs) = revs;
         let outcomes = self.store.insert_revisions(&revs).await?;
+        if outcomes.iter().any(|o| o.inserted) {
+            self.bump_catalog_version().await?;
+        }
         Ok(parsed
             .iter()
             .zip(outcomes)
@@ -119,6 +125,19 @@ impl Catalog {
                 inserted: o.inserted,
             })
             .collect())
+    }
+
+    /// A value that changes whenever revisions are added, so every process serving clients
+    /// from this database notices (one settings read); 0 before the first import.
+    pub async fn catalog_version(&self) -> Result<i64, CatalogError> {
+        Ok(self.store.get_setting(CATALOG_VERSION_SETTING).await?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    async fn bump_catalog_version(&self) -> Result<(), CatalogError> {
+        let current = self.catalog_version().await?;
+        let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(i64::MAX);
+        self.store.set_setting(CATALOG_VERSION_SETTING, &now.max(current.saturating_add(1)).to_string()).await?;
+        Ok(())
     }
 
     /// Lists the latest revision of each update matching `q`.

@@ -2,6 +2,7 @@
 
 mod client;
 mod commands;
+mod targeting;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +43,26 @@ enum Command {
     /// Browse the update catalog
     #[command(subcommand)]
     Updates(commands::UpdatesCommand),
+    /// Manage computer groups
+    #[command(subcommand)]
+    Groups(targeting::GroupsCommand),
+    /// List computers, show one, move it between groups
+    #[command(subcommand)]
+    Computers(targeting::ComputersCommand),
+    /// Approve an update for a computer group
+    Approve(targeting::ApproveArgs),
+    /// List or remove approvals
+    #[command(subcommand)]
+    Approvals(targeting::ApprovalsCommand),
+    /// Decline an update (removes its approvals; clients no longer see it)
+    Decline(targeting::DeclineArgs),
+    /// Take back a decline
+    Undecline(targeting::DeclineArgs),
+    /// Show or set how computers get their groups (server or client side)
+    #[command(subcommand)]
+    Targeting(targeting::TargetingCommand),
+    /// Reported update status, per update and per computer
+    Status(targeting::StatusArgs),
 }
 
 #[derive(Args, Debug)]
@@ -78,6 +99,14 @@ fn main() -> std::process::ExitCode {
             Command::Publish(a) => commands::publish(&cli.remote, a).await,
             Command::ImportXml(a) => commands::import_xml(&cli.remote, a).await,
             Command::Updates(c) => commands::updates(&cli.remote, c).await,
+            Command::Groups(c) => targeting::groups(&cli.remote, c).await,
+            Command::Computers(c) => targeting::computers(&cli.remote, c).await,
+            Command::Approve(a) => targeting::approve(&cli.remote, a).await,
+            Command::Approvals(c) => targeting::approvals(&cli.remote, c).await,
+            Command::Decline(a) => targeting::decline(&cli.remote, a, false).await,
+            Command::Undecline(a) => targeting::decline(&cli.remote, a, true).await,
+            Command::Targeting(c) => targeting::targeting(&cli.remote, c).await,
+            Command::Status(a) => targeting::status(&cli.remote, a).await,
         }
     });
     match result {

@@ -1,0 +1,522 @@
+//! Computer group, computer, approval, decline, targeting and status commands.
+
+use clap::{Args, Subcommand, ValueEnum};
+use reqwest::Method;
+use serde::Serialize;
+use sluice_catalog::targeting::{TargetingMode, format_utc, parse_rfc3339_utc};
+use sluice_server::api::*;
+
+use crate::Remote;
+use crate::client::AdminClient;
+
+/// Prints `value` as JSON, or runs `human` to print it for people.
+fn output<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        human(value);
+    }
+    Ok(())
+}
+
+fn or_dash(v: Option<&str>) -> &str {
+    v.filter(|s| !s.is_empty()).unwrap_or("-")
+}
+
+/// Path segments are user input (group names with spaces, computer ids): escape them.
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------ groups
+
+#[derive(Subcommand, Debug)]
+pub enum GroupsCommand {
+    /// Create a computer group
+    Create {
+        name: String,
+        /// Parent group name or id [default: All Computers]
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List computer groups as a tree
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a computer group (its members without another group become unassigned)
+    Delete {
+        /// Group name or id
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn groups(remote: &Remote, c: GroupsCommand) -> anyhow::Result<()> {
+    let client = AdminClient::from_remote(remote)?;
+    match c {
+        GroupsCommand::Create { name, parent, json } => {
+            let req = CreateGroupRequest { name, parent };
+            let g: ComputerGroupView = client.send(client.request(Method::POST, "/groups").json(&req)).await?;
+            output(json, &g, |g| println!("created {} ({})", g.path, g.id))
+        }
+        GroupsCommand::List { json } => {
+            let list: Vec<ComputerGroupView> = client.send(client.request(Method::GET, "/groups")).await?;
+            output(json, &list, |list| {
+                println!("{:<44}  {:>9}  {:>9}  ID", "GROUP", "COMPUTERS", "APPROVALS");
+                for g in list {
+                    let depth = g.path.matches('/').count();
+                    let label = format!(
+                        "{}{}{}",
+                        "  ".repeat(depth),
+                        g.name,
+                        if g.built_in { " (built-in)" } else { "" }
+                    );
+                    println!("{label:<44}  {:>9}  {:>9}  {}", g.computers, g.approvals, g.id);
+                }
+            })
+        }
+        GroupsCommand::Delete { name, json } => {
+            let d: DeletedGroup = client
+                .send(client.request(Method::DELETE, &format!("/groups/{}", segment(&name))))
+                .await?;
+            output(json, &d, |d| {
+                println!("deleted '{}' ({} approval(s) removed)", d.name, d.removed_approvals);
+                if !d.moved_to_unassigned.is_empty() {
+                    println!("moved to Unassigned Computers: {}", d.moved_to_unassigned.join(", "));
+                }
+            })
+        }
+    }
+}
+
+// ------------------------------------------------------------------ computers
+
+#[derive(Subcommand, Debug)]
+pub enum ComputersCommand {
+    /// List computers
+    List {
+        /// Only the direct members of this group (name or id)
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one computer: groups, effective approvals, reported states
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a computer's groups (server-side targeting)
+    Move {
+        id: String,
+        /// Group name or id (repeatable); none makes it unassigned
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print_computers(list: &[ComputerView]) {
+    println!(
+        "{:<38}  {:<28}  {:<16}  {:<20}  GROUPS",
+        "COMPUTER ID", "NAME", "OS VERSION", "LAST SYNC"
+    );
+    for c in list {
+        println!(
+            "{:<38}  {:<28}  {:<16}  {:<20}  {}",
+            c.id,
+            or_dash(c.dns_name.as_deref()),
+            or_dash(c.os_version.as_deref()),
+            or_dash(c.last_sync_time.as_deref()),
+            c.groups.join(", ")
+        );
+    }
+    println!("{} computer(s)", list.len());
+}
+
+fn print_counts(c: &StatusCounts) -> String {
+    format!(
+        "installed {}, needed {}, failed {}, not applicable {}, unknown {}",
+        c.installed + c.installed_pending_reboot,
+        c.needed,
+        c.failed,
+        c.not_applicable,
+        c.unknown
+    )
+}
+
+pub async fn computers(remote: &Remote, c: ComputersCommand) -> anyhow::Result<()> {
+    let client = AdminClient::from_remote(remote)?;
+    match c {
+        ComputersCommand::List { group, json } => {
+            let mut rb = client.request(Method::GET, "/computers");
+            if let Some(g) = &group {
+                rb = rb.query(&[("group", g)]);
+            }
+            let list: Vec<ComputerView> = client.send(rb).await?;
+            output(json, &list, |l| print_computers(l))
+        }
+        ComputersCommand::Show { id, json } => {
+            let d: ComputerDetail = client
+                .send(client.request(Method::GET, &format!("/computers/{}", segment(&id))))
+                .await?;
+            output(json, &d, |d| {
+                let c = &d.computer;
+                println!("{}", or_dash(c.dns_name.as_deref()));
+                println!("  Computer ID:     {}", c.id);
+                println!("  Groups:          {}", c.groups.join(", "));
+                println!("  IP address:      {}", or_dash(c.ip_address.as_deref()));
+                println!(
+                    "  OS:              {} ({})",
+                    or_dash(c.os_description.as_deref()),
+                    or_dash(c.os_version.as_deref())
+                );
+                println!(
+                    "  Hardware:        {} {}",
+                    or_dash(d.manufacturer.as_deref()),
+                    d.model.as_deref().unwrap_or("")
+                );
+                println!("  Agent version:   {}", or_dash(c.client_version.as_deref()));
+                println!("  Registered:      {}", c.registered_at);
+                println!("  Last sync:       {}", or_dash(c.last_sync_time.as_deref()));
+                println!("  Last report:     {}", or_dash(c.last_reported_status_time.as_deref()));
+                println!("  Status:          {}", print_counts(&d.counts));
+                if !d.approvals.is_empty() {
+                    println!("  Approved updates:");
+                    for a in &d.approvals {
+                        let deadline = a
+                            .deadline
+                            .as_deref()
+                            .map(|d| format!(", deadline {d}"))
+                            .unwrap_or_default();
+                        println!(
+                            "    {}  {} (from '{}'{deadline})  {}",
+                            a.update_id, a.action, a.group, a.title
+                        );
+                    }
+                }
+                if !d.status.is_empty() {
+                    println!("  Reported states:");
+                    for s in &d.status {
+                        println!("    {}  {:<24}  {}", s.update_id, s.state, s.title);
+                    }
+                }
+            })
+        }
+        ComputersCommand::Move { id, groups, json } => {
+            let req = MoveComputerRequest { groups };
+            let v: ComputerView = client
+                .send(
+                    client
+                        .request(Method::POST, &format!("/computers/{}/move", segment(&id)))
+                        .json(&req),
+                )
+                .await?;
+            output(json, &v, |v| println!("{} is now in: {}", v.id, v.groups.join(", ")))
+        }
+    }
+}
+
+// ------------------------------------------------------------------ approvals
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionArg {
+    Install,
+    Uninstall,
+    NotApproved,
+}
+
+impl ActionArg {
+    fn api(self) -> &'static str {
+        match self {
+            ActionArg::Install => "install",
+            ActionArg::Uninstall => "uninstall",
+            ActionArg::NotApproved => "not_approved",
+        }
+    }
+}
+
+/// A deadline as typed, checked here so a typo fails before anything is sent, and sent in UTC.
+fn parse_deadline(s: &str) -> Result<String, String> {
+    parse_rfc3339_utc(s).map(format_utc).map_err(|e| e.to_string())
+}
+
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    /// Update id
+    update: String,
+    /// Computer group name or id
+    #[arg(long)]
+    group: String,
+    #[arg(long, value_enum, default_value = "install")]
+    action: ActionArg,
+    /// Installation deadline, RFC 3339 (e.g. 2026-05-01T18:00:00Z); a past one means "now"
+    #[arg(long, value_parser = parse_deadline)]
+    deadline: Option<String>,
+    /// Accept the update's license terms (recorded under your name)
+    #[arg(long)]
+    accept_license: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+fn print_approvals(list: &[ApprovalView]) {
+    println!(
+        "{:<36}  {:<22}  {:<12}  {:<20}  {:<12}  TITLE",
+        "UPDATE ID", "GROUP", "ACTION", "DEADLINE", "BY"
+    );
+    for a in list {
+        println!(
+            "{:<36}  {:<22}  {:<12}  {:<20}  {:<12}  {}",
+            a.update_id,
+            a.group,
+            a.action,
+            or_dash(a.deadline.as_deref()),
+            a.approved_by,
+            a.title
+        );
+    }
+    println!("{} approval(s)", list.len());
+}
+
+pub async fn approve(remote: &Remote, a: ApproveArgs) -> anyhow::Result<()> {
+    let client = AdminClient::from_remote(remote)?;
+    let req = ApprovalRequest {
+        update: a.update,
+        group: a.group,
+        action: Some(a.action.api().to_string()),
+        deadline: a.deadline,
+        accept_license: a.accept_license,
+    };
+    let v: ApprovalView = client
+        .send(client.request(Method::POST, "/approvals").json(&req))
+        .await?;
+    output(a.json, &v, |v| {
+        let deadline = v
+            .deadline
+            .as_deref()
+            .map(|d| format!(", deadline {d}"))
+            .unwrap_or_default();
+        println!("{} {} for '{}'{deadline}: {}", v.update_id, v.action, v.group, v.title);
+        if let (Some(by), Some(at)) = (&v.license_accepted_by, &v.license_accepted_at) {
+            println!("license terms accepted by {by} at {at}");
+        }
+    })
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApprovalsCommand {
+    /// List approvals
+    List {
+        /// Only this update's
+        #[arg(long)]
+        update: Option<String>,
+        /// Only this group's own (name or id)
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a group's approval of an update (the group inherits its parent's again)
+    Remove {
+        update: String,
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn approvals(remote: &Remote, c: ApprovalsCommand) -> anyhow::Result<()> {
+    let client = AdminClient::from_remote(remote)?;
+    match c {
+        ApprovalsCommand::List { update, group, json } => {
+            let q = ApprovalQuery { update, group };
+            let list: Vec<ApprovalView> = client.send(client.request(Method::GET, "/approvals").query(&q)).await?;
+            output(json, &list, |l| print_approvals(l))
+        }
+        ApprovalsCommand::Remove { update, group, json } => {
+            let q = ApprovalQuery {
+                update: Some(update),
+                group: Some(group),
+            };
+            let v: ApprovalView = client
+                .send(client.request(Method::DELETE, "/approvals").query(&q))
+                .await?;
+            output(json, &v, |v| {
+                println!("removed the {} approval of {} for '{}'", v.action, v.update_id, v.group)
+            })
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DeclineArgs {
+    /// Update id
+    update: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn decline(remote: &Remote, a: DeclineArgs, undo: bool) -> anyhow::Result<()> {
+    let client = AdminClient::from_remote(remote)?;
+    let verb = if undo { "undecline" } else { "decline" };
+    let v: DeclineView = client
+        .send(client.request(Method::POST, &format!("/updates/{}/{verb}", segment(&a.update))))
+        .await?;
+    output(a.json, &v, |v| {
+        match (v.declined, v.changed) {
+            (true, true) => println!("declined {}: {}", v.update_id, v.title),
+            (true, false) => println!(
+                "{} was already declined (by {} at {})",
+                v.update_id,
+                or_dash(v.declined_by.as_deref()),
+                or_dash(v.declined_at.as_deref())
+            ),
+            (false, true) => println!("{} is no longer declined (and not approved anywhere)", v.update_id),
+            (false, false) => println!("{} was not declined", v.update_id),
+        }
+        if !v.removed_approvals.is_empty() {
+            println!("approvals removed for: {}", v.removed_approvals.join(", "));
+        }
+    })
+}
+
+// ------------------------------------------------------------------ targeting mode
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeArg {
+    /// Administrators assign computers to groups
+    Server,
+    /// Computers join the groups their TargetGroup policy names
+    Client,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TargetingCommand {
+    /// Show the targeting mode
+    Get {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the targeting mode
+    Set {
+        #[arg(value_enum)]
+        mode: ModeArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn targeting(remote: &Remote, c: TargetingCommand) -> anyhow::Result<()> {
+    let client = AdminClient::from_remote(remote)?;
+    let (settings, json): (TargetingSettings, bool) = match c {
+        TargetingCommand::Get { json } => (
+            client.send(client.request(Method::GET, "/settings/targeting")).await?,
+            json,
+        ),
+        TargetingCommand::Set { mode, json } => {
+            let mode = match mode {
+                ModeArg::Server => TargetingMode::Server,
+                ModeArg::Client => TargetingMode::Client,
+            };
+            let req = TargetingSettings { mode };
+            (
+                client
+                    .send(client.request(Method::PUT, "/settings/targeting").json(&req))
+                    .await?,
+                json,
+            )
+        }
+    };
+    output(json, &settings, |s| println!("{}", s.mode.as_str()))
+}
+
+// ------------------------------------------------------------------ status
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Only this update
+    #[arg(long)]
+    update: Option<String>,
+    /// Only this computer
+    #[arg(long)]
+    computer: Option<String>,
+    /// Only the direct members of this group (name or id)
+    #[arg(long)]
+    group: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn status(remote: &Remote, a: StatusArgs) -> anyhow::Result<()> {
+    let client = AdminClient::from_remote(remote)?;
+    let q = StatusQuery {
+        update: a.update,
+        computer: a.computer,
+        group: a.group,
+    };
+    let r: StatusReport = client.send(client.request(Method::GET, "/status").query(&q)).await?;
+    output(a.json, &r, |r| {
+        println!("{} computer(s) in scope", r.computers_in_scope);
+        println!();
+        println!(
+            "{:<36}  {:>9}  {:>6}  {:>6}  {:>6}  {:>9}  TITLE",
+            "UPDATE ID", "INSTALLED", "NEEDED", "FAILED", "N/A", "NO STATUS"
+        );
+        for u in &r.updates {
+            let c = &u.counts;
+            println!(
+                "{:<36}  {:>9}  {:>6}  {:>6}  {:>6}  {:>9}  {}",
+                u.update_id,
+                c.installed + c.installed_pending_reboot,
+                c.needed,
+                c.failed,
+                c.not_applicable,
+                u.no_status,
+                u.title
+            );
+        }
+        println!();
+        println!(
+            "{:<38}  {:<28}  {:>9}  {:>6}  {:>6}  LAST REPORT",
+            "COMPUTER ID", "NAME", "INSTALLED", "NEEDED", "FAILED"
+        );
+        for c in &r.computers {
+            let n = &c.counts;
+            println!(
+                "{:<38}  {:<28}  {:>9}  {:>6}  {:>6}  {}",
+                c.computer_id,
+                or_dash(c.dns_name.as_deref()),
+                n.installed + n.installed_pending_reboot,
+                n.needed,
+                n.failed,
+                or_dash(c.last_reported_status_time.as_deref())
+            );
+        }
+        if !r.entries.is_empty() {
+            println!();
+            println!("{:<38}  {:<36}  {:<24}  REPORTED", "COMPUTER ID", "UPDATE ID", "STATE");
+            for e in &r.entries {
+                println!(
+                    "{:<38}  {:<36}  {:<24}  {}",
+                    e.computer_id, e.update_id, e.state, e.last_event_time
+                );
+            }
+        }
+    })
+}
