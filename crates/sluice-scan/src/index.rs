@@ -54,6 +54,8 @@ pub struct Entry {
     pub localized_en: Option<Bytes>,
     pub has_eula: bool,
     pub files: Vec<FileRef>,
+    /// For categories: Company, ProductFamily, Product, UpdateClassification…
+    pub category_type: Option<String>,
 }
 
 /// The whole catalog as clients see it. Immutable: a change builds a new index.
@@ -180,6 +182,7 @@ impl CatalogIndex {
                 localized_en: localized.remove(&r.id),
                 has_eula: eula_ids.contains(&r.id),
                 files: file_map.remove(&r.id).unwrap_or_default(),
+                category_type: r.category_type.clone(),
             });
         }
         Ok(Self::from_entries(entries, revision_update))

@@ -32,6 +32,7 @@ fn entry(rev: i32, id: Uuid, kind: Kind, prereqs: Vec<Vec<Uuid>>) -> Entry {
         localized_en: None,
         has_eula: false,
         files: Vec::new(),
+        category_type: None,
     }
 }
 

@@ -53,7 +53,7 @@ impl From<CatalogError> for ApiFailure {
     }
 }
 
-fn bad_request(msg: impl Into<String>) -> ApiFailure {
+pub(crate) fn bad_request(msg: impl Into<String>) -> ApiFailure {
     ApiFailure(StatusCode::BAD_REQUEST, msg.into())
 }
 
@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         // Update files can be gigabytes: the body is streamed to disk, never buffered.
         .route("/updates/publish", post(publish).layer(DefaultBodyLimit::disable()))
         .route("/updates/{update_id}", get(show_update))
+        .merge(crate::admin_targeting::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     let api = Router::new().route("/health", get(health)).merge(protected);
     Router::new()
@@ -87,7 +88,14 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         Ok(Some(owner)) => {
             let address = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
             req.extensions_mut().insert(Caller { user: owner.user_name, address });
-            next.run(req).await
+            let changes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+            let response = next.run(req).await;
+            // Clients must see a new update, approval or decline on their next scan, not
+            // after the scan state's periodic version check.
+            if changes && response.status().is_success() {
+                state.scan.invalidate();
+            }
+            response
         }
         Ok(None) => ApiFailure(StatusCode::UNAUTHORIZED, "invalid or revoked token".into()).into_response(),
         Err(e) => {
@@ -97,7 +105,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     }
 }
 
-async fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, detail: String) {
+pub(crate) async fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, detail: String) {
     let entry = NewAuditEntry {
         actor: caller.user.clone(),
         action: action.into(),

@@ -2,9 +2,12 @@
 //! admin API, wired to the catalog, the store and the content store.
 
 pub mod admin;
+pub mod admin_targeting;
 pub mod bootstrap;
+pub mod client_services;
 pub mod config;
 pub mod content_http;
+pub mod scan_state;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,6 +34,8 @@ pub enum ServerError {
     Content(#[from] sluice_content::ContentError),
     #[error("cannot listen on {addr} ({what}): {source}")]
     Bind { addr: SocketAddr, what: &'static str, source: std::io::Error },
+    #[error("cannot load the catalog for clients: {0}")]
+    Scan(#[from] sluice_catalog::CatalogError),
     #[error("first-start setup failed: {0}")]
     Bootstrap(String),
     #[error("server task failed: {0}")]
@@ -43,6 +48,10 @@ pub struct AppState {
     pub catalog: Catalog,
     pub store: Store,
     pub content: Arc<ContentStore>,
+    /// What the client services serve from; admin changes invalidate it.
+    pub scan: Arc<scan_state::ScanState>,
+    /// The client listener's address, for content URLs when a request has no Host header.
+    pub client_addr: SocketAddr,
 }
 
 /// A started server: its bound addresses and the means to stop it.
@@ -101,10 +110,10 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let store = Store::open(&config.database_url()).await?;
     let content = Arc::new(ContentStore::open(config.content_root()).await?);
     let catalog = Catalog::new(store.clone(), content.clone());
-    let state = AppState { catalog, store: store.clone(), content: content.clone() };
     let admin_token = bootstrap::ensure_admin(&store, &config.data_dir)
         .await
         .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+    let scan = Arc::new(scan_state::ScanState::open(catalog.clone()).await?);
 
     let client_listener = TcpListener::bind(config.client_listen)
         .await
@@ -122,10 +131,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         what: "admin API",
         source,
     })?;
+    let state = AppState { catalog, store: store.clone(), content: content.clone(), scan, client_addr };
 
     let stop = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
-    let client_app = client_router(&state);
+    let client_app = client_router(state.clone());
     let admin_app = admin::router(state.clone());
     let s1 = stop.clone();
     tasks.spawn(async move {
@@ -185,9 +195,12 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// What Windows clients and downstream servers reach on port 8530.
-fn client_router(state: &AppState) -> axum::Router {
+/// What Windows clients and downstream servers reach on port 8530: content by path, and the
+/// SOAP services, whose paths IIS matches case-insensitively, through the fallback.
+fn client_router(state: AppState) -> axum::Router {
+    let soap = axum::Router::new().fallback(client_services::handle).with_state(state.clone());
     axum::Router::new()
         .route("/", axum::routing::get(|| async { "Sluice update server\n" }))
         .merge(content_http::router(state.content.clone()))
+        .merge(soap)
 }

@@ -1,0 +1,775 @@
+//! The MS-WUSP services on the client listener: ClientWebService, SimpleAuthWebService and
+//! ReportingWebService, answered as a real WSUS answers them.
+//!
+//! Request bytes are decoded by `sluice-soap`, evaluated against the scan snapshot
+//! (`sluice-scan`), and encoded back; responses are xpress-compressed when the client asks.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sluice_catalog::targeting::TargetingMode;
+use sluice_scan::cookie::{AuthCookie, ClientCookie, CookieError, COOKIE_LIFETIME};
+use sluice_scan::index::Entry;
+use sluice_scan::scope::{Action, Deployment};
+use sluice_scan::sync::{sync_updates, SyncQuery, MAX_INSTALLED_NON_LEAF};
+use sluice_soap as soap;
+use sluice_soap::{ErrorCode, Fault, Request as SoapRequest, Service};
+use sluice_store::{InstallState, NewComputer, UpdateStatus};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::scan_state::{ScanState, Snapshot};
+use crate::AppState;
+
+/// Largest SOAP request accepted. Real requests stay under 100 KB (a driver-pass SyncUpdates
+/// with 70 devices is 46 KB); event batches can be larger.
+pub const MAX_SOAP_REQUEST: usize = 8 * 1024 * 1024;
+
+/// GetExtendedUpdateInfo accepts at most this many revision ids (advertised in GetConfig).
+pub const MAX_EXTENDED_UPDATES_PER_REQUEST: usize = 50;
+
+/// Which service a request path names (case-insensitively, as IIS does).
+pub fn service_for_path(path: &str) -> Option<Service> {
+    match path.to_ascii_lowercase().as_str() {
+        "/clientwebservice/client.asmx" => Some(Service::Client),
+        "/simpleauthwebservice/simpleauth.asmx" => Some(Service::SimpleAuth),
+        "/reportingwebservice/reportingwebservice.asmx" | "/reportingwebservice/webservice.asmx" => {
+            Some(Service::Reporting)
+        }
+        _ => None,
+    }
+}
+
+fn fault_response(fault: &Fault, accept_xpress: bool) -> Response {
+    soap_response(StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), soap::encode_fault(fault), accept_xpress)
+}
+
+fn soap_response(status: StatusCode, body: Vec<u8>, accept_xpress: bool) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let body = if accept_xpress && !body.is_empty() {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(sluice_xpress::CONTENT_CODING));
+        sluice_xpress::compress(&body)
+    } else {
+        body
+    };
+    (status, headers, Body::from(body)).into_response()
+}
+
+fn accepts_xpress(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|c| c.split(';').next().is_some_and(|n| n.trim().eq_ignore_ascii_case(sluice_xpress::CONTENT_CODING)))
+}
+
+/// Entry point for every request on the client listener that is not content.
+pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let Some(service) = service_for_path(req.uri().path()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let xpress = accepts_xpress(req.headers());
+    if req.method() != Method::POST {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .map(str::to_string);
+    let body = match axum::body::to_bytes(req.into_body(), MAX_SOAP_REQUEST).await {
+        Ok(b) => b,
+        Err(_) => {
+            return fault_response(
+                &Fault::new(ErrorCode::InvalidParameters, service).with_message("request too large or interrupted"),
+                xpress,
+            )
+        }
+    };
+    let request = match soap::decode_request(&body) {
+        Ok(r) => r,
+        Err(e) => return fault_response(&e.to_fault(service), xpress),
+    };
+    let op = request.operation();
+    if op.service() != service {
+        return fault_response(
+            &Fault::new(ErrorCode::InvalidParameters, service).with_message(format!("{op:?} is not an operation of this service")),
+            xpress,
+        );
+    }
+    let ctx = Ctx { state: &state, host, peer };
+    match ctx.dispatch(request).await {
+        Ok(bytes) => soap_response(StatusCode::OK, bytes, xpress),
+        Err(fault) => {
+            let fault = if fault.method.is_none() { fault.with_method(op.quoted_soap_action()) } else { fault };
+            if fault.error_code == ErrorCode::InternalServerError {
+                tracing::error!(operation = ?op, message = %fault.message, "client request failed");
+            }
+            fault_response(&fault, xpress)
+        }
+    }
+}
+
+struct Ctx<'a> {
+    state: &'a AppState,
+    host: Option<String>,
+    peer: SocketAddr,
+}
+
+fn internal(e: impl std::fmt::Display) -> Fault {
+    Fault::new(ErrorCode::InternalServerError, Service::Client).with_message(e.to_string())
+}
+
+fn fault(code: ErrorCode, service: Service, message: impl Into<String>) -> Fault {
+    Fault::new(code, service).with_message(message)
+}
+
+fn cookie_fault(e: CookieError, service: Service) -> Fault {
+    let code = match e {
+        CookieError::Invalid => ErrorCode::InvalidCookie,
+        CookieError::Expired => ErrorCode::CookieExpired,
+        CookieError::ServerChanged => ErrorCode::ServerChanged,
+    };
+    Fault::new(code, service)
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn soap_action(a: Action) -> soap::DeploymentAction {
+    match a {
+        Action::Install => soap::DeploymentAction::Install,
+        Action::Uninstall => soap::DeploymentAction::Uninstall,
+        Action::PreDeploymentCheck => soap::DeploymentAction::PreDeploymentCheck,
+        Action::Evaluate => soap::DeploymentAction::Evaluate,
+        Action::Bundle => soap::DeploymentAction::Bundle,
+    }
+}
+
+/// Clients below protocol 1.8 must not get the AutoSelect/AutoDownload/SupersedenceBehavior
+/// trio (MS-WUSP 2.2.2.2.4).
+fn supports_auto_fields(protocol: &str) -> bool {
+    let mut it = protocol.split('.').map(|p| p.trim().parse::<u32>().unwrap_or(0));
+    let (major, minor) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    (major, minor) >= (1, 8)
+}
+
+fn soap_deployment(d: &Deployment, protocol: &str) -> soap::Deployment {
+    let mut out = soap::Deployment::new(d.id, soap_action(d.action), d.last_change.date());
+    out.is_assigned = d.is_assigned;
+    out.deadline = d.deadline.map(soap::format_datetime);
+    if !supports_auto_fields(protocol) {
+        out.auto_select = None;
+        out.auto_download = None;
+        out.supersedence_behavior = None;
+    }
+    out
+}
+
+fn update_info<'e>(e: &'e Entry, d: &Deployment, protocol: &str) -> soap::UpdateInfo<'e> {
+    soap::UpdateInfo { id: e.revision_id, deployment: soap_deployment(d, protocol), is_leaf: e.is_leaf, xml_escaped: &e.core }
+}
+
+impl Ctx<'_> {
+    fn scan(&self) -> &ScanState {
+        &self.state.scan
+    }
+
+    async fn snapshot(&self) -> Result<Arc<Snapshot>, Fault> {
+        self.scan().snapshot().await.map_err(internal)
+    }
+
+    /// Opens and checks a client cookie as SyncUpdates and friends require.
+    fn open_cookie(&self, cookie: Option<&soap::Cookie>, service: Service) -> Result<ClientCookie, Fault> {
+        let data = cookie
+            .and_then(|c| c.encrypted_data.as_deref())
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| fault(ErrorCode::InvalidCookie, service, "cookie"))?;
+        let c = self.scan().keys.open_client(data, OffsetDateTime::now_utc()).map_err(|e| cookie_fault(e, service))?;
+        if c.config_last_change_ms != ms(self.scan().config_last_change) {
+            return Err(Fault::new(ErrorCode::ConfigChanged, service));
+        }
+        Ok(c)
+    }
+
+    fn new_cookie(&self, c: &ClientCookie) -> soap::NewCookie {
+        soap::NewCookie { expiration: soap::format_datetime(c.expires_at), encrypted_data: self.scan().keys.seal_client(c) }
+    }
+
+    /// The computer's groups under the targeting mode in force.
+    async fn groups_of(&self, snap: &Snapshot, c: &ClientCookie) -> Result<Vec<Uuid>, Fault> {
+        let assigned: Vec<Uuid> = match snap.mode {
+            TargetingMode::Server => {
+                self.state.store.computer_groups(&c.computer_id).await.map_err(internal)?.into_iter().map(|g| g.id).collect()
+            }
+            TargetingMode::Client => Vec::new(),
+        };
+        let requested = c.requested_groups.join(";");
+        Ok(snap.targeting.groups_of(snap.mode, &assigned, Some(&requested)))
+    }
+
+    async fn require_registered(&self, c: &ClientCookie, service: Service) -> Result<(), Fault> {
+        match self.state.store.get_computer(&c.computer_id).await.map_err(internal)? {
+            Some(_) => Ok(()),
+            None => Err(Fault::new(ErrorCode::RegistrationRequired, service)),
+        }
+    }
+
+    async fn dispatch(&self, req: SoapRequest) -> Result<Vec<u8>, Fault> {
+        match req {
+            SoapRequest::GetConfig(_) => Ok(self.get_config()),
+            SoapRequest::GetAuthorizationCookie(r) => self.get_authorization_cookie(r),
+            SoapRequest::GetCookie(r) => self.get_cookie(r),
+            SoapRequest::RegisterComputer(r) => self.register_computer(r).await,
+            SoapRequest::StartCategoryScan(r) => self.start_category_scan(r).await,
+            SoapRequest::SyncUpdates(r) => self.sync_updates(r).await,
+            SoapRequest::SyncPrinterCatalog(r) => {
+                let c = self.open_cookie(r.cookie.as_ref(), Service::Client)?;
+                let info = soap::SyncInfo { new_cookie: Some(self.new_cookie(&c)), ..Default::default() };
+                Ok(soap::encode_sync_printer_catalog_response(&info))
+            }
+            SoapRequest::RefreshCache(r) => self.refresh_cache(r).await,
+            SoapRequest::GetExtendedUpdateInfo(r) => self.get_extended_update_info(r).await,
+            SoapRequest::GetExtendedUpdateInfo2(r) => self.get_extended_update_info2(r).await,
+            SoapRequest::GetFileLocations(r) => self.get_file_locations(r).await,
+            SoapRequest::ReportEventBatch(r) => {
+                let c = self.open_cookie(r.cookie.as_ref(), Service::Reporting)?;
+                self.report_events(&c.computer_id, &r.events).await?;
+                Ok(soap::encode_report_event_batch_response(true))
+            }
+            SoapRequest::ReportEventBatch2(r) => {
+                // The cookie-less variant only names the computer: accept it for a computer
+                // that registered, ignore the rest.
+                let id = r.computer_id.clone().unwrap_or_default();
+                if self.state.store.get_computer(&id).await.map_err(internal)?.is_some() {
+                    self.report_events(&id, &r.events).await?;
+                }
+                Ok(soap::encode_report_event_batch2_response(true))
+            }
+        }
+    }
+
+    fn get_config(&self) -> Vec<u8> {
+        let config = soap::ConfigResponse {
+            last_change: soap::format_datetime(self.scan().config_last_change),
+            is_registration_required: true,
+            auth_plugins: vec![soap::AuthPlugInInfo {
+                plugin_id: "SimpleTargeting".into(),
+                service_url: "SimpleAuthWebService/SimpleAuth.asmx".into(),
+                parameter: Some(String::new()),
+            }],
+            allowed_event_ids: None,
+            properties: vec![
+                ("MaxExtendedUpdatesPerRequest".into(), MAX_EXTENDED_UPDATES_PER_REQUEST.to_string()),
+                ("ProtocolVersion".into(), "3.2".into()),
+                ("IsInventoryRequired".into(), "0".into()),
+                ("ClientReportingLevel".into(), "2".into()),
+            ],
+        };
+        soap::encode_get_config_response(&config)
+    }
+
+    fn get_authorization_cookie(&self, r: soap::GetAuthorizationCookieRequest) -> Result<Vec<u8>, Fault> {
+        let s = Service::SimpleAuth;
+        let client_id = r.client_id.filter(|c| !c.trim().is_empty()).ok_or_else(|| fault(ErrorCode::InvalidParameters, s, "clientId"))?;
+        let dns_name = r.dns_name.filter(|d| !d.trim().is_empty()).ok_or_else(|| fault(ErrorCode::InvalidParameters, s, "dnsName"))?;
+        if client_id.len() > 256 || dns_name.len() > 256 {
+            return Err(fault(ErrorCode::InvalidParameters, s, "clientId"));
+        }
+        let requested_groups: Vec<String> = r
+            .target_group_name
+            .unwrap_or_default()
+            .split(';')
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .take(32)
+            .collect();
+        let data = self.scan().keys.seal_auth(&AuthCookie {
+            computer_id: client_id.trim().to_string(),
+            dns_name,
+            requested_groups,
+            issued_at: OffsetDateTime::now_utc(),
+        });
+        Ok(soap::encode_get_authorization_cookie_response(&soap::AuthorizationCookie {
+            plugin_id: Some("SimpleTargeting".into()),
+            cookie_data: Some(data),
+        }))
+    }
+
+    fn get_cookie(&self, r: soap::GetCookieRequest) -> Result<Vec<u8>, Fault> {
+        let s = Service::Client;
+        let auth = r
+            .auth_cookies
+            .iter()
+            .find_map(|a| a.cookie_data.as_deref().and_then(|d| self.scan().keys.open_auth(d).ok()))
+            .ok_or_else(|| fault(ErrorCode::InvalidAuthorizationCookie, s, "authCookies"))?;
+        let protocol = r.protocol_version.unwrap_or_default();
+        if !is_protocol_version(&protocol) {
+            return Err(fault(ErrorCode::InvalidParameters, s, "protocolVersion"));
+        }
+        let config_ms = match r.last_change.as_deref().and_then(soap::parse_datetime) {
+            Some(t) => ms(t),
+            None => ms(self.scan().config_last_change),
+        };
+        let now = OffsetDateTime::now_utc();
+        // State carries over from a still-valid cookie of the same computer (the native client
+        // sends an oldCookie holding only an Expiration the first time: no state).
+        let watermark = r
+            .old_cookie
+            .as_ref()
+            .and_then(|c| c.encrypted_data.as_deref())
+            .filter(|d| !d.is_empty())
+            .and_then(|d| self.scan().keys.open_client(d, now).ok())
+            .filter(|old| old.computer_id == auth.computer_id)
+            .map(|old| old.deployment_watermark_ms)
+            .unwrap_or(0);
+        let cookie = ClientCookie {
+            computer_id: auth.computer_id,
+            requested_groups: auth.requested_groups,
+            protocol_version: protocol,
+            config_last_change_ms: config_ms,
+            issued_at: now,
+            expires_at: now + COOKIE_LIFETIME,
+            deployment_watermark_ms: watermark,
+        };
+        Ok(soap::encode_get_cookie_response(&self.new_cookie(&cookie)))
+    }
+
+    async fn register_computer(&self, r: soap::RegisterComputerRequest) -> Result<Vec<u8>, Fault> {
+        let c = self.open_cookie(r.cookie.as_ref(), Service::Client)?;
+        let info = r.computer_info.unwrap_or_default();
+        let client_version = match (info.client_version_major_number, info.client_version_minor_number, info.client_version_build_number, info.client_version_qfe_number) {
+            (Some(a), Some(b), Some(c2), Some(d)) => Some(format!("{a}.{b}.{c2}.{d}")),
+            _ => None,
+        };
+        let extra = serde_json::json!({
+            "processor_architecture": info.processor_architecture,
+            "suite_mask": info.suite_mask,
+            "old_product_type": info.old_product_type,
+            "new_product_type": info.new_product_type,
+            "oem": info.oem,
+            "device_type": info.device_type,
+            "firmware_version": info.firmware_version,
+            "requested_target_groups": c.requested_groups,
+        });
+        let computer = NewComputer {
+            id: c.computer_id.clone(),
+            dns_name: info.dns_name.clone(),
+            ip_address: Some(self.peer.ip().to_string()),
+            os_description: info.os_description.clone(),
+            os_major: info.os_major_version,
+            os_minor: info.os_minor_version,
+            os_build: info.os_build_number,
+            os_revision: None,
+            os_service_pack: info.os_service_pack_major_number.map(|m| format!("{m}.{}", info.os_service_pack_minor_number.unwrap_or(0))),
+            locale: info.os_locale.clone(),
+            manufacturer: info.computer_manufacturer.clone(),
+            model: info.computer_model.clone(),
+            bios_name: info.bios_name.clone(),
+            bios_version: info.bios_version.clone(),
+            bios_release_date: info.bios_release_date.clone(),
+            client_version,
+            extra: extra.to_string(),
+        };
+        let store = &self.state.store;
+        store.upsert_computer(&computer).await.map_err(internal)?;
+        let snap = self.snapshot().await?;
+        // Record where the computer belongs now, so administrators see it in its groups: the
+        // named groups under client-side targeting, "Unassigned Computers" until an
+        // administrator moves it under server-side targeting.
+        let current = store.computer_groups(&c.computer_id).await.map_err(internal)?;
+        let groups = match snap.mode {
+            TargetingMode::Client => Some(snap.targeting.groups_of(snap.mode, &[], Some(&c.requested_groups.join(";")))),
+            TargetingMode::Server if current.is_empty() => Some(vec![sluice_store::UNASSIGNED_COMPUTERS_GROUP]),
+            TargetingMode::Server => None,
+        };
+        if let Some(groups) = groups {
+            store.set_computer_groups(&c.computer_id, &groups).await.map_err(internal)?;
+        }
+        Ok(soap::encode_register_computer_response())
+    }
+
+    async fn start_category_scan(&self, r: soap::StartCategoryScanRequest) -> Result<Vec<u8>, Fault> {
+        // Native clients call this without a cookie during OOBE scans.
+        if r.requested_categories.len() >= 200 {
+            return Err(fault(ErrorCode::InvalidParameters, Service::Client, "requestedCategories"));
+        }
+        let snap = self.snapshot().await?;
+        let mut groups: std::collections::BTreeMap<i32, Vec<Uuid>> = Default::default();
+        for c in &r.requested_categories {
+            groups.entry(c.index_of_and_group).or_default().push(c.category_id);
+        }
+        let mut out = soap::StartCategoryScanResponse::default();
+        for members in groups.values() {
+            let types: Vec<Option<&str>> = members
+                .iter()
+                .map(|m| snap.index.entry_of_update(m).and_then(|i| snap.index.entries[i].category_type.as_deref().or(Some(""))))
+                .collect();
+            if types.iter().any(|t| t.is_none()) {
+                out.requested_category_ids_in_error.extend(members.iter().zip(&types).filter(|(_, t)| t.is_none()).map(|(m, _)| *m));
+                continue;
+            }
+            let products: Vec<Uuid> = members.iter().zip(&types).filter(|(_, t)| **t != Some("UpdateClassification")).map(|(m, _)| *m).collect();
+            let classifications = members.len() - products.len();
+            if products.len() == 1 && classifications <= 1 {
+                if !out.preferred_category_ids.contains(&products[0]) {
+                    out.preferred_category_ids.push(products[0]);
+                }
+            } else {
+                // Any other shape cannot be narrowed to products: no preference at all.
+                out.preferred_category_ids.clear();
+                break;
+            }
+        }
+        Ok(soap::encode_start_category_scan_response(&out))
+    }
+
+    async fn sync_updates(&self, r: soap::SyncUpdatesRequest) -> Result<Vec<u8>, Fault> {
+        let s = Service::Client;
+        let mut c = self.open_cookie(r.cookie.as_ref(), s)?;
+        self.require_registered(&c, s).await?;
+        if r.installed_non_leaf_update_ids.len() > MAX_INSTALLED_NON_LEAF {
+            return Err(fault(ErrorCode::InvalidParameters, s, "parameters.InstalledNonLeafUpdateIDs"));
+        }
+        if r.system_spec.is_some() && !r.skip_software_sync {
+            return Err(fault(ErrorCode::InvalidParameters, s, "parameters.SystemSpec"));
+        }
+        let snap = self.snapshot().await?;
+        let groups = self.groups_of(&snap, &c).await?;
+        let deployments = snap.deployments_for(&groups);
+        let outcome = sync_updates(
+            &snap.index,
+            &deployments,
+            &SyncQuery {
+                installed_non_leaf: &r.installed_non_leaf_update_ids,
+                other_cached: &r.other_cached_update_ids,
+                skip_software_sync: r.skip_software_sync,
+                cached_driver_ids: &r.cached_driver_ids,
+                filter_category_ids: &r.filter_category_ids,
+                need_two_group_out_of_scope: r.need_two_group_out_of_scope_updates,
+                watermark_ms: c.deployment_watermark_ms,
+            },
+        );
+        self.state.store.touch_computer_sync(&c.computer_id, OffsetDateTime::now_utc()).await.map_err(internal)?;
+        c.deployment_watermark_ms = outcome.new_watermark_ms;
+        let protocol = c.protocol_version.clone();
+        let info_of = |i: &usize| -> Option<soap::UpdateInfo<'_>> {
+            let d = deployments[*i].as_ref()?;
+            Some(update_info(&snap.index.entries[*i], d, &protocol))
+        };
+        let info = soap::SyncInfo {
+            new_updates: outcome.new_updates.iter().filter_map(info_of).collect(),
+            out_of_scope_revision_ids: outcome.out_of_scope,
+            changed_updates: outcome.changed_updates.iter().filter_map(info_of).collect(),
+            truncated: outcome.truncated,
+            new_cookie: Some(self.new_cookie(&c)),
+            deployed_out_of_scope_revision_ids: r.need_two_group_out_of_scope_updates.then_some(outcome.deployed_out_of_scope),
+            driver_sync_not_needed: Some(outcome.driver_sync_not_needed),
+        };
+        Ok(soap::encode_sync_updates_response(&info))
+    }
+
+    async fn refresh_cache(&self, r: soap::RefreshCacheRequest) -> Result<Vec<u8>, Fault> {
+        let c = self.open_cookie(r.cookie.as_ref(), Service::Client)?;
+        let snap = self.snapshot().await?;
+        let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
+        let mut results = Vec::new();
+        for g in &r.global_ids {
+            let Some(i) = snap.index.entry_of_update(&g.update_id) else { continue };
+            let e = &snap.index.entries[i];
+            let Some(d) = &deployments[i] else { continue };
+            // Real WSUS leaves bundle children out; the client then re-syncs them.
+            if e.revision_number != g.revision_number || d.action == Action::Bundle {
+                continue;
+            }
+            results.push(soap::RefreshCacheResult {
+                revision_id: e.revision_id,
+                global_id: soap::UpdateIdentity { update_id: e.update_id, revision_number: e.revision_number },
+                is_leaf: e.is_leaf,
+                deployment: soap_deployment(d, &c.protocol_version),
+            });
+        }
+        Ok(soap::encode_refresh_cache_response(&results))
+    }
+
+    fn content_url(&self, file: &sluice_scan::index::FileRef) -> String {
+        let path = sluice_content::relative_url_path(&file.sha1, &file.file_name)
+            .unwrap_or_else(|_| sluice_content::relative_url_path(&file.sha1, "").unwrap_or_default());
+        let host = self.host.clone().unwrap_or_else(|| self.state.client_addr.to_string());
+        format!("http://{host}/{path}")
+    }
+
+    async fn get_extended_update_info(&self, r: soap::GetExtendedUpdateInfoRequest) -> Result<Vec<u8>, Fault> {
+        let s = Service::Client;
+        let c = self.open_cookie(r.cookie.as_ref(), s)?;
+        if r.revision_ids.len() > MAX_EXTENDED_UPDATES_PER_REQUEST {
+            return Err(fault(ErrorCode::InvalidParameters, s, "revisionIDs"));
+        }
+        if r.info_types.is_empty() {
+            return Err(fault(ErrorCode::InvalidParameters, s, "infoTypes"));
+        }
+        let snap = self.snapshot().await?;
+        let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
+        let mut in_scope = Vec::new();
+        let mut out_of_scope = Vec::new();
+        for id in &r.revision_ids {
+            match snap.index.entry_of_revision(*id) {
+                Some(i) if deployments[i].is_some() => in_scope.push(i),
+                _ => out_of_scope.push(*id),
+            }
+        }
+        let fetched = self.fetch_stored_fragments(&snap, &in_scope, &r.info_types, &r.locales).await?;
+        let mut updates: Vec<soap::UpdateData<'_>> = Vec::new();
+        let mut file_locations = Vec::new();
+        let mut seen_files = HashSet::new();
+        // Real WSUS groups the answer by fragment type, in the order the client asked.
+        for t in &r.info_types {
+            for &i in &in_scope {
+                let e = &snap.index.entries[i];
+                match t {
+                    soap::FragmentType::Core => updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.core }),
+                    soap::FragmentType::Extended => {
+                        updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.extended });
+                        for f in &e.files {
+                            if seen_files.insert(f.sha1) {
+                                file_locations.push(soap::FileLocation { file_digest: f.sha1, url: self.content_url(f) });
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (i, kind, bytes) in &fetched {
+                if kind == t {
+                    updates.push(soap::UpdateData { id: snap.index.entries[*i].revision_id, xml_escaped: bytes });
+                }
+            }
+        }
+        let info = soap::ExtendedUpdateInfo { updates, file_locations, out_of_scope_revision_ids: out_of_scope };
+        Ok(soap::encode_get_extended_update_info_response(&info))
+    }
+
+    /// LocalizedProperties and Eula fragments: English from the index, other languages from
+    /// the store (the index keeps only English to stay small).
+    async fn fetch_stored_fragments(
+        &self,
+        snap: &Snapshot,
+        entries: &[usize],
+        types: &[soap::FragmentType],
+        locales: &[String],
+    ) -> Result<Vec<(usize, soap::FragmentType, sluice_scan::index::Bytes)>, Fault> {
+        let mut langs: Vec<String> = Vec::new();
+        for l in locales.iter().map(|l| l.trim().to_ascii_lowercase()).chain(std::iter::once("en".to_string())) {
+            if l.is_empty() || l.len() > 16 {
+                continue;
+            }
+            let base = l.split('-').next().unwrap_or("").to_string();
+            for cand in [l, base] {
+                if !cand.is_empty() && !langs.contains(&cand) {
+                    langs.push(cand);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for t in types {
+            let kind = match t {
+                soap::FragmentType::LocalizedProperties => sluice_store::FragmentKind::Localized,
+                soap::FragmentType::Eula => sluice_store::FragmentKind::Eula,
+                _ => continue,
+            };
+            for &i in entries {
+                let e = &snap.index.entries[i];
+                let mut found_langs = HashSet::new();
+                for lang in &langs {
+                    let bytes = if lang == "en" && kind == sluice_store::FragmentKind::Localized {
+                        e.localized_en.clone()
+                    } else if kind == sluice_store::FragmentKind::Eula && !e.has_eula {
+                        None
+                    } else {
+                        self.state
+                            .store
+                            .fragment(e.revision_id as i64, kind, lang)
+                            .await
+                            .map_err(internal)?
+                            .map(|f| sluice_scan::index::escape_fragment(&f))
+                    };
+                    if let Some(b) = bytes {
+                        if found_langs.insert(lang.clone()) {
+                            out.push((i, t.clone(), b));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_extended_update_info2(&self, r: soap::GetExtendedUpdateInfo2Request) -> Result<Vec<u8>, Fault> {
+        let s = Service::Client;
+        let c = self.open_cookie(r.cookie.as_ref(), s)?;
+        if r.update_ids.len() > MAX_EXTENDED_UPDATES_PER_REQUEST {
+            return Err(fault(ErrorCode::InvalidParameters, s, "updateIDs"));
+        }
+        let snap = self.snapshot().await?;
+        let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
+        let entries: Vec<usize> = r
+            .update_ids
+            .iter()
+            .filter_map(|g| snap.index.entry_of_update(&g.update_id))
+            .filter(|i| deployments[*i].is_some())
+            .collect();
+        let fetched = self.fetch_stored_fragments(&snap, &entries, &r.info_types, &r.locales).await?;
+        let mut updates = Vec::new();
+        let mut file_locations = Vec::new();
+        for t in &r.info_types {
+            for &i in &entries {
+                let e = &snap.index.entries[i];
+                match t {
+                    soap::FragmentType::Core => updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.core }),
+                    soap::FragmentType::Extended => updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.extended }),
+                    soap::FragmentType::FileUrl => file_locations
+                        .extend(e.files.iter().map(|f| soap::FileLocation { file_digest: f.sha1, url: self.content_url(f) })),
+                    _ => {}
+                }
+            }
+            for (i, kind, bytes) in &fetched {
+                if kind == t {
+                    updates.push(soap::UpdateData { id: snap.index.entries[*i].revision_id, xml_escaped: bytes });
+                }
+            }
+        }
+        Ok(soap::encode_get_extended_update_info2_response(&soap::ExtendedUpdateInfo2 { updates, file_locations }))
+    }
+
+    async fn get_file_locations(&self, r: soap::GetFileLocationsRequest) -> Result<Vec<u8>, Fault> {
+        let s = Service::Client;
+        let c = self.open_cookie(r.cookie.as_ref(), s)?;
+        let mut wanted = HashSet::new();
+        for d in &r.file_digests {
+            let d: [u8; 20] = d.as_slice().try_into().map_err(|_| fault(ErrorCode::InvalidParameters, s, "fileDigests"))?;
+            wanted.insert(d);
+        }
+        let snap = self.snapshot().await?;
+        let mut file_locations = Vec::new();
+        for e in &snap.index.entries {
+            for f in &e.files {
+                if wanted.remove(&f.sha1) {
+                    file_locations.push(soap::FileLocation { file_digest: f.sha1, url: self.content_url(f) });
+                }
+            }
+        }
+        Ok(soap::encode_get_file_locations_response(&soap::GetFileLocationsResults {
+            file_locations,
+            new_cookie: Some(self.new_cookie(&c)),
+        }))
+    }
+
+    /// Turns reporting events into per-computer, per-update status as WSUS does: event 156
+    /// is authoritative (U needed, V installed, W pending reboot, g failed, h downloaded);
+    /// install and failure events move single updates in between.
+    async fn report_events(&self, computer_id: &str, events: &[soap::ReportingEvent]) -> Result<(), Fault> {
+        let store = &self.state.store;
+        let now = OffsetDateTime::now_utc();
+        if store.get_computer(computer_id).await.map_err(internal)?.is_none() {
+            return Err(Fault::new(ErrorCode::RegistrationRequired, Service::Reporting));
+        }
+        let snap = self.snapshot().await?;
+        for ev in events.iter().take(10_000) {
+            let b = &ev.basic;
+            let at = b.time_at_target.as_deref().and_then(soap::parse_datetime).unwrap_or(now).min(now);
+            let event_id = b.event_id.to_string();
+            let set = |update: Uuid, state: InstallState| {
+                let revision_number = snap.index.entry_of_update(&update).map(|i| snap.index.entries[i].revision_number).unwrap_or(0);
+                UpdateStatus {
+                    computer_id: computer_id.to_string(),
+                    update_id: update,
+                    revision_number,
+                    state,
+                    last_event_time: at,
+                    last_event_id: Some(event_id.clone()),
+                }
+            };
+            let mut changes: Vec<UpdateStatus> = Vec::new();
+            match b.event_id {
+                156 => {
+                    let misc = ev.extended.as_ref().map(|x| x.misc_data.as_slice()).unwrap_or(&[]);
+                    let list = |tag: &str| -> Vec<Uuid> {
+                        misc.iter()
+                            .filter_map(|m| m.strip_prefix(tag).and_then(|r| r.strip_prefix('=')))
+                            .flat_map(|v| v.split(';'))
+                            .filter_map(|u| Uuid::parse_str(u.trim()).ok())
+                            .collect()
+                    };
+                    let mut named = HashSet::new();
+                    for (tag, state) in [
+                        ("U", InstallState::NotInstalled),
+                        ("V", InstallState::Installed),
+                        ("W", InstallState::InstalledPendingReboot),
+                        ("h", InstallState::Downloaded),
+                        ("g", InstallState::Failed),
+                    ] {
+                        for u in list(tag) {
+                            if named.insert(u) {
+                                changes.push(set(u, state));
+                            }
+                        }
+                    }
+                    // Updates in the computer's scope that the client did not name do not apply.
+                    for e in &snap.index.entries {
+                        if e.kind == sluice_scan::index::Kind::Software
+                            && e.explicitly_deployable
+                            && !named.contains(&e.update_id)
+                            && !snap.targeting.is_declined(e.update_id)
+                            && !e.expired
+                        {
+                            changes.push(set(e.update_id, InstallState::NotApplicable));
+                        }
+                    }
+                }
+                182 | 161 => {
+                    if let Some(u) = b.update_id.filter(|u| !u.update_id.is_nil()) {
+                        changes.push(set(u.update_id, InstallState::Failed));
+                    }
+                }
+                162 => {
+                    if let Some(u) = b.update_id.filter(|u| !u.update_id.is_nil()) {
+                        changes.push(set(u.update_id, InstallState::Downloaded));
+                    }
+                }
+                183 | 190 => {
+                    if let Some(u) = b.update_id.filter(|u| !u.update_id.is_nil()) {
+                        changes.push(set(u.update_id, InstallState::Installed));
+                    }
+                }
+                184 | 191 | 201 => {
+                    if let Some(u) = b.update_id.filter(|u| !u.update_id.is_nil()) {
+                        changes.push(set(u.update_id, InstallState::InstalledPendingReboot));
+                    }
+                }
+                _ => {}
+            }
+            for st in changes {
+                store.set_update_status(&st).await.map_err(internal)?;
+            }
+        }
+        store.touch_computer_report(computer_id, now).await.map_err(internal)?;
+        Ok(())
+    }
+}
+
+/// A two-part numeric version such as `1.8` or `2.90`.
+fn is_protocol_version(v: &str) -> bool {
+    let parts: Vec<&str> = v.trim().split('.').collect();
+    (2..=4).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.len() <= 9 && p.chars().all(|c| c.is_ascii_digit()))
+}

@@ -1,0 +1,198 @@
+//! The state behind the client services: the catalog index, targeting and the cookie keys,
+//! rebuilt when the catalog or approvals change and shared by every request meanwhile.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use sluice_scan::cookie::CookieKeys;
+use sluice_scan::index::CatalogIndex;
+use sluice_scan::scope::{self, Approved, Deployment, FileSource};
+use sluice_catalog::targeting::{TargetingMode, TargetingSnapshot};
+use sluice_catalog::{Catalog, CatalogError};
+use sluice_store::StoreError;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const SETTING_COOKIE_KEY: &str = "client-cookie-key";
+const SETTING_SERVER_ID: &str = "server-id";
+const SETTING_CONFIG_CHANGE: &str = "client-config-last-change";
+
+/// One consistent view of what clients may see.
+pub struct Snapshot {
+    /// The catalog and approvals versions it was built from.
+    versions: (i64, i64),
+    pub mode: TargetingMode,
+    pub index: CatalogIndex,
+    pub targeting: TargetingSnapshot,
+    declined: HashSet<Uuid>,
+    /// Deployments per set of computer groups (sorted), computed on first use.
+    deployments: Mutex<HashMap<Vec<Uuid>, Arc<Vec<Option<Deployment>>>>>,
+    source: FileSource,
+}
+
+impl Snapshot {
+    /// The deployment of every index entry for a computer in `groups`.
+    pub fn deployments_for(&self, groups: &[Uuid]) -> Arc<Vec<Option<Deployment>>> {
+        let mut key: Vec<Uuid> = groups.to_vec();
+        key.sort_unstable();
+        key.dedup();
+        if let Ok(cache) = self.deployments.lock() {
+            if let Some(d) = cache.get(&key) {
+                return d.clone();
+            }
+        }
+        let approvals: HashMap<Uuid, Approved> = self
+            .targeting
+            .effective_for_groups(&key)
+            .into_iter()
+            .filter_map(|(update, e)| {
+                let uninstall = match e.action {
+                    sluice_store::ApprovalAction::Install => false,
+                    sluice_store::ApprovalAction::Uninstall => true,
+                    sluice_store::ApprovalAction::NotApproved => return None,
+                };
+                Some((update, Approved { uninstall, deadline: e.deadline, changed_at: e.last_change }))
+            })
+            .collect();
+        let d = Arc::new(scope::deployments(&self.index, &approvals, &self.declined, self.source));
+        if let Ok(mut cache) = self.deployments.lock() {
+            // Bounded: group sets are few in practice; a pathological number just recomputes.
+            if cache.len() < 4096 {
+                cache.insert(key, d.clone());
+            }
+        }
+        d
+    }
+}
+
+/// How often, at most, a request checks the database for catalog or approval changes made
+/// by another process (the admin API of this process invalidates at once).
+const VERSION_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub struct ScanState {
+    catalog: Catalog,
+    pub keys: CookieKeys,
+    pub config_last_change: OffsetDateTime,
+    current: RwLock<Arc<Snapshot>>,
+    /// When the versions were last read, and whether a rebuild is wanted regardless.
+    checked: Mutex<(std::time::Instant, bool)>,
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+impl ScanState {
+    /// Loads (or on first start creates) the cookie key, the server id and the configuration
+    /// change time, and builds the first snapshot.
+    pub async fn open(catalog: Catalog) -> Result<ScanState, CatalogError> {
+        let store = catalog.store().clone();
+        let key = match store.get_setting(SETTING_COOKIE_KEY).await? {
+            Some(k) => parse_key(&k).ok_or_else(|| StoreError::Corrupt(format!("setting {SETTING_COOKIE_KEY}")))?,
+            None => {
+                let k: [u8; 32] = rand::random();
+                store.set_setting(SETTING_COOKIE_KEY, &hex::encode(k)).await?;
+                k
+            }
+        };
+        let server_id = match store.get_setting(SETTING_SERVER_ID).await? {
+            Some(s) => Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("setting {SETTING_SERVER_ID}")))?,
+            None => {
+                let id = Uuid::new_v4();
+                store.set_setting(SETTING_SERVER_ID, &id.to_string()).await?;
+                id
+            }
+        };
+        let config_last_change = match store.get_setting(SETTING_CONFIG_CHANGE).await? {
+            Some(s) => OffsetDateTime::parse(&s, &Rfc3339)
+                .map_err(|_| StoreError::Corrupt(format!("setting {SETTING_CONFIG_CHANGE}")))?,
+            None => {
+                // Whole milliseconds: the value travels through clients as xsd:dateTime.
+                let now = OffsetDateTime::now_utc();
+                let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
+                store.set_setting(SETTING_CONFIG_CHANGE, &now.format(&Rfc3339).unwrap_or_default()).await?;
+                now
+            }
+        };
+        let snapshot = build(&catalog).await?;
+        Ok(ScanState {
+            catalog,
+            keys: CookieKeys::new(key, server_id),
+            config_last_change,
+            current: RwLock::new(Arc::new(snapshot)),
+            checked: Mutex::new((std::time::Instant::now(), false)),
+            rebuild: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Marks the snapshot stale: this process changed the catalog, approvals or declines.
+    pub fn invalidate(&self) {
+        if let Ok(mut c) = self.checked.lock() {
+            c.1 = true;
+        }
+    }
+
+    /// The current snapshot, rebuilt first if the catalog or approvals changed since.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, CatalogError> {
+        let (due, forced) = match self.checked.lock() {
+            Ok(mut c) => {
+                let forced = c.1;
+                let due = forced || c.0.elapsed() >= VERSION_POLL;
+                if due {
+                    *c = (std::time::Instant::now(), false);
+                }
+                (due, forced)
+            }
+            Err(_) => (true, true),
+        };
+        let cur = self.current_snapshot();
+        if !due || (!forced && versions(&self.catalog).await? == cur.versions) {
+            return Ok(cur);
+        }
+        // One rebuild at a time; whoever waited gets the fresh one.
+        let _guard = self.rebuild.lock().await;
+        let latest = self.current_snapshot();
+        if !Arc::ptr_eq(&latest, &cur) {
+            return Ok(latest);
+        }
+        let fresh = Arc::new(build(&self.catalog).await?);
+        if let Ok(mut w) = self.current.write() {
+            *w = fresh.clone();
+        }
+        Ok(fresh)
+    }
+
+    fn current_snapshot(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+fn parse_key(s: &str) -> Option<[u8; 32]> {
+    let mut k = [0u8; 32];
+    hex::decode_to_slice(s.trim(), &mut k).ok()?;
+    Some(k)
+}
+
+async fn versions(catalog: &Catalog) -> Result<(i64, i64), CatalogError> {
+    Ok((catalog.catalog_version().await?, catalog.approvals_version().await?))
+}
+
+async fn build(catalog: &Catalog) -> Result<Snapshot, CatalogError> {
+    // Versions first: a change landing during the build is then seen as newer next time.
+    let versions = versions(catalog).await?;
+    let index = CatalogIndex::load(catalog.store()).await?;
+    let targeting = catalog.targeting_snapshot().await?;
+    let mode = catalog.targeting_mode().await?;
+    let declined: HashSet<Uuid> =
+        catalog.store().list_declined().await?.into_iter().map(|d| d.update_id).collect();
+    Ok(Snapshot {
+        versions,
+        mode,
+        index,
+        targeting,
+        declined,
+        deployments: Mutex::new(HashMap::new()),
+        source: FileSource::Local,
+    })
+}
