@@ -248,6 +248,28 @@ impl Agent {
         Err(AgentError::Protocol(format!("{op} kept failing")))
     }
 
+    /// Re-evaluates the cached non-leaf revisions, as WUA does at the start of every scan: one
+    /// installed since the last scan (a prerequisite this machine just installed) now unlocks
+    /// what depends on it, one removed no longer does.
+    fn reclassify_cached(&mut self) {
+        let mut installed = Vec::new();
+        let mut other = Vec::new();
+        for id in self.state.installed_non_leaf.iter().chain(self.state.other_cached.iter()) {
+            let Some(r) = self.state.revisions.get(id) else { continue };
+            if !r.is_leaf && self.evaluator.is_installed(&r.core, &self.state, &r.update_id) == Truth::Yes {
+                installed.push(*id);
+            } else {
+                other.push(*id);
+            }
+        }
+        installed.sort_unstable();
+        installed.dedup();
+        other.sort_unstable();
+        other.dedup();
+        self.state.installed_non_leaf = installed;
+        self.state.other_cached = other;
+    }
+
     fn drop_revision(&mut self, id: i32) {
         self.state.installed_non_leaf.retain(|x| *x != id);
         self.state.other_cached.retain(|x| *x != id);
@@ -272,6 +294,7 @@ impl Agent {
 
     /// The SyncUpdates rounds of a software scan, then the driver pass.
     pub async fn sync(&mut self, report: &mut ScanReport) -> Result<(), AgentError> {
+        self.reclassify_cached();
         loop {
             report.rounds += 1;
             if report.rounds > 64 {

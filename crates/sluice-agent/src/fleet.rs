@@ -19,6 +19,8 @@ pub struct FleetConfig {
     /// Stop starting new machines after this long; machines already running finish.
     pub duration: Duration,
     pub install: bool,
+    /// Target group every machine requests (client-side targeting).
+    pub target_group: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -79,11 +81,13 @@ pub async fn run(cfg: FleetConfig, profile: Arc<ProfileFn>) -> FleetReport {
         let http = http.clone();
         let soap = soap.clone();
         let install = cfg.install;
+        let group = cfg.target_group.clone();
         tasks.spawn(async move {
             let state = MachineState { computer_id: uuid::Uuid::new_v4().to_string(), ..Default::default() };
             let mut agent = Agent::new(&server, info, evaluator, state);
             agent.http = http;
             agent.soap = soap;
+            agent.target_group = group;
             let result = agent.scan(install).await;
             drop(permit);
             (result.map(|_| ()).map_err(|e| match e {

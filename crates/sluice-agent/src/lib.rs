@@ -4,5 +4,6 @@
 
 pub mod agent;
 pub mod fleet;
+pub mod profile;
 pub mod requests;
 pub mod wire;

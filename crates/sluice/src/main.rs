@@ -1,5 +1,7 @@
 //! `sluice`: the server and its command-line administration tool in one binary.
 
+mod catalog_cmd;
+mod agent_cmd;
 mod client;
 mod commands;
 mod targeting;
@@ -36,6 +38,9 @@ pub struct Remote {
 enum Command {
     /// Run the server (client services on :8530, admin API on 127.0.0.1:8580)
     Serve(ServeArgs),
+    /// A simulated Windows Update Agent: scan one machine, or load-test with a fleet
+    #[command(subcommand)]
+    Agent(agent_cmd::AgentCommand),
     /// Publish a local update: store its file and write its metadata
     Publish(commands::PublishArgs),
     /// Import raw Microsoft update XML documents into the catalog
@@ -63,6 +68,9 @@ enum Command {
     Targeting(targeting::TargetingCommand),
     /// Reported update status, per update and per computer
     Status(targeting::StatusArgs),
+    /// Generate synthetic update catalogs
+    #[command(subcommand)]
+    Catalog(catalog_cmd::CatalogCommand),
 }
 
 #[derive(Args, Debug)]
@@ -96,6 +104,7 @@ fn main() -> std::process::ExitCode {
     let result = rt.block_on(async move {
         match cli.command {
             Command::Serve(a) => serve(cli.remote, a).await,
+            Command::Agent(c) => agent_cmd::run(c).await,
             Command::Publish(a) => commands::publish(&cli.remote, a).await,
             Command::ImportXml(a) => commands::import_xml(&cli.remote, a).await,
             Command::Updates(c) => commands::updates(&cli.remote, c).await,
@@ -107,6 +116,7 @@ fn main() -> std::process::ExitCode {
             Command::Undecline(a) => targeting::decline(&cli.remote, a, true).await,
             Command::Targeting(c) => targeting::targeting(&cli.remote, c).await,
             Command::Status(a) => targeting::status(&cli.remote, a).await,
+            Command::Catalog(c) => catalog_cmd::run(c).await,
         }
     });
     match result {

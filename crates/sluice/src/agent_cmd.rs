@@ -1,0 +1,166 @@
+//! `sluice agent`: a simulated Windows Update Agent, one machine or a fleet.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use sluice_agent::agent::{Agent, Evaluator, MachineState};
+use sluice_agent::fleet::{self, FleetConfig};
+use sluice_agent::profile::{Profile, RulesEvaluator};
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Scan (and optionally install) as one Windows machine would
+    Scan(ScanArgs),
+    /// Many machines scanning and reporting at once (load test; loopback servers only)
+    Fleet(FleetArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// The server's client URL, as the WUServer policy names it (e.g. http://server:8530)
+    #[arg(long)]
+    server: String,
+    /// Machine profile (TOML) [default: built-in Windows 11 x64 en-US]
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// Target group to request (client-side targeting)
+    #[arg(long)]
+    group: Option<String>,
+    /// Download and install approved updates, then report
+    #[arg(long)]
+    install: bool,
+    /// State file of this simulated machine: identity, cookie, cache, installed updates
+    #[arg(long)]
+    state: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FleetArgs {
+    #[arg(long)]
+    server: String,
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Directory of profiles (*.toml) the machines rotate through [default: built-in]
+    #[arg(long)]
+    profiles: Option<PathBuf>,
+    /// Stop starting machines after this many seconds
+    #[arg(long, default_value_t = 600)]
+    duration: u64,
+    /// Target group every machine requests
+    #[arg(long)]
+    group: Option<String>,
+    #[arg(long)]
+    install: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(c: AgentCommand) -> anyhow::Result<()> {
+    match c {
+        AgentCommand::Scan(a) => scan(a).await,
+        AgentCommand::Fleet(a) => fleet_cmd(a).await,
+    }
+}
+
+async fn scan(a: ScanArgs) -> anyhow::Result<()> {
+    let profile = match &a.profile {
+        Some(p) => Profile::load(p)?,
+        None => Profile::builtin(),
+    };
+    let mut state: MachineState = match &a.state {
+        Some(p) if p.exists() => serde_json::from_slice(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)
+            .with_context(|| format!("{} is not an agent state file", p.display()))?,
+        _ => MachineState::default(),
+    };
+    if state.computer_id.is_empty() {
+        state.computer_id = uuid::Uuid::new_v4().to_string();
+    }
+    let dns = format!("sim-{}.sluice.test", &state.computer_id[..8]);
+    let evaluator: Arc<dyn Evaluator> = Arc::new(RulesEvaluator::new(&profile));
+    let mut agent = Agent::new(&a.server, profile.computer_info(&dns), evaluator, state);
+    agent.target_group = a.group.clone();
+    let result = agent.scan(a.install).await;
+    // The state is kept even after a failure: the cache and cookie are still good.
+    if let Some(p) = &a.state {
+        let tmp = p.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&agent.state)?)?;
+        std::fs::rename(&tmp, p)?;
+    }
+    let report = result?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("computer {} ({}): {} scan round(s), {} new revision(s)", report.computer_id, profile.name, report.rounds, report.new_revisions);
+        for o in report.offered.iter().filter(|o| o.action != "PreDeploymentCheck") {
+            println!("  offered {} {}{}", o.action, o.update_id, o.deadline.as_deref().map(|d| format!(" (deadline {d})")).unwrap_or_default());
+        }
+        println!("  needed: {}", report.needed.len());
+        println!("  not applicable: {}", report.not_applicable.len());
+        for (u, why) in &report.unknown {
+            println!("  unknown: {u}: {why}");
+        }
+        for f in &report.downloaded {
+            println!("  downloaded {} ({} bytes, verified)", f.file_name, f.size);
+        }
+        for u in &report.installed {
+            println!("  installed {u}");
+        }
+        for u in &report.uninstalled {
+            println!("  uninstalled {u}");
+        }
+        println!("  reported events: {:?}", report.reported_events);
+    }
+    Ok(())
+}
+
+async fn fleet_cmd(a: FleetArgs) -> anyhow::Result<()> {
+    let profiles = match &a.profiles {
+        Some(dir) => Profile::load_dir(dir)?,
+        None => vec![Profile::builtin()],
+    };
+    anyhow::ensure!(!profiles.is_empty(), "no profiles found");
+    let evaluators: Vec<(Profile, Arc<dyn Evaluator>)> =
+        profiles.into_iter().map(|p| { let e: Arc<dyn Evaluator> = Arc::new(RulesEvaluator::new(&p)); (p, e) }).collect();
+    let evaluators = Arc::new(evaluators);
+    let group = a.group.clone();
+    let cfg = FleetConfig {
+        server: a.server.clone(),
+        clients: a.clients,
+        concurrency: a.concurrency,
+        duration: Duration::from_secs(a.duration),
+        install: a.install,
+        target_group: group,
+    };
+    let ev = evaluators.clone();
+    let report = fleet::run(
+        cfg,
+        Arc::new(move |n| {
+            let (p, e) = &ev[n % ev.len()];
+            (p.computer_info(&format!("sim{n:06}.sluice.test")), e.clone())
+        }),
+    )
+    .await;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} machine(s) started, {} scan(s) completed in {:.1}s: {:.1} scans/s, {:.0} requests/s, {} bytes",
+            report.clients_started, report.scans_completed, report.elapsed_secs, report.scans_per_sec, report.requests_per_sec, report.bytes_transferred
+        );
+        for (op, l) in &report.latency {
+            println!("  {op:<24} n={:<7} p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms", l.count, l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms);
+        }
+        for (kind, n) in &report.errors {
+            println!("  errors {kind}: {n}");
+        }
+    }
+    anyhow::ensure!(report.errors.is_empty(), "{} machine(s) failed", report.errors.values().sum::<usize>());
+    Ok(())
+}
