@@ -1,0 +1,154 @@
+//! The simulated Windows Update Agent (`sluice agent scan`, a subprocess) against a real
+//! server over loopback: applicability decided by each machine's profile through the rule
+//! engine, prerequisite chains offered step by step, deadlines, uninstall approvals.
+
+use std::path::Path;
+use std::process::Command;
+
+use sluice_server::config::Config;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+
+fn sluice(admin: &str, token: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).env("SLUICE_SERVER", admin).env("SLUICE_TOKEN", token).output().expect("run sluice");
+    assert!(out.status.success(), "sluice {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+fn publish(admin: &str, token: &str, dir: &Path, name: &str, extra: &[&str]) -> String {
+    let file = dir.join(name);
+    let payload: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8 ^ name.len() as u8).collect();
+    std::fs::write(&file, payload).unwrap();
+    let mut args = vec!["publish", "--file", file.to_str().unwrap(), "--title", name, "--product", "Contoso Agent"];
+    args.extend_from_slice(extra);
+    sluice(admin, token, &args).trim().to_string()
+}
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    admin: String,
+    token: String,
+    client: String,
+    server: sluice_server::RunningServer,
+}
+
+async fn env() -> Env {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let server = sluice_server::start(Config {
+        data_dir: dir.join("data"),
+        client_listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    Env {
+        admin: format!("http://{}", server.admin_addr),
+        token: server.admin_token.clone(),
+        client: format!("http://{}", server.client_addr),
+        _tmp: tmp,
+        dir,
+        server,
+    }
+}
+
+/// The built-in Windows 11 profile plus (or minus) the Contoso registry key the published
+/// update's IsInstallable rule looks for.
+fn profile(dir: &Path, name: &str, with_contoso: bool) -> String {
+    let mut text = sluice_agent::profile::BUILTIN_WINDOWS_11.replace("Windows 11 25H2 x64 en-US", name);
+    if with_contoso {
+        text.push_str("\n[machine.registry.'HKEY_LOCAL_MACHINE\\SOFTWARE\\Contoso']\nEdition = { type = \"REG_SZ\", data = \"Pro\" }\n");
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn agent(e: &Env, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["agent", "scan", "--server", e.client.as_str(), "--json"];
+    all.extend_from_slice(args);
+    let out = Command::new(BIN).args(&all).output().unwrap();
+    assert!(out.status.success(), "agent {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    json(&String::from_utf8(out.stdout).unwrap())
+}
+
+fn has(list: &serde_json::Value, id: &str) -> bool {
+    list.as_array().unwrap().iter().any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(id)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_profiles_one_update_applies_to_only_one() {
+    let e = env().await;
+    let (admin, token, dir, client) = (e.admin.clone(), e.token.clone(), e.dir.clone(), e.client.clone());
+    let _ = client;
+    let (id, with, without) = tokio::task::spawn_blocking({
+        let e_dir = dir.clone();
+        move || {
+            let id = publish(&admin, &token, &e_dir, "contoso-5.1.exe", &[
+                "--installed-rule", r#"<bar:RegKeyExists Key="HKEY_LOCAL_MACHINE" Subkey="SOFTWARE\Contoso\Agent5" />"#,
+                "--installable-rule", r#"<bar:RegKeyExists Key="HKEY_LOCAL_MACHINE" Subkey="SOFTWARE\Contoso" />"#,
+            ]);
+            sluice(&admin, &token, &["approve", &id, "--group", "All Computers"]);
+            (id, profile(&e_dir, "with-contoso", true), profile(&e_dir, "without-contoso", false))
+        }
+    })
+    .await
+    .unwrap();
+    let (e_ref, id2, with2, without2) = (&e, id.clone(), with.clone(), without.clone());
+    let a = tokio::task::block_in_place(|| agent(e_ref, &["--profile", &with2, "--install"]));
+    let b = tokio::task::block_in_place(|| agent(e_ref, &["--profile", &without2, "--install"]));
+    assert!(has(&a["installed"], &id2), "{a}");
+    assert_eq!(a["downloaded"].as_array().unwrap().len(), 1, "the file was downloaded and verified");
+    assert!(has(&b["not_applicable"], &id2), "{b}");
+    assert!(b["installed"].as_array().unwrap().is_empty());
+    assert!(b["downloaded"].as_array().unwrap().is_empty());
+    let status = tokio::task::block_in_place(|| json(&sluice(&e.admin, &e.token, &["status", "--update", &id, "--json"])));
+    assert_eq!(status["updates"][0]["counts"]["installed"], 1, "{status}");
+    assert_eq!(status["updates"][0]["counts"]["not_applicable"], 1, "{status}");
+    e.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prerequisite_chain_deadline_and_uninstall() {
+    let e = env().await;
+    let dir = e.dir.clone();
+    let (base, addon) = tokio::task::block_in_place(|| {
+        let base = publish(&e.admin, &e.token, &dir, "contoso-base.exe", &[
+            "--installed-rule", r#"<bar:RegKeyExists Key="HKEY_LOCAL_MACHINE" Subkey="SOFTWARE\Contoso\Base" />"#,
+        ]);
+        let addon = publish(&e.admin, &e.token, &dir, "contoso-addon.exe", &[
+            "--prerequisite", &base,
+            "--installed-rule", r#"<bar:RegKeyExists Key="HKEY_LOCAL_MACHINE" Subkey="SOFTWARE\Contoso\Addon" />"#,
+        ]);
+        sluice(&e.admin, &e.token, &["approve", &base, "--group", "All Computers"]);
+        sluice(&e.admin, &e.token, &["approve", &addon, "--group", "All Computers", "--deadline", "2031-05-01T12:00:00Z"]);
+        (base, addon)
+    });
+    let state = dir.join("machine.json").display().to_string();
+    // First scan: only the base is offered; the add-on needs it installed first.
+    let first = tokio::task::block_in_place(|| agent(&e, &["--state", &state, "--install"]));
+    let offered: Vec<String> = first["offered"].as_array().unwrap().iter().map(|o| o["update_id"].as_str().unwrap().to_lowercase()).collect();
+    assert!(offered.contains(&base) && !offered.contains(&addon), "{first}");
+    assert!(has(&first["installed"], &base) && !has(&first["installed"], &addon), "{first}");
+    // Second scan: the installed base unlocks the add-on, with its deadline.
+    let second = tokio::task::block_in_place(|| agent(&e, &["--state", &state, "--install"]));
+    let o = second["offered"].as_array().unwrap().iter().find(|o| o["update_id"].as_str().unwrap().eq_ignore_ascii_case(&addon)).expect("add-on offered").clone();
+    assert_eq!(o["action"], "Install");
+    assert!(o["deadline"].as_str().unwrap().starts_with("2031-05-01T12:00:00"), "{o}");
+    assert!(has(&second["installed"], &addon), "{second}");
+    // An uninstall approval removes it.
+    tokio::task::block_in_place(|| sluice(&e.admin, &e.token, &["approve", &addon, "--group", "All Computers", "--action", "uninstall"]));
+    let third = tokio::task::block_in_place(|| agent(&e, &["--state", &state, "--install"]));
+    assert!(has(&third["uninstalled"], &addon), "{third}");
+    let status = tokio::task::block_in_place(|| json(&sluice(&e.admin, &e.token, &["status", "--update", &addon, "--json"])));
+    assert_eq!(status["updates"][0]["counts"]["installed"], 0, "{status}");
+    let base_status = tokio::task::block_in_place(|| json(&sluice(&e.admin, &e.token, &["status", "--update", &base, "--json"])));
+    assert_eq!(base_status["updates"][0]["counts"]["installed"], 1, "{base_status}");
+    e.server.shutdown().await.unwrap();
+}
