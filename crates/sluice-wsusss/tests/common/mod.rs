@@ -1,0 +1,176 @@
+//! Shared test helpers: fixture access and structural comparison of XML documents.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use sluice_wsusss::*;
+use sluice_xml::Element;
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsusss")
+}
+
+/// The real update documents of `tests/fixtures/wsus-rs/docs/`, as served by the same upstream.
+pub fn docs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsus-rs/docs")
+}
+
+pub fn read(rel: &str) -> Vec<u8> {
+    let p = fixtures().join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+pub fn read_doc(update_id: &str, revision: i32) -> String {
+    let p = docs_dir().join(format!("{update_id}-r{revision}.xml"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every captured exchange (`exchanges/000001`, `exchanges-client/000001`, …), sorted.
+pub fn exchanges() -> Vec<String> {
+    let mut out = Vec::new();
+    for set in ["exchanges", "exchanges-client"] {
+        let dir = fixtures().join(set);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("dir entry"))
+            .filter(|e| e.path().join("request.body").is_file())
+            .map(|e| format!("{set}/{}", e.file_name().to_string_lossy()))
+            .collect();
+        names.sort();
+        out.extend(names);
+    }
+    out
+}
+
+fn header(exchange: &str, file: &str, name: &str) -> Option<String> {
+    let headers = String::from_utf8(read(&format!("{exchange}/{file}"))).expect("headers are text");
+    headers.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+/// The `SOAPAction` header of a captured request (header names vary in case).
+pub fn soap_action(exchange: &str) -> String {
+    header(exchange, "request.headers", "soapaction").unwrap_or_else(|| panic!("{exchange}: no SOAPAction"))
+}
+
+/// The operation a captured exchange called, from its SOAPAction.
+pub fn operation(exchange: &str) -> Operation {
+    let action = soap_action(exchange);
+    Operation::ALL
+        .into_iter()
+        .find(|op| op.accepts_soap_action(&action))
+        .unwrap_or_else(|| panic!("{exchange}: unknown SOAPAction {action}"))
+}
+
+/// The HTTP status of a captured response.
+pub fn status(exchange: &str) -> u16 {
+    let headers = String::from_utf8(read(&format!("{exchange}/response.headers"))).expect("headers are text");
+    let first = headers.lines().next().expect("status line");
+    first.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code")
+}
+
+/// Spec-example files of [MS-WSUSSS] whose names contain `contains`.
+pub fn spec_examples(contains: &str) -> Vec<String> {
+    let dir = fixtures().join("spec-examples/ms-wsusss");
+    let mut v: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(contains))
+        .map(|n| format!("spec-examples/ms-wsusss/{n}"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The operation a spec-example file shows, from its name (`15-GetRollupConfiguration-request.xml`).
+pub fn spec_operation(file: &str) -> Operation {
+    let name = file.rsplit('/').next().unwrap_or_default();
+    let op_name = name.split('-').nth(1).expect("NN-Operation-kind.xml");
+    Operation::ALL.into_iter().find(|o| o.name() == op_name).unwrap_or_else(|| panic!("{file}: unknown operation"))
+}
+
+/// The four spec examples the spec prints defectively (see spec-examples/README.md).
+pub const DEFECTIVE_SPEC_EXAMPLES: [&str; 4] = [
+    "04-GetAuthorizationCookie-response.xml",
+    "08-GetConfigData-response.xml",
+    "12-GetUpdateData-response.xml",
+    "14-GetDeployments-response.xml",
+];
+
+pub fn is_defective(file: &str) -> bool {
+    DEFECTIVE_SPEC_EXAMPLES.iter().any(|d| file.ends_with(d))
+}
+
+pub fn parse(bytes: &[u8]) -> Element {
+    let text = std::str::from_utf8(bytes).expect("utf-8");
+    sluice_xml::parse(text, "fixture").expect("fixture parses")
+}
+
+/// The first element of the Body.
+pub fn body_element(root: &Element) -> &Element {
+    let body = root.elements().find(|e| e.local == "Body").expect("Body");
+    body.elements().next().expect("body element")
+}
+
+/// Structural equality of two XML elements: namespaces, local names, attributes other than
+/// namespace declarations, and trimmed text; whitespace-only text, comments and prefixes are
+/// ignored. Child elements named in `skip_in_a` are dropped from `a` before comparing. QName
+/// values such as `faultcode` are compared by their local part. Returns the first difference.
+pub fn same_structure(a: &Element, b: &Element, skip_in_a: &[&str]) -> Result<(), String> {
+    fn attrs(e: &Element) -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = e.attrs.iter().map(|a| (a.ns.clone(), a.local.clone(), a.value.clone())).collect();
+        v.sort();
+        v
+    }
+    fn text(e: &Element) -> String {
+        let t = e.text().trim().to_string();
+        if e.local == "faultcode" {
+            return t.rsplit(':').next().unwrap_or("").to_string();
+        }
+        // xs:base64Binary may be wrapped (the spec examples are); whitespace means nothing there.
+        let base64ish = t.chars().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c) || c.is_ascii_whitespace());
+        if base64ish && t.contains('\n') {
+            return t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        }
+        t
+    }
+    if a.ns != b.ns || a.local != b.local {
+        return Err(format!("{{{}}}{} vs {{{}}}{}", a.ns, a.local, b.ns, b.local));
+    }
+    if attrs(a) != attrs(b) {
+        return Err(format!("attributes of {}: {:?} vs {:?}", a.local, attrs(a), attrs(b)));
+    }
+    if text(a) != text(b) {
+        return Err(format!("text of {}: {:?} vs {:?}", a.local, text(a), text(b)));
+    }
+    let ka: Vec<_> = a.elements().filter(|e| !skip_in_a.contains(&e.local.as_str())).collect();
+    let kb: Vec<_> = b.elements().collect();
+    if ka.len() != kb.len() {
+        return Err(format!(
+            "children of {}: {:?} vs {:?}",
+            a.local,
+            ka.iter().map(|e| &e.local).collect::<Vec<_>>(),
+            kb.iter().map(|e| &e.local).collect::<Vec<_>>()
+        ));
+    }
+    for (x, y) in ka.iter().zip(kb.iter()) {
+        same_structure(x, y, skip_in_a)?;
+    }
+    Ok(())
+}
+
+/// First differing byte, with context, for readable assertion messages.
+pub fn first_difference(ours: &[u8], real: &[u8]) -> String {
+    let i = ours.iter().zip(real).position(|(a, b)| a != b).unwrap_or(ours.len().min(real.len()));
+    let ctx = |b: &[u8]| String::from_utf8_lossy(&b[i.saturating_sub(80)..(i + 80).min(b.len())]).into_owned();
+    format!(
+        "lengths {} vs {}, first difference at byte {i}:\n ours: …{}…\n real: …{}…",
+        ours.len(),
+        real.len(),
+        ctx(ours),
+        ctx(real)
+    )
+}
