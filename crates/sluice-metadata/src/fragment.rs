@@ -151,6 +151,11 @@ pub fn build(root: &Element) -> Fragments {
             if a.ns.is_empty() && NOT_EXTENDED_ATTRS.contains(&a.local.as_str()) {
                 continue;
             }
+            // Real WSUS drops PerUser at its default: the OOBE ZDP category (PerUser="false")
+            // has no PerUser in its real Extended fragment (native capture scan/000010).
+            if a.ns.is_empty() && a.local == "PerUser" && a.value == "false" {
+                continue;
+            }
             write_attr(&mut ext, &a.local, &a.value);
         }
         if p.elements().next().is_none() {

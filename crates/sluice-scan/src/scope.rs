@@ -126,7 +126,13 @@ pub fn deployments(
                     // Approved but its files are not here yet: clients keep evaluating it and
                     // get the Install deployment once the download completes.
                     Some(_) => (Action::PreDeploymentCheck, None, e.imported_at),
-                    None if !index.bundle_parents(&e.update_id).is_empty() && !e.explicitly_deployable => {
+                    // Software that is not explicitly deployable only ever installs inside a
+                    // bundle, even when that bundle is not in this catalog: real WSUS sends such
+                    // a leaf as Bundle (a Defender delta whose KB2267602 parent we lack, native
+                    // capture flow/000013), never for the client to evaluate and report alone.
+                    None if !e.explicitly_deployable
+                        && (!index.bundle_parents(&e.update_id).is_empty() || (e.is_leaf && e.kind == Kind::Software)) =>
+                    {
                         (Action::Bundle, None, e.imported_at)
                     }
                     None if e.explicitly_deployable || e.is_leaf => (Action::PreDeploymentCheck, None, e.imported_at),

@@ -30,8 +30,17 @@ use crate::AppState;
 /// with 70 devices is 46 KB); event batches can be larger.
 pub const MAX_SOAP_REQUEST: usize = 8 * 1024 * 1024;
 
+/// How much of a body beyond [`MAX_SOAP_REQUEST`] is still read (and thrown away) before the
+/// fault goes out. Clients such as WinHTTP send the whole request before reading the answer:
+/// closing on them mid-body resets the connection and they never see the fault.
+pub const MAX_DISCARDED_BODY: usize = 64 * 1024 * 1024;
+
 /// GetExtendedUpdateInfo accepts at most this many revision ids (advertised in GetConfig).
 pub const MAX_EXTENDED_UPDATES_PER_REQUEST: usize = 50;
+
+/// Locales of one GetExtendedUpdateInfo(2) request that are looked up, in the client's order
+/// (native clients send two, `en-US` and `en`); the rest are ignored. English always is.
+pub const MAX_LOCALES_PER_REQUEST: usize = 16;
 
 /// Which service a request path names (case-insensitively, as IIS does).
 pub fn service_for_path(path: &str) -> Option<Service> {
@@ -72,6 +81,36 @@ fn accepts_xpress(headers: &HeaderMap) -> bool {
         .any(|c| c.split(';').next().is_some_and(|n| n.trim().eq_ignore_ascii_case(sluice_xpress::CONTENT_CODING)))
 }
 
+/// The request body, at most [`MAX_SOAP_REQUEST`] bytes. A longer one is read to its end
+/// (up to [`MAX_DISCARDED_BODY`] more) so that the refusal reaches the client.
+async fn read_body(body: Body) -> Result<bytes::Bytes, &'static str> {
+    use axum::body::HttpBody;
+    use futures_util::StreamExt;
+    // An announced length past what would be discarded: refuse without reading any of it.
+    if body.size_hint().lower() > (MAX_SOAP_REQUEST + MAX_DISCARDED_BODY) as u64 {
+        return Err("request too large");
+    }
+    let mut stream = body.into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    let mut total: usize = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| "request interrupted")?;
+        total = total.saturating_add(chunk.len());
+        if total > MAX_SOAP_REQUEST + MAX_DISCARDED_BODY {
+            return Err("request too large");
+        }
+        if total <= MAX_SOAP_REQUEST {
+            buf.extend_from_slice(&chunk);
+        } else if !buf.is_empty() {
+            buf = bytes::BytesMut::new();
+        }
+    }
+    if total > MAX_SOAP_REQUEST {
+        return Err("request too large");
+    }
+    Ok(buf.freeze())
+}
+
 /// Entry point for every request on the client listener that is not content.
 pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let Some(service) = service_for_path(req.uri().path()) else {
@@ -87,14 +126,9 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
         .map(str::to_string);
-    let body = match axum::body::to_bytes(req.into_body(), MAX_SOAP_REQUEST).await {
+    let body = match read_body(req.into_body()).await {
         Ok(b) => b,
-        Err(_) => {
-            return fault_response(
-                &Fault::new(ErrorCode::InvalidParameters, service).with_message("request too large or interrupted"),
-                xpress,
-            )
-        }
+        Err(e) => return fault_response(&Fault::new(ErrorCode::InvalidParameters, service).with_message(e), xpress),
     };
     let request = match soap::decode_request(&body) {
         Ok(r) => r,
@@ -322,7 +356,10 @@ impl Ctx<'_> {
             Some(t) => ms(t),
             None => ms(self.scan().config_last_change),
         };
+        // Whole milliseconds, as the sealed cookie keeps them: every NewCookie then repeats this
+        // answer's Expiration exactly, as real WSUS does.
         let now = OffsetDateTime::now_utc();
+        let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
         // State carries over from a still-valid cookie of the same computer (the native client
         // sends an oldCookie holding only an Expiration the first time: no state).
         let watermark = r
@@ -570,7 +607,14 @@ impl Ctx<'_> {
         locales: &[String],
     ) -> Result<Vec<(usize, soap::FragmentType, sluice_scan::index::Bytes)>, Fault> {
         let mut langs: Vec<String> = Vec::new();
-        for l in locales.iter().map(|l| l.trim().to_ascii_lowercase()).chain(std::iter::once("en".to_string())) {
+        // Every language costs a store query per revision: a hostile list of thousands would
+        // keep the server busy for minutes, so only the client's first few count.
+        let requested = locales
+            .iter()
+            .map(|l| l.trim().to_ascii_lowercase())
+            .filter(|l| !l.is_empty() && l.len() <= 16)
+            .take(MAX_LOCALES_PER_REQUEST);
+        for l in requested.chain(std::iter::once("en".to_string())) {
             if l.is_empty() || l.len() > 16 {
                 continue;
             }
