@@ -157,8 +157,10 @@ impl Evaluator for RulesEvaluator {
         if state.installed_updates.contains(&update_id.to_uppercase()) {
             return Truth::Yes;
         }
-        match Self::rules(core) {
-            Ok(r) => truth(sluice_rules::is_installed(&r, &self.machine_with(state))),
+        match sluice_rules::parse_core_fragment(core) {
+            // WUA holds every category installed: it is what lets updates in it be offered.
+            Ok(c) if c.update_type.as_deref() == Some("Category") => Truth::Yes,
+            Ok(c) => truth(sluice_rules::is_installed(&c.rules, &self.machine_with(state))),
             Err(e) => Truth::Unknown(format!("core fragment: {e}")),
         }
     }

@@ -22,6 +22,9 @@ const SETTING_CONFIG_CHANGE: &str = "client-config-last-change";
 pub struct Snapshot {
     /// The catalog and approvals versions it was built from.
     versions: (i64, i64),
+    /// The invalidation count it reflects: a snapshot is current while no invalidation came
+    /// after the build started.
+    built_for: u64,
     pub mode: TargetingMode,
     pub index: CatalogIndex,
     pub targeting: TargetingSnapshot,
@@ -75,8 +78,10 @@ pub struct ScanState {
     pub keys: CookieKeys,
     pub config_last_change: OffsetDateTime,
     current: RwLock<Arc<Snapshot>>,
-    /// When the versions were last read, and whether a rebuild is wanted regardless.
-    checked: Mutex<(std::time::Instant, bool)>,
+    /// Invalidations so far; a snapshot built for fewer is stale.
+    wanted: std::sync::atomic::AtomicU64,
+    /// When the version settings were last read.
+    checked: Mutex<std::time::Instant>,
     rebuild: tokio::sync::Mutex<()>,
 }
 
@@ -112,48 +117,52 @@ impl ScanState {
                 now
             }
         };
-        let snapshot = build(&catalog).await?;
+        let snapshot = build(&catalog, 0).await?;
         Ok(ScanState {
             catalog,
             keys: CookieKeys::new(key, server_id),
             config_last_change,
             current: RwLock::new(Arc::new(snapshot)),
-            checked: Mutex::new((std::time::Instant::now(), false)),
+            wanted: std::sync::atomic::AtomicU64::new(0),
+            checked: Mutex::new(std::time::Instant::now()),
             rebuild: tokio::sync::Mutex::new(()),
         })
     }
 
     /// Marks the snapshot stale: this process changed the catalog, approvals or declines.
+    /// The next request waits for the rebuild rather than seeing the old state.
     pub fn invalidate(&self) {
-        if let Ok(mut c) = self.checked.lock() {
-            c.1 = true;
-        }
+        self.wanted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The current snapshot, rebuilt first if the catalog or approvals changed since.
     pub async fn snapshot(&self) -> Result<Arc<Snapshot>, CatalogError> {
-        let (due, forced) = match self.checked.lock() {
-            Ok(mut c) => {
-                let forced = c.1;
-                let due = forced || c.0.elapsed() >= VERSION_POLL;
-                if due {
-                    *c = (std::time::Instant::now(), false);
-                }
-                (due, forced)
-            }
-            Err(_) => (true, true),
-        };
+        use std::sync::atomic::Ordering;
         let cur = self.current_snapshot();
-        if !due || (!forced && versions(&self.catalog).await? == cur.versions) {
+        // Another process sharing the database may have changed something: look at the
+        // version settings at most once per poll interval.
+        let poll = match self.checked.lock() {
+            Ok(mut t) if t.elapsed() >= VERSION_POLL => {
+                *t = std::time::Instant::now();
+                true
+            }
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        if poll && versions(&self.catalog).await? != cur.versions {
+            self.invalidate();
+        }
+        if cur.built_for >= self.wanted.load(Ordering::SeqCst) {
             return Ok(cur);
         }
         // One rebuild at a time; whoever waited gets the fresh one.
         let _guard = self.rebuild.lock().await;
         let latest = self.current_snapshot();
-        if !Arc::ptr_eq(&latest, &cur) {
+        let wanted = self.wanted.load(Ordering::SeqCst);
+        if latest.built_for >= wanted {
             return Ok(latest);
         }
-        let fresh = Arc::new(build(&self.catalog).await?);
+        let fresh = Arc::new(build(&self.catalog, wanted).await?);
         if let Ok(mut w) = self.current.write() {
             *w = fresh.clone();
         }
@@ -178,7 +187,7 @@ async fn versions(catalog: &Catalog) -> Result<(i64, i64), CatalogError> {
     Ok((catalog.catalog_version().await?, catalog.approvals_version().await?))
 }
 
-async fn build(catalog: &Catalog) -> Result<Snapshot, CatalogError> {
+async fn build(catalog: &Catalog, built_for: u64) -> Result<Snapshot, CatalogError> {
     // Versions first: a change landing during the build is then seen as newer next time.
     let versions = versions(catalog).await?;
     let index = CatalogIndex::load(catalog.store()).await?;
@@ -188,6 +197,7 @@ async fn build(catalog: &Catalog) -> Result<Snapshot, CatalogError> {
         catalog.store().list_declined().await?.into_iter().map(|d| d.update_id).collect();
     Ok(Snapshot {
         versions,
+        built_for,
         mode,
         index,
         targeting,
