@@ -279,7 +279,7 @@ impl Ctx<'_> {
             SoapRequest::GetFileLocations(r) => self.get_file_locations(r).await,
             SoapRequest::ReportEventBatch(r) => {
                 let c = self.open_cookie(r.cookie.as_ref(), Service::Reporting)?;
-                self.report_events(&c.computer_id, &r.events).await?;
+                self.report_events(&c.computer_id, &c.requested_groups, &r.events).await?;
                 Ok(soap::encode_report_event_batch_response(true))
             }
             SoapRequest::ReportEventBatch2(r) => {
@@ -287,7 +287,7 @@ impl Ctx<'_> {
                 // that registered, ignore the rest.
                 let id = r.computer_id.clone().unwrap_or_default();
                 if self.state.store.get_computer(&id).await.map_err(internal)?.is_some() {
-                    self.report_events(&id, &r.events).await?;
+                    self.report_events(&id, &[], &r.events).await?;
                 }
                 Ok(soap::encode_report_event_batch2_response(true))
             }
@@ -719,10 +719,38 @@ impl Ctx<'_> {
         }))
     }
 
+    /// Updates approved (install or uninstall) for the computer, and updates it has a status
+    /// row for other than not-applicable.
+    async fn status_scope(&self, snap: &Snapshot, computer_id: &str, requested_groups: &[String]) -> Result<(HashSet<Uuid>, HashSet<Uuid>), Fault> {
+        let assigned: Vec<Uuid> = match snap.mode {
+            TargetingMode::Server => self.state.store.computer_groups(computer_id).await.map_err(internal)?.into_iter().map(|g| g.id).collect(),
+            TargetingMode::Client => Vec::new(),
+        };
+        let groups = snap.targeting.groups_of(snap.mode, &assigned, Some(&requested_groups.join(";")));
+        let approved = snap
+            .targeting
+            .effective_for_groups(&groups)
+            .into_iter()
+            .filter(|(_, a)| a.action != sluice_store::ApprovalAction::NotApproved)
+            .map(|(u, _)| u)
+            .collect();
+        let previous = self
+            .state
+            .store
+            .status_for_computer(computer_id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|r| r.state != InstallState::NotApplicable)
+            .map(|r| r.update_id)
+            .collect();
+        Ok((approved, previous))
+    }
+
     /// Turns reporting events into per-computer, per-update status as WSUS does: event 156
     /// is authoritative (U needed, V installed, W pending reboot, g failed, h downloaded);
     /// install and failure events move single updates in between.
-    async fn report_events(&self, computer_id: &str, events: &[soap::ReportingEvent]) -> Result<(), Fault> {
+    async fn report_events(&self, computer_id: &str, requested_groups: &[String], events: &[soap::ReportingEvent]) -> Result<(), Fault> {
         let store = &self.state.store;
         let now = OffsetDateTime::now_utc();
         if store.get_computer(computer_id).await.map_err(internal)?.is_none() {
@@ -769,13 +797,19 @@ impl Ctx<'_> {
                             }
                         }
                     }
-                    // Updates in the computer's scope that the client did not name do not apply.
+                    // Updates the client did not name do not apply to it. Rows are written
+                    // for the updates approved for this computer and for those it reported on
+                    // before; for the rest of the catalog "reported, no row" already means not
+                    // applicable, and writing thousands of rows per computer per scan is the
+                    // database bloat WSUS administrators fight.
+                    let (approved, previous) = self.status_scope(&snap, computer_id, requested_groups).await?;
                     for e in &snap.index.entries {
                         if e.kind == sluice_scan::index::Kind::Software
                             && e.explicitly_deployable
                             && !named.contains(&e.update_id)
                             && !snap.targeting.is_declined(e.update_id)
                             && !e.expired
+                            && (approved.contains(&e.update_id) || previous.contains(&e.update_id))
                         {
                             changes.push(set(e.update_id, InstallState::NotApplicable));
                         }
