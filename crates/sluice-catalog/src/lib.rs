@@ -15,6 +15,8 @@ use sluice_store::{Store, StoreError, UpdateFilter};
 use uuid::Uuid;
 
 pub use prepare::prepare_revision;
+/// Inflates a stored original document (`Store::revision_xml`) back to its XML text.
+pub use prepare::decompress;
 
 const CATALOG_VERSION_SETTING: &str = "catalog-version";
 

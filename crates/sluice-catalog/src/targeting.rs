@@ -396,7 +396,7 @@ fn os_version(c: &Computer) -> Option<String> {
 /// The key an update's license terms are accepted under: its `EulaID` when it is a GUID,
 /// otherwise one derived from the EULA file's SHA-1, so every update carrying the same text
 /// shares the acceptance.
-fn eula_key(eula_id: Option<&str>, eula_digests: &[[u8; 20]]) -> Result<Option<Uuid>, CatalogError> {
+pub fn eula_key(eula_id: Option<&str>, eula_digests: &[[u8; 20]]) -> Result<Option<Uuid>, CatalogError> {
     if let Some(id) = eula_id.map(str::trim).filter(|s| !s.is_empty()) {
         if let Ok(u) = Uuid::parse_str(id) {
             return Ok(Some(u));

@@ -117,6 +117,13 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Associated data of a [`CookieKeys::seal_for`] cookie: a prefix no built-in purpose has.
+fn external_purpose(purpose: &str) -> Vec<u8> {
+    let mut v = b"sluice external cookie v1:".to_vec();
+    v.extend_from_slice(purpose.as_bytes());
+    v
+}
+
 fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -195,6 +202,19 @@ impl CookieKeys {
             return Err(CookieError::Expired);
         }
         Ok(c)
+    }
+
+    /// Seals `plain` for another kind of cookie (e.g. the server-to-server cookies of
+    /// MS-WSUSSS), whose record format its owner defines. `purpose` separates kinds: a cookie
+    /// sealed for one purpose never opens for another, nor as a client or authorization cookie.
+    pub fn seal_for(&self, purpose: &str, plain: &[u8]) -> Vec<u8> {
+        self.seal(&external_purpose(purpose), plain)
+    }
+
+    /// Opens what [`seal_for`](Self::seal_for) sealed with the same purpose (integrity only:
+    /// origin and expiry are in the owner's record).
+    pub fn open_for(&self, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, CookieError> {
+        self.open(&external_purpose(purpose), sealed)
     }
 
     pub fn seal_auth(&self, a: &AuthCookie) -> Vec<u8> {
@@ -285,5 +305,19 @@ mod tests {
         assert_eq!(k.open_client(&auth, now).unwrap_err(), CookieError::Invalid, "an auth cookie is no client cookie");
         assert!(k.open_auth(&sealed).is_err());
         assert_eq!(k.open_auth(&auth).unwrap().dns_name, "pc");
+    }
+
+    #[test]
+    fn external_cookies_are_kept_apart_by_purpose() {
+        let now = OffsetDateTime::now_utc();
+        let k = keys();
+        let sealed = k.seal_for("wsusss session", b"record");
+        assert_eq!(k.open_for("wsusss session", &sealed).unwrap(), b"record");
+        assert_eq!(k.open_for("wsusss auth", &sealed).unwrap_err(), CookieError::Invalid);
+        assert_eq!(k.open_client(&sealed, now).unwrap_err(), CookieError::Invalid);
+        assert!(k.open_auth(&sealed).is_err());
+        let client = k.seal_client(&sample(now));
+        assert_eq!(k.open_for("wsusss session", &client).unwrap_err(), CookieError::Invalid);
+        assert_eq!(CookieKeys::new([8; 32], Uuid::from_u128(42)).open_for("wsusss session", &sealed).unwrap_err(), CookieError::Invalid);
     }
 }

@@ -88,6 +88,9 @@ mod computers;
 mod ingest;
 mod jobs;
 mod status;
+pub mod downstreams;
+// Upstream sync (sluice-sync): file URLs.
+mod sync_files;
 
 pub use codec::to_stored_precision;
 pub use error::{Result, StoreError};

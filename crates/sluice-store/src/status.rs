@@ -56,6 +56,43 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Records several states in one transaction (a client's status report names dozens of
+    /// updates; one transaction instead of one per row keeps the single SQLite writer free).
+    /// Same per-row rule as [`Store::set_update_status`]; returns how many rows changed.
+    pub async fn set_update_statuses(&self, rows: &[UpdateStatus]) -> Result<usize> {
+        const SQL: &str = "INSERT INTO update_status (computer_id, update_id, revision_number, \
+             state, last_event_time, last_event_id) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (computer_id, update_id) DO UPDATE SET \
+             revision_number = excluded.revision_number, state = excluded.state, \
+             last_event_time = excluded.last_event_time, last_event_id = excluded.last_event_id \
+             WHERE update_status.last_event_time <= excluded.last_event_time";
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut changed = 0usize;
+        in_tx!(self, tx => {
+            for s in rows {
+                let uid = uuid_str(&s.update_id);
+                let at = ts(s.last_event_time)?;
+                changed += sqlx::query(SQL)
+                    .bind(s.computer_id.as_str())
+                    .bind(&uid)
+                    .bind(s.revision_number)
+                    .bind(s.state.as_str())
+                    .bind(&at)
+                    .bind(s.last_event_id.as_deref())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict(_) => StoreError::NotFound(format!("computer {}", s.computer_id)),
+                        other => other,
+                    })?
+                    .rows_affected() as usize;
+            }
+        });
+        Ok(changed)
+    }
+
     /// Every status row of a computer, ordered by update id.
     pub async fn status_for_computer(&self, computer_id: &str) -> Result<Vec<UpdateStatus>> {
         let sql = sqlx::AssertSqlSafe(format!(

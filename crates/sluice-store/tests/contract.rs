@@ -1352,6 +1352,20 @@ async fn status_upsert_and_summary(env: Env) {
             .is_not_found()
     );
 
+    // A batch: one transaction, same newest-wins rule per row, all or nothing.
+    let batch_time = later + time::Duration::minutes(1);
+    let batch = vec![
+        status("c2", 7, InstallState::NotInstalled, batch_time),
+        status("c2", 8, InstallState::Installed, batch_time),
+        status("c2", 1, InstallState::Failed, t0 - time::Duration::minutes(1)),
+    ];
+    assert_eq!(s.set_update_statuses(&batch).await.unwrap(), 2, "the stale third row changes nothing");
+    assert_eq!(s.status_for_computer("c2").await.unwrap().len(), 3);
+    let bad = vec![status("c3", 9, InstallState::Installed, batch_time), status("ghost", 9, InstallState::Installed, batch_time)];
+    assert!(s.set_update_statuses(&bad).await.unwrap_err().is_not_found());
+    assert_eq!(s.status_for_computer("c3").await.unwrap().len(), 1, "a failed batch stores nothing");
+    assert_eq!(s.set_update_statuses(&[]).await.unwrap(), 0);
+
     let c1 = s.status_for_computer("c1").await.unwrap();
     assert_eq!(c1.len(), 2);
     assert_eq!(c1[0], newer);
