@@ -65,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .route("/updates/publish", post(publish).layer(DefaultBodyLimit::disable()))
         .route("/updates/{update_id}", get(show_update))
         .merge(crate::admin_targeting::routes())
+        .merge(crate::admin_sync::routes())
+        .merge(crate::admin_downstreams::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     let api = Router::new().route("/health", get(health)).merge(protected);
     Router::new()

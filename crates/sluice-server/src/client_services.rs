@@ -113,6 +113,10 @@ async fn read_body(body: Body) -> Result<bytes::Bytes, &'static str> {
 
 /// Entry point for every request on the client listener that is not content.
 pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    // Downstream servers (MS-WSUSSS): Server Sync, DSS authorization and the rollup operations.
+    if let Some(s) = crate::server_sync::route(req.uri().path(), req.headers()) {
+        return crate::server_sync::handle(state, peer, req, s).await;
+    }
     let Some(service) = service_for_path(req.uri().path()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -757,6 +761,7 @@ impl Ctx<'_> {
             return Err(Fault::new(ErrorCode::RegistrationRequired, Service::Reporting));
         }
         let snap = self.snapshot().await?;
+        let mut all_changes: Vec<UpdateStatus> = Vec::new();
         for ev in events.iter().take(10_000) {
             let b = &ev.basic;
             let at = b.time_at_target.as_deref().and_then(soap::parse_datetime).unwrap_or(now).min(now);
@@ -837,10 +842,9 @@ impl Ctx<'_> {
                 }
                 _ => {}
             }
-            for st in changes {
-                store.set_update_status(&st).await.map_err(internal)?;
-            }
+            all_changes.extend(changes);
         }
+        store.set_update_statuses(&all_changes).await.map_err(internal)?;
         store.touch_computer_report(computer_id, now).await.map_err(internal)?;
         Ok(())
     }

@@ -2,12 +2,15 @@
 //! admin API, wired to the catalog, the store and the content store.
 
 pub mod admin;
+pub mod admin_downstreams;
+pub mod admin_sync;
 pub mod admin_targeting;
 pub mod bootstrap;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
 pub mod scan_state;
+pub mod server_sync;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -134,6 +137,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let state = AppState { catalog, store: store.clone(), content: content.clone(), scan, client_addr };
 
     let stop = CancellationToken::new();
+    // Upstream sync: scheduled and queued runs, downloads of approved files (sluice-sync).
+    sluice_sync::Scheduler::spawn(state.catalog.clone(), stop.child_token());
     let mut tasks = tokio::task::JoinSet::new();
     let client_app = client_router(state.clone());
     let admin_app = admin::router(state.clone());

@@ -4,6 +4,8 @@ mod catalog_cmd;
 mod agent_cmd;
 mod client;
 mod commands;
+mod downstreams_cmd;
+mod sync_cmd;
 mod targeting;
 
 use std::net::SocketAddr;
@@ -71,6 +73,12 @@ enum Command {
     /// Generate synthetic update catalogs
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCommand),
+    /// Downstream servers that sync from this one, and their computers
+    #[command(subcommand)]
+    Downstreams(downstreams_cmd::DownstreamsCommand),
+    /// Synchronise from an upstream (Microsoft Update or a WSUS/Sluice server)
+    #[command(subcommand)]
+    Sync(sync_cmd::SyncCommand),
 }
 
 #[derive(Args, Debug)]
@@ -117,6 +125,8 @@ fn main() -> std::process::ExitCode {
             Command::Targeting(c) => targeting::targeting(&cli.remote, c).await,
             Command::Status(a) => targeting::status(&cli.remote, a).await,
             Command::Catalog(c) => catalog_cmd::run(c).await,
+            Command::Downstreams(c) => downstreams_cmd::run(&cli.remote, c).await,
+            Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,
         }
     });
     match result {

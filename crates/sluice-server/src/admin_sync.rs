@@ -1,0 +1,69 @@
+//! Admin API of upstream synchronisation: settings, manual start, status, history.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use sluice_catalog::CatalogError;
+use sluice_sync::{SyncError, SyncSettings, SyncStatus, SyncView};
+
+use crate::admin::{ApiFailure, Caller, audit, bad_request};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sync/settings", get(get_settings).put(put_settings))
+        .route("/sync/start", post(start))
+        .route("/sync/status", get(status))
+        .route("/sync/history", get(history))
+}
+
+fn failure(e: SyncError) -> ApiFailure {
+    match e {
+        SyncError::Settings(m) => bad_request(m),
+        SyncError::Store(s) => CatalogError::Store(s).into(),
+        SyncError::Catalog(c) => c.into(),
+        other => CatalogError::Internal(other.to_string()).into(),
+    }
+}
+
+async fn get_settings(State(state): State<AppState>) -> Result<Json<SyncSettings>, ApiFailure> {
+    SyncSettings::load(&state.store).await.map(Json).map_err(failure)
+}
+
+async fn put_settings(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Result<Json<SyncSettings>, JsonRejection>,
+) -> Result<Json<SyncSettings>, ApiFailure> {
+    let Json(settings) = req.map_err(|e| bad_request(e.body_text()))?;
+    settings.save(&state.store).await.map_err(failure)?;
+    let detail = serde_json::to_string(&settings).unwrap_or_default();
+    audit(&state, &caller, "sync-settings", &settings.upstream, detail).await;
+    Ok(Json(settings))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<(StatusCode, Json<sluice_sync::JobView>), ApiFailure> {
+    let job = sluice_sync::request_sync(&state.store).await.map_err(failure)?;
+    audit(&state, &caller, "sync-start", &job.id.to_string(), String::new()).await;
+    Ok((StatusCode::ACCEPTED, Json(sluice_sync::JobView::from(&job))))
+}
+
+async fn status(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiFailure> {
+    sluice_sync::status(&state.store).await.map(Json).map_err(failure)
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    limit: Option<i64>,
+}
+
+async fn history(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -> Result<Json<Vec<SyncView>>, ApiFailure> {
+    let limit = q.limit.unwrap_or(20).clamp(1, 1000);
+    sluice_sync::history(&state.store, limit).await.map(Json).map_err(failure)
+}

@@ -1,0 +1,249 @@
+//! Upstream synchronisation: Sluice as a downstream server (MS-WSUSSS client side).
+//!
+//! * [`engine::run_sync`]: one run — GetAuthConfig, GetAuthorizationCookie, GetCookie,
+//!   GetConfigData, GetRevisionIdList for categories (`GetConfig=true`) then for updates
+//!   (products AND classifications), each pass with its own anchor saved only after the pass
+//!   stored everything it listed; GetUpdateData in batches of the upstream's limit, each batch
+//!   stored through `Catalog::store_parsed` in its own transaction; file URLs recorded; then
+//!   downloads per the storage mode.
+//! * [`download::Downloader`]: resumable, verified, bounded-concurrency content downloads.
+//! * [`Scheduler`]: the background task of the server: recovers runs interrupted by a
+//!   restart, runs queued sync jobs ([`request_sync`]), the daily schedule, and (storage mode
+//!   `approved`) downloads of newly approved updates.
+//! * [`settings`]: the JSON settings document and the `storage-mode` key.
+
+pub mod client;
+pub mod download;
+pub mod engine;
+pub mod settings;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sluice_catalog::Catalog;
+use sluice_store::{FileState, Job, JobState, Store, SyncFinish, SyncRecord, SyncResult};
+use sluice_wsusss::ErrorCode;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use engine::{LiveProgress, SyncReport, live_progress, run_sync};
+pub use settings::{Schedule, StorageMode, SyncMode, SyncSettings, storage_mode};
+
+/// Why a sync (or a settings change) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("invalid sync settings: {0}")]
+    Settings(String),
+    #[error("cannot reach the upstream: {0}")]
+    Network(String),
+    #[error("upstream fault in {op}: {} {message}", code.as_str())]
+    Fault { op: &'static str, code: ErrorCode, message: String },
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    #[error("the sync was cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Store(#[from] sluice_store::StoreError),
+    #[error(transparent)]
+    Catalog(#[from] sluice_catalog::CatalogError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Wakes the scheduler of this process when a sync is requested.
+static WAKE: Notify = Notify::const_new();
+
+/// How often the scheduler looks for work queued by another process and for new approvals.
+const POLL: Duration = Duration::from_secs(60);
+
+/// Queues a sync unless one is already queued or running; returns that job.
+pub async fn request_sync(store: &Store) -> Result<Job, SyncError> {
+    for state in [JobState::Running, JobState::Queued] {
+        if let Some(j) = store.jobs_in_state(state).await?.into_iter().find(|j| j.kind == engine::SYNC_JOB) {
+            return Ok(j);
+        }
+    }
+    let job = store.create_job(engine::SYNC_JOB, "{}", 0).await?;
+    WAKE.notify_one();
+    Ok(job)
+}
+
+/// The status view: settings, the run in progress, the last finished run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncStatus {
+    pub settings: SyncSettings,
+    pub running: Option<JobView>,
+    pub progress: Option<LiveProgress>,
+    pub last: Option<SyncView>,
+}
+
+/// A job as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub id: String,
+    pub state: String,
+    pub done: i64,
+    pub total: i64,
+    pub error: Option<String>,
+}
+
+impl From<&Job> for JobView {
+    fn from(j: &Job) -> Self {
+        JobView { id: j.id.to_string(), state: j.state.as_str().to_string(), done: j.progress_done, total: j.progress_total, error: j.error.clone() }
+    }
+}
+
+/// A sync history entry as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncView {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub result: String,
+    pub new_revisions: i64,
+    pub revised: i64,
+    pub expired: i64,
+    pub error: Option<String>,
+    pub upstream: String,
+}
+
+impl From<&SyncRecord> for SyncView {
+    fn from(r: &SyncRecord) -> Self {
+        let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        SyncView {
+            id: r.id,
+            started_at: fmt(r.started_at),
+            finished_at: r.finished_at.map(fmt),
+            result: r.result.as_str().to_string(),
+            new_revisions: r.new_revisions,
+            revised: r.revised,
+            expired: r.expired,
+            error: r.error.clone(),
+            upstream: r.upstream.clone(),
+        }
+    }
+}
+
+/// Current status.
+pub async fn status(store: &Store) -> Result<SyncStatus, SyncError> {
+    let settings = SyncSettings::load(store).await?;
+    let mut running = None;
+    for state in [JobState::Running, JobState::Queued] {
+        if let Some(j) = store.jobs_in_state(state).await?.into_iter().find(|j| j.kind == engine::SYNC_JOB) {
+            running = Some(JobView::from(&j));
+            break;
+        }
+    }
+    let last = store.list_syncs(10).await?.iter().find(|s| s.result != SyncResult::Running).map(SyncView::from);
+    Ok(SyncStatus { settings, running, progress: live_progress(), last })
+}
+
+/// The most recent runs, newest first.
+pub async fn history(store: &Store, limit: i64) -> Result<Vec<SyncView>, SyncError> {
+    Ok(store.list_syncs(limit).await?.iter().map(SyncView::from).collect())
+}
+
+/// The server's background sync task.
+pub struct Scheduler;
+
+impl Scheduler {
+    /// Spawns the scheduler; it stops when `stop` is cancelled (a run in progress is
+    /// cancelled too and recorded as failed; its committed batches stay).
+    pub fn spawn(catalog: Catalog, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            if let Err(e) = recover(catalog.store()).await {
+                tracing::error!(error = %e, "cannot recover interrupted syncs");
+            }
+            let mut next_scheduled = next_schedule(catalog.store()).await;
+            // Scanning approvals for files costs a pass over the whole catalog: only when the
+            // approvals changed (a sync run retries failed files itself).
+            let mut seen_approvals = None;
+            loop {
+                if stop.is_cancelled() {
+                    return;
+                }
+                if let Err(e) = run_queued(&catalog, &stop).await {
+                    tracing::error!(error = %e, "sync scheduler");
+                }
+                let approvals = catalog.approvals_version().await.ok();
+                if approvals.is_none() || approvals != seen_approvals {
+                    match engine::download_approved(&catalog, &stop).await {
+                        Ok(_) => seen_approvals = approvals,
+                        Err(e) => tracing::warn!(error = %e, "downloading approved files"),
+                    }
+                }
+                let wait = next_scheduled.map_or(POLL, |at| at.saturating_duration_since(tokio::time::Instant::now()).min(POLL));
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = WAKE.notified() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                if next_scheduled.is_some_and(|at| at <= tokio::time::Instant::now()) {
+                    if let Err(e) = request_sync(catalog.store()).await {
+                        tracing::error!(error = %e, "cannot queue the scheduled sync");
+                    }
+                    next_scheduled = None;
+                }
+                if next_scheduled.is_none() {
+                    // Also picks up a schedule changed through the admin API.
+                    next_scheduled = next_schedule(catalog.store()).await;
+                }
+            }
+        })
+    }
+}
+
+async fn next_schedule(store: &Store) -> Option<tokio::time::Instant> {
+    let s = SyncSettings::load(store).await.ok()?.schedule?;
+    let secs = s.seconds_until_next(time::OffsetDateTime::now_utc())?;
+    Some(tokio::time::Instant::now() + Duration::from_secs(secs))
+}
+
+async fn run_queued(catalog: &Catalog, stop: &CancellationToken) -> Result<(), SyncError> {
+    let store = catalog.store();
+    while let Some(job) = store.jobs_in_state(JobState::Queued).await?.into_iter().find(|j| j.kind == engine::SYNC_JOB) {
+        if stop.is_cancelled() {
+            return Ok(());
+        }
+        store.start_job(job.id).await?;
+        match run_sync(catalog, Some(job.id), stop).await {
+            Ok(r) => tracing::info!(new = r.new_revisions, revised = r.revised, "sync finished"),
+            Err(e) => tracing::warn!(error = %e, "sync failed"),
+        }
+    }
+    Ok(())
+}
+
+/// After a restart: a sync job still marked running died with the old process. It is marked
+/// failed and a new one queued, which resumes where it stopped (revisions stored by committed
+/// batches are skipped, partial downloads continue). Files left `downloading` go back to
+/// `absent`.
+pub async fn recover(store: &Store) -> Result<usize, SyncError> {
+    let mut resumed = 0;
+    for job in store.jobs_in_state(JobState::Running).await? {
+        if job.kind != engine::SYNC_JOB && job.kind != engine::DOWNLOAD_JOB {
+            continue;
+        }
+        store.finish_job(job.id, JobState::Failed, Some("interrupted by a server restart; restarted")).await?;
+        if job.kind == engine::SYNC_JOB {
+            store.create_job(engine::SYNC_JOB, "{}", 0).await?;
+            resumed += 1;
+        }
+    }
+    for s in store.list_syncs(50).await? {
+        if s.result == SyncResult::Running {
+            let fin = SyncFinish {
+                result: SyncResult::Failed,
+                new_revisions: s.new_revisions,
+                revised: s.revised,
+                expired: s.expired,
+                error: Some("interrupted by a server restart".into()),
+            };
+            let _ = store.finish_sync(s.id, &fin).await;
+        }
+    }
+    for f in store.files_in_state(FileState::Downloading).await? {
+        store.set_file_state(&f.sha1, FileState::Absent).await?;
+    }
+    Ok(resumed)
+}
