@@ -544,7 +544,12 @@ impl Ctx<'_> {
         Ok(soap::encode_refresh_cache_response(&results))
     }
 
-    fn content_url(&self, file: &sluice_scan::index::FileRef) -> String {
+    fn content_url(&self, snap: &Snapshot, file: &sluice_scan::index::FileRef) -> String {
+        if snap.source == sluice_scan::scope::FileSource::MicrosoftUpdate {
+            if let Some(u) = &file.mu_url {
+                return u.clone();
+            }
+        }
         let path = sluice_content::relative_url_path(&file.sha1, &file.file_name)
             .unwrap_or_else(|_| sluice_content::relative_url_path(&file.sha1, "").unwrap_or_default());
         let host = self.host.clone().unwrap_or_else(|| self.state.client_addr.to_string());
@@ -584,7 +589,7 @@ impl Ctx<'_> {
                         updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.extended });
                         for f in &e.files {
                             if seen_files.insert(f.sha1) {
-                                file_locations.push(soap::FileLocation { file_digest: f.sha1, url: self.content_url(f) });
+                                file_locations.push(soap::FileLocation { file_digest: f.sha1, url: self.content_url(&snap, f) });
                             }
                         }
                     }
@@ -687,7 +692,7 @@ impl Ctx<'_> {
                     soap::FragmentType::Core => updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.core }),
                     soap::FragmentType::Extended => updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.extended }),
                     soap::FragmentType::FileUrl => file_locations
-                        .extend(e.files.iter().map(|f| soap::FileLocation { file_digest: f.sha1, url: self.content_url(f) })),
+                        .extend(e.files.iter().map(|f| soap::FileLocation { file_digest: f.sha1, url: self.content_url(&snap, f) })),
                     _ => {}
                 }
             }
@@ -713,7 +718,7 @@ impl Ctx<'_> {
         for e in &snap.index.entries {
             for f in &e.files {
                 if wanted.remove(&f.sha1) {
-                    file_locations.push(soap::FileLocation { file_digest: f.sha1, url: self.content_url(f) });
+                    file_locations.push(soap::FileLocation { file_digest: f.sha1, url: self.content_url(&snap, f) });
                 }
             }
         }

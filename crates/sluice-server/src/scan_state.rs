@@ -17,6 +17,7 @@ use uuid::Uuid;
 const SETTING_COOKIE_KEY: &str = "client-cookie-key";
 const SETTING_SERVER_ID: &str = "server-id";
 const SETTING_CONFIG_CHANGE: &str = "client-config-last-change";
+const STORAGE_MODE_SETTING: &str = "storage-mode";
 
 /// One consistent view of what clients may see.
 pub struct Snapshot {
@@ -31,7 +32,8 @@ pub struct Snapshot {
     declined: HashSet<Uuid>,
     /// Deployments per set of computer groups (sorted), computed on first use.
     deployments: Mutex<HashMap<Vec<Uuid>, Arc<Vec<Option<Deployment>>>>>,
-    source: FileSource,
+    /// Where clients fetch files: from here, or from Microsoft Update (storage mode `none`).
+    pub source: FileSource,
 }
 
 impl Snapshot {
@@ -195,6 +197,12 @@ async fn build(catalog: &Catalog, built_for: u64) -> Result<Snapshot, CatalogErr
     let mode = catalog.targeting_mode().await?;
     let declined: HashSet<Uuid> =
         catalog.store().list_declined().await?.into_iter().map(|d| d.update_id).collect();
+    // Storage mode `none` (set by `sluice sync configure --storage none`): files are not kept
+    // here, clients download them from Microsoft Update.
+    let source = match catalog.store().get_setting(STORAGE_MODE_SETTING).await?.as_deref() {
+        Some("none") => FileSource::MicrosoftUpdate,
+        _ => FileSource::Local,
+    };
     Ok(Snapshot {
         versions,
         built_for,
@@ -203,6 +211,6 @@ async fn build(catalog: &Catalog, built_for: u64) -> Result<Snapshot, CatalogErr
         targeting,
         declined,
         deployments: Mutex::new(HashMap::new()),
-        source: FileSource::Local,
+        source,
     })
 }
