@@ -67,6 +67,12 @@ pub struct ScanReport {
     pub unknown: Vec<(String, String)>,
     pub downloaded: Vec<DownloadedFile>,
     pub installed: Vec<String>,
+    /// Installed, but the installer's exit code asks for a restart.
+    pub pending_reboot: Vec<String>,
+    /// Updates whose download or installation failed.
+    pub failed: Vec<String>,
+    /// Installers run for real (`--execute`) and how they ended.
+    pub executed: Vec<ExecutedInstaller>,
     pub uninstalled: Vec<String>,
     pub reported_events: Vec<u32>,
     pub requests: BTreeMap<String, u32>,
@@ -78,6 +84,14 @@ pub struct OfferedUpdate {
     pub revision_id: i32,
     pub action: String,
     pub deadline: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutedInstaller {
+    pub update_id: String,
+    pub exit_code: i64,
+    pub succeeded: bool,
+    pub reboot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +122,8 @@ pub struct Agent {
     pub base: String,
     pub info: ComputerInfo,
     pub target_group: Option<String>,
+    /// Run command-line installers for real, in a scratch directory (`--execute`).
+    pub execute: bool,
     pub device_attributes: String,
     pub evaluator: std::sync::Arc<dyn Evaluator>,
     pub state: MachineState,
@@ -147,6 +163,7 @@ impl Agent {
             base: base.trim_end_matches('/').to_string(),
             info,
             target_group: None,
+            execute: false,
             device_attributes: "ActivationChannel=Retail;App=WU_OS;AppVer=1507.2601.30012.0;DeviceFamily=Windows.Desktop;InstallLanguage=en-US;OSArchitecture=AMD64;OSVersion=10.0.26200.8037;".into(),
             evaluator,
             state,
@@ -403,7 +420,7 @@ impl Agent {
 
     /// Downloads one file as Delivery Optimization does (closed 1 MiB ranges over several
     /// connections) and verifies its size, SHA-1 and SHA-256 against the Extended fragment.
-    async fn download(&mut self, url: &str, size: u64, sha1_b64: &str, sha256_b64: &str) -> Result<(), AgentError> {
+    async fn download(&mut self, url: &str, size: u64, sha1_b64: &str, sha256_b64: &str) -> Result<Vec<u8>, AgentError> {
         const PIECE: u64 = 1 << 20;
         let fail = |reason: String| AgentError::Download { url: url.to_string(), reason };
         let mut buf = vec![0u8; size as usize];
@@ -444,7 +461,7 @@ impl Agent {
         if b64.encode(sha2::Sha256::digest(&buf)) != sha256_b64 {
             return Err(fail("SHA-256 mismatch".into()));
         }
-        Ok(())
+        Ok(buf)
     }
 
     /// The revision ids whose files an update needs: its own, or its bundled children's.
@@ -487,8 +504,13 @@ impl Agent {
             let (fragments, urls) = self.extended(&payload, &mut report).await?;
             for (id, r) in &approved {
                 let mut ok = true;
+                let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+                let mut handler: Option<String> = None;
                 for pid in self.payload_revisions(*id) {
                     let Some(ext) = fragments.get(&pid) else { continue };
+                    if ext.contains("<InstallCommand ") {
+                        handler = Some(ext.clone());
+                    }
                     let mut rest = ext.as_str();
                     while let Some(f) = rest.find("<File ") {
                         let file = &rest[f..rest[f..].find("</File>").map(|e| f + e).unwrap_or(rest.len())];
@@ -501,7 +523,10 @@ impl Agent {
                         };
                         events.push(Event { event_id: 167, update: Some((r.update_id.clone(), r.revision_number)), hresult: 0, replacement_strings: vec![name.clone()], misc: vec![], time: now.clone() });
                         match self.download(&url, size, &d, &sha256).await {
-                            Ok(()) => {
+                            Ok(bytes) => {
+                                if self.execute {
+                                    files.push((name.clone(), bytes));
+                                }
                                 events.push(Event { event_id: 162, update: Some((r.update_id.clone(), r.revision_number)), hresult: 0, replacement_strings: vec![name.clone()], misc: vec![format!("B={size}")], time: now.clone() });
                                 report.downloaded.push(DownloadedFile { update_id: r.update_id.clone(), file_name: name, size, sha1: d, sha256 });
                             }
@@ -513,7 +538,33 @@ impl Agent {
                     }
                 }
                 events.push(Event { event_id: 181, update: Some((r.update_id.clone(), r.revision_number)), hresult: 0, replacement_strings: vec![], misc: vec![], time: now.clone() });
-                if ok {
+                let mut reboot = false;
+                if ok && self.execute {
+                    match (&handler, run_installer(handler.as_deref().unwrap_or(""), &files).await) {
+                        (Some(_), Ok(outcome)) => {
+                            report.executed.push(ExecutedInstaller { update_id: r.update_id.clone(), exit_code: outcome.code, succeeded: outcome.succeeded, reboot: outcome.reboot });
+                            ok = outcome.succeeded;
+                            reboot = outcome.reboot;
+                        }
+                        (Some(_), Err(e)) => {
+                            report.unknown.push((r.update_id.clone(), format!("installer: {e}")));
+                            ok = false;
+                        }
+                        // Not a command-line update: nothing to run on Linux, recorded as installed.
+                        (None, _) => {}
+                    }
+                }
+                if ok && reboot {
+                    for pid in self.payload_revisions(*id) {
+                        if let Some(p) = self.state.revisions.get(&pid) {
+                            self.state.installed_updates.insert(p.update_id.clone());
+                        }
+                    }
+                    // What a real client reports for an install that needs a restart.
+                    events.push(Event { event_id: 201, update: Some((r.update_id.clone(), r.revision_number)), hresult: 0x0024_0005, replacement_strings: vec![], misc: vec![], time: now.clone() });
+                    report.installed.push(r.update_id.clone());
+                    report.pending_reboot.push(r.update_id.clone());
+                } else if ok {
                     for pid in self.payload_revisions(*id) {
                         if let Some(p) = self.state.revisions.get(&pid) {
                             self.state.installed_updates.insert(p.update_id.clone());
@@ -522,6 +573,7 @@ impl Agent {
                     events.push(Event { event_id: 183, update: Some((r.update_id.clone(), r.revision_number)), hresult: 0, replacement_strings: vec![], misc: vec![], time: now.clone() });
                     report.installed.push(r.update_id.clone());
                 } else {
+                    report.failed.push(r.update_id.clone());
                     events.push(Event { event_id: 182, update: Some((r.update_id.clone(), r.revision_number)), hresult: 0x80246007u32 as i32, replacement_strings: vec![], misc: vec![], time: now.clone() });
                 }
             }
@@ -534,7 +586,8 @@ impl Agent {
             }
         }
         // Status after this cycle: event 147 (detection finished) and 156 (U needed, V installed).
-        let mut still_needed: Vec<String> = report.needed.iter().filter(|u| !report.installed.contains(u)).cloned().collect();
+        let mut still_needed: Vec<String> =
+            report.needed.iter().filter(|u| !report.installed.contains(u) && !report.failed.contains(u)).cloned().collect();
         still_needed.extend(report.uninstalled.iter().cloned());
         let mut installed: BTreeSet<String> = installed_now.into_iter().collect();
         installed.extend(report.installed.iter().cloned());
@@ -547,7 +600,12 @@ impl Agent {
             update: None,
             hresult: 0,
             replacement_strings: vec![],
-            misc: vec![format!("U={}", still_needed.join(";")), format!("V={}", installed.iter().cloned().collect::<Vec<_>>().join(";"))],
+            misc: vec![
+                format!("U={}", still_needed.join(";")),
+                format!("V={}", installed.iter().filter(|u| !report.pending_reboot.contains(u)).cloned().collect::<Vec<_>>().join(";")),
+                format!("W={}", report.pending_reboot.join(";")),
+                format!("g={}", report.failed.join(";")),
+            ],
             time: now.clone(),
         });
         report.reported_events = events.iter().map(|e| e.event_id).collect();
@@ -561,4 +619,74 @@ impl Agent {
         }
         Ok(report)
     }
+}
+
+/// How an installer run ended, read through the update's return-code table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallerOutcome {
+    pub code: i64,
+    pub succeeded: bool,
+    pub reboot: bool,
+}
+
+/// Reads `ReturnCode` entries and `DefaultResult` from an Extended fragment's
+/// CommandLineInstallation handler data and classifies an exit code with them.
+pub fn classify_exit_code(extended: &str, code: i64) -> InstallerOutcome {
+    let mut rest = extended;
+    while let Some(p) = rest.find("<ReturnCode ") {
+        let el = &rest[p..rest[p..].find('>').map(|e| p + e).unwrap_or(rest.len())];
+        rest = &rest[p + 12..];
+        if attr(el, "Code").and_then(|c| c.parse::<i64>().ok()) == Some(code) {
+            return InstallerOutcome {
+                code,
+                succeeded: attr(el, "Result").as_deref() == Some("Succeeded"),
+                reboot: attr(el, "Reboot").as_deref() == Some("true"),
+            };
+        }
+    }
+    // An exit code the table does not list takes the DefaultResult (Failed unless stated).
+    let default = extended.find("<InstallCommand ").and_then(|p| attr(&extended[p..extended[p..].find('>').map(|e| p + e).unwrap_or(extended.len())], "DefaultResult"));
+    InstallerOutcome { code, succeeded: default.as_deref() == Some("Succeeded"), reboot: false }
+}
+
+/// Runs a command-line installer as the Windows handler would, but on Linux and confined to a
+/// fresh scratch directory holding the update's files: `Program Arguments`, at most five
+/// minutes, exit code read through the update's return-code table.
+pub async fn run_installer(extended: &str, files: &[(String, Vec<u8>)]) -> Result<InstallerOutcome, String> {
+    let p = extended.find("<InstallCommand ").ok_or("no command-line installer data")?;
+    let el = &extended[p..extended[p..].find('>').map(|e| p + e).ok_or("malformed handler data")?];
+    let program = attr(el, "Program").ok_or("InstallCommand without Program")?;
+    let arguments = attr(el, "Arguments").unwrap_or_default();
+    if program.contains(['/', '\\']) || program.starts_with('.') {
+        return Err(format!("program '{program}' is not a plain file name"));
+    }
+    let dir = std::env::temp_dir().join(format!("sluice-agent-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let cleanup = |d: &std::path::Path| {
+        let _ = std::fs::remove_dir_all(d);
+    };
+    for (name, bytes) in files {
+        if name.contains(['/', '\\']) {
+            continue;
+        }
+        let path = dir.join(name);
+        if let Err(e) = std::fs::write(&path, bytes) {
+            cleanup(&dir);
+            return Err(e.to_string());
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+    // Arguments are XML attribute text: unescape the entities the fragment carries.
+    let arguments = arguments.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let mut cmd = tokio::process::Command::new(dir.join(&program));
+    cmd.args(arguments.split_whitespace()).current_dir(&dir).kill_on_drop(true).stdin(std::process::Stdio::null());
+    let result = tokio::time::timeout(Duration::from_secs(300), cmd.status()).await;
+    cleanup(&dir);
+    let status = result.map_err(|_| "installer timed out".to_string())?.map_err(|e| format!("cannot run {program}: {e}"))?;
+    let code = status.code().map(i64::from).ok_or("installer killed by a signal")?;
+    Ok(classify_exit_code(extended, code))
 }

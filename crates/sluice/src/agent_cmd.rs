@@ -32,6 +32,10 @@ pub struct ScanArgs {
     /// Download and install approved updates, then report
     #[arg(long)]
     install: bool,
+    /// With --install: run command-line installers for real, each in a fresh scratch
+    /// directory, and read their exit codes through the update's return-code table
+    #[arg(long, requires = "install")]
+    execute: bool,
     /// State file of this simulated machine: identity, cookie, cache, installed updates
     #[arg(long)]
     state: Option<PathBuf>,
@@ -86,6 +90,7 @@ async fn scan(a: ScanArgs) -> anyhow::Result<()> {
     let evaluator: Arc<dyn Evaluator> = Arc::new(RulesEvaluator::new(&profile));
     let mut agent = Agent::new(&a.server, profile.computer_info(&dns), evaluator, state);
     agent.target_group = a.group.clone();
+    agent.execute = a.execute;
     let result = agent.scan(a.install).await;
     // The state is kept even after a failure: the cache and cookie are still good.
     if let Some(p) = &a.state {
@@ -109,8 +114,11 @@ async fn scan(a: ScanArgs) -> anyhow::Result<()> {
         for f in &report.downloaded {
             println!("  downloaded {} ({} bytes, verified)", f.file_name, f.size);
         }
+        for x in &report.executed {
+            println!("  ran the installer of {}: exit code {} ({}{})", x.update_id, x.exit_code, if x.succeeded { "succeeded" } else { "failed" }, if x.reboot { ", restart required" } else { "" });
+        }
         for u in &report.installed {
-            println!("  installed {u}");
+            println!("  installed {u}{}", if report.pending_reboot.contains(u) { " (restart pending)" } else { "" });
         }
         for u in &report.uninstalled {
             println!("  uninstalled {u}");

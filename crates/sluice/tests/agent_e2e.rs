@@ -152,3 +152,45 @@ async fn prerequisite_chain_deadline_and_uninstall() {
     assert_eq!(base_status["updates"][0]["counts"]["installed"], 1, "{base_status}");
     e.server.shutdown().await.unwrap();
 }
+
+/// `--execute`: the published command-line installer really runs (a shell script here, as on
+/// Linux a Windows executable cannot), and its exit code is read through the return-code table.
+/// Linux exit codes are 0-255, so the table uses small codes where Windows would use 3010/1603.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execute_runs_the_installer_and_honours_its_return_codes() {
+    let e = env().await;
+    let dir = e.dir.clone();
+    let (reboot, fail) = tokio::task::block_in_place(|| {
+        let script = |name: &str, code: u32| {
+            let p = dir.join(name);
+            std::fs::write(&p, format!("#!/bin/sh\n[ \"$1\" = \"/quiet\" ] || exit 99\necho ran > installed.txt\nexit {code}\n")).unwrap();
+            p.display().to_string()
+        };
+        let publish_script = |path: String, title: &str| {
+            sluice(&e.admin, &e.token, &[
+                "publish", "--file", &path, "--title", title, "--command-line", "/quiet",
+                "--return-code", "0:success", "--return-code", "42:reboot", "--return-code", "43:failure",
+                "--installed-rule", r#"<bar:RegKeyExists Key="HKEY_LOCAL_MACHINE" Subkey="SOFTWARE\Contoso\Never" />"#,
+            ]).trim().to_string()
+        };
+        let reboot = publish_script(script("needs-restart.sh", 42), "Needs a restart");
+        let fail = publish_script(script("fails.sh", 43), "Fails");
+        for id in [&reboot, &fail] {
+            sluice(&e.admin, &e.token, &["approve", id, "--group", "All Computers"]);
+        }
+        (reboot, fail)
+    });
+    let r = tokio::task::block_in_place(|| agent(&e, &["--install", "--execute"]));
+    let executed = r["executed"].as_array().unwrap();
+    let of = |id: &str| executed.iter().find(|x| x["update_id"].as_str().unwrap().eq_ignore_ascii_case(id)).unwrap_or_else(|| panic!("{r}")).clone();
+    assert_eq!(of(&reboot)["exit_code"], 42);
+    assert_eq!(of(&reboot)["reboot"], true);
+    assert_eq!(of(&fail)["exit_code"], 43, "the script got /quiet, or it would have exited 99");
+    assert_eq!(of(&fail)["succeeded"], false);
+    assert!(has(&r["pending_reboot"], &reboot));
+    assert!(!has(&r["installed"], &fail));
+    let st = |id: &str| tokio::task::block_in_place(|| json(&sluice(&e.admin, &e.token, &["status", "--update", id, "--json"])));
+    assert_eq!(st(&reboot)["updates"][0]["counts"]["installed_pending_reboot"], 1, "{}", st(&reboot));
+    assert_eq!(st(&fail)["updates"][0]["counts"]["failed"], 1, "{}", st(&fail));
+    e.server.shutdown().await.unwrap();
+}
