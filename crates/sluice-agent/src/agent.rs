@@ -207,7 +207,8 @@ impl Agent {
         let auth = self.call("GetAuthorizationCookie", &requests::get_authorization_cookie(&id, self.target_group.as_deref(), &dns), report).await?;
         let data = text_at(&auth, &["GetAuthorizationCookieResult", "CookieData"]).ok_or_else(|| AgentError::Protocol("no CookieData".into()))?;
         let last_change = self.state.config_last_change.clone().unwrap_or_default();
-        let cookie = self.call("GetCookie", &requests::get_cookie(&data, &last_change, &now_text()), report).await?;
+        let old = self.state.cookie.clone();
+        let cookie = self.call("GetCookie", &requests::get_cookie(&data, old.as_ref(), &last_change, &now_text()), report).await?;
         self.take_cookie(child(&cookie, "GetCookieResult"))?;
         if !self.state.registered {
             let c = self.cookie()?.clone();
@@ -233,15 +234,19 @@ impl Agent {
         build: &(dyn Fn(&CookieText) -> requests::SoapCall + Sync),
         report: &mut ScanReport,
     ) -> Result<sluice_xml::Element, AgentError> {
+        let mut renew = false;
         for attempt in 0..3 {
-            if !self.cookie_valid() {
+            if renew || !self.cookie_valid() {
                 self.handshake(report, false).await?;
+                renew = false;
             }
             let call = build(self.cookie()?);
             match self.call(op, &call, report).await {
                 Ok(el) => return Ok(el),
                 Err(e) if attempt < 2 => match e.fault_code() {
-                    Some("CookieExpired") | Some("InvalidCookie") => self.state.cookie = None,
+                    // Renewed with the expired cookie as oldCookie, so its state carries over.
+                    Some("CookieExpired") => renew = true,
+                    Some("InvalidCookie") => self.state.cookie = None,
                     Some("ServerChanged") => {
                         // Another server: its revision ids mean nothing here.
                         self.state.cookie = None;

@@ -87,13 +87,19 @@ pub fn get_authorization_cookie(client_id: &str, target_group: Option<&str>, dns
     )
 }
 
-pub fn get_cookie(auth_cookie_data: &str, last_change: &str, now: &str) -> SoapCall {
+/// `old`: the cookie being renewed, so the server can carry its state over; without one the
+/// native agent sends an oldCookie holding only the current time as Expiration.
+pub fn get_cookie(auth_cookie_data: &str, old: Option<&CookieText>, last_change: &str, now: &str) -> SoapCall {
+    let old = match old {
+        Some(c) => format!("<oldCookie><Expiration>{}</Expiration><EncryptedData>{}</EncryptedData></oldCookie>", esc(&c.expiration), esc(&c.encrypted_data)),
+        None => format!("<oldCookie><Expiration>{now}</Expiration></oldCookie>"),
+    };
     call(
         CLIENT_PATH,
         CLIENT_NS,
         "GetCookie",
         format!(
-            r#"<GetCookie xmlns="{CLIENT_NS}"><authCookies><AuthorizationCookie><PlugInId>SimpleTargeting</PlugInId><CookieData>{}</CookieData></AuthorizationCookie></authCookies><oldCookie><Expiration>{now}</Expiration></oldCookie><lastChange>{}</lastChange><currentTime>{now}</currentTime><protocolVersion>{PROTOCOL_VERSION}</protocolVersion></GetCookie>"#,
+            r#"<GetCookie xmlns="{CLIENT_NS}"><authCookies><AuthorizationCookie><PlugInId>SimpleTargeting</PlugInId><CookieData>{}</CookieData></AuthorizationCookie></authCookies>{old}<lastChange>{}</lastChange><currentTime>{now}</currentTime><protocolVersion>{PROTOCOL_VERSION}</protocolVersion></GetCookie>"#,
             esc(auth_cookie_data),
             esc(last_change)
         ),

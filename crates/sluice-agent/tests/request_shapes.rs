@@ -72,7 +72,7 @@ fn assert_same_shape(ours: &SoapCall, exchange: &str) {
 fn bodies_have_the_native_element_structure() {
     assert_same_shape(&get_config(), "scan/000001");
     assert_same_shape(&get_authorization_cookie("e1da06a3-5601-43c9-bac3-52d5db701494", None, "pc1"), "scan/000002");
-    assert_same_shape(&get_cookie("AAAA", "2026-10-04T13:17:07.59Z", "2026-10-04T15:03:36Z"), "scan/000003");
+    assert_same_shape(&get_cookie("AAAA", None, "2026-10-04T13:17:07.59Z", "2026-10-04T15:03:36Z"), "scan/000003");
     assert_same_shape(&register_computer(&cookie(), &info()), "scan/000004");
     assert_same_shape(&sync_updates(&cookie(), &[1, 2], &[3, 4], "A=1;"), "flow/000001");
     assert_same_shape(&sync_drivers(&cookie(), &[1, 2], &[], "458ab48b-acb9-5863-b5a8-d2c32f0d3e6f", "A=1;"), "flow/000014");

@@ -178,6 +178,17 @@ impl CookieKeys {
 
     /// Opens `EncryptedData`, checking integrity, origin and (against `now`) expiry.
     pub fn open_client(&self, sealed: &[u8], now: OffsetDateTime) -> Result<ClientCookie, CookieError> {
+        let c = self.open_client_any_age(sealed)?;
+        if c.expires_at <= now {
+            return Err(CookieError::Expired);
+        }
+        Ok(c)
+    }
+
+    /// Opens `EncryptedData` checking integrity and origin but not expiry: GetCookie carries
+    /// state over from the expired cookie a client renews (clients renew exactly because it
+    /// expired), and that state is still ours and authentic.
+    pub fn open_client_any_age(&self, sealed: &[u8]) -> Result<ClientCookie, CookieError> {
         // A cookie sealed under a key we no longer have cannot be told from garbage: Invalid,
         // which sends the client back to GetCookie, as WSUS does.
         let plain = self.open(PURPOSE_CLIENT, sealed)?;
@@ -198,9 +209,6 @@ impl CookieKeys {
             expires_at: from_ms(r.i64()?)?,
             deployment_watermark_ms: r.i64()?,
         };
-        if c.expires_at <= now {
-            return Err(CookieError::Expired);
-        }
         Ok(c)
     }
 
@@ -275,6 +283,10 @@ mod tests {
         let sealed = k.seal_client(&c);
         assert_eq!(k.open_client(&sealed, now).unwrap(), c);
         assert_eq!(k.open_client(&sealed, now + COOKIE_LIFETIME).unwrap_err(), CookieError::Expired);
+        // Its state is still readable when the client renews it.
+        assert_eq!(k.open_client_any_age(&sealed).unwrap(), c);
+        let other_server = CookieKeys::new([7; 32], Uuid::from_u128(43));
+        assert_eq!(other_server.open_client_any_age(&sealed).unwrap_err(), CookieError::ServerChanged);
         // Two seals of the same cookie differ (fresh nonce), both open.
         assert_ne!(k.seal_client(&c), sealed);
     }

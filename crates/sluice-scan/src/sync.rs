@@ -62,6 +62,8 @@ fn closure(index: &CatalogIndex, roots: impl Iterator<Item = usize>) -> HashSet<
 /// Entries a category-filtered scan may see: updates in the filter categories, the categories
 /// themselves, and everything those depend on.
 fn filtered(index: &CatalogIndex, filter: &[Uuid]) -> HashSet<usize> {
+    // A set: clients may send long filters, and every entry is checked against it.
+    let filter: HashSet<&Uuid> = filter.iter().collect();
     let roots = index.entries.iter().enumerate().filter_map(|(i, e)| {
         (filter.contains(&e.update_id) || e.categories.iter().any(|c| filter.contains(c))).then_some(i)
     });

@@ -371,7 +371,7 @@ impl Ctx<'_> {
             .as_ref()
             .and_then(|c| c.encrypted_data.as_deref())
             .filter(|d| !d.is_empty())
-            .and_then(|d| self.scan().keys.open_client(d, now).ok())
+            .and_then(|d| self.scan().keys.open_client_any_age(d).ok())
             .filter(|old| old.computer_id == auth.computer_id)
             .map(|old| old.deployment_watermark_ms)
             .unwrap_or(0);
