@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod targeting;
+pub mod transfer;
 mod prepare;
 mod publish;
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admin_downstreams;
 pub mod admin_sync;
 pub mod admin_targeting;
+pub mod admin_transfer;
 pub mod bootstrap;
 pub mod client_services;
 pub mod config;

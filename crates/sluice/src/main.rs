@@ -7,6 +7,7 @@ mod commands;
 mod downstreams_cmd;
 mod sync_cmd;
 mod targeting;
+mod transfer_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +48,10 @@ enum Command {
     Publish(commands::PublishArgs),
     /// Import raw Microsoft update XML documents into the catalog
     ImportXml(commands::ImportArgs),
+    /// Write the catalog (and optionally content) to a package directory on the server, for a disconnected network
+    Export(transfer_cmd::ExportArgs),
+    /// Load a package directory (on the server) written by `export`
+    Import(transfer_cmd::ImportArgs),
     /// Browse the update catalog
     #[command(subcommand)]
     Updates(commands::UpdatesCommand),
@@ -115,6 +120,8 @@ fn main() -> std::process::ExitCode {
             Command::Agent(c) => agent_cmd::run(c).await,
             Command::Publish(a) => commands::publish(&cli.remote, a).await,
             Command::ImportXml(a) => commands::import_xml(&cli.remote, a).await,
+            Command::Export(a) => transfer_cmd::export(&cli.remote, a).await,
+            Command::Import(a) => transfer_cmd::import(&cli.remote, a).await,
             Command::Updates(c) => commands::updates(&cli.remote, c).await,
             Command::Groups(c) => targeting::groups(&cli.remote, c).await,
             Command::Computers(c) => targeting::computers(&cli.remote, c).await,

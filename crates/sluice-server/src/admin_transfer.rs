@@ -1,0 +1,82 @@
+//! Admin API of disconnected-network transfer: export a package to, and import one from, a
+//! directory on the SERVER's filesystem (like `wsusutil export|import` on the WSUS machine).
+//! Administrators only; both are audited.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use sluice_catalog::api::ApiError;
+use sluice_catalog::transfer::{ExportReport, ExportRequest, ImportReport, ImportRequest};
+
+use crate::admin::{audit, bad_request, ApiFailure, Caller};
+use crate::bootstrap::ADMIN_USER;
+use crate::AppState;
+
+/// The role `bootstrap` gives the administrator account.
+const ADMIN_ROLE: &str = "administrator";
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/export", post(export)).route("/import", post(import))
+}
+
+fn failure(e: impl Into<ApiFailure>) -> Response {
+    e.into().into_response()
+}
+
+async fn require_admin(state: &AppState, caller: &Caller) -> Result<(), Response> {
+    let user = state.store.get_user(&caller.user).await.map_err(|e| failure(sluice_catalog::CatalogError::Store(e)))?;
+    match user {
+        Some(u) if u.role == ADMIN_ROLE || u.name == ADMIN_USER => Ok(()),
+        _ => Err((StatusCode::FORBIDDEN, Json(ApiError { error: "export and import are for administrators only".into() })).into_response()),
+    }
+}
+
+async fn export(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Result<Json<ExportRequest>, JsonRejection>,
+) -> Result<Json<ExportReport>, Response> {
+    let Json(req) = req.map_err(|e| failure(bad_request(e.body_text())))?;
+    require_admin(&state, &caller).await?;
+    let report = state.catalog.export_package(&req).await.map_err(failure)?;
+    let detail = format!(
+        "{} revision(s), {} file record(s), {} content file(s), since {}, manifest sha256 {}",
+        report.revisions,
+        report.files,
+        report.content_files,
+        req.since.as_deref().unwrap_or("-"),
+        report.manifest_sha256
+    );
+    audit(&state, &caller, "export", &report.out, detail).await;
+    Ok(Json(report))
+}
+
+async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Result<Json<ImportRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ImportReport>), Response> {
+    let Json(req) = req.map_err(|e| failure(bad_request(e.body_text())))?;
+    require_admin(&state, &caller).await?;
+    match state.catalog.import_package(&req).await {
+        Ok(report) => {
+            let detail = format!(
+                "{} revision(s), {} new, {} content file(s) stored, from server {}",
+                report.revisions,
+                report.revisions_inserted,
+                report.content_stored,
+                report.source_server_id.as_deref().unwrap_or("?")
+            );
+            audit(&state, &caller, "import", req.dir.trim(), detail).await;
+            Ok((StatusCode::OK, Json(report)))
+        }
+        Err(e) => {
+            // Refusals are audited too: a tampered package is worth a trace.
+            audit(&state, &caller, "import-refused", req.dir.trim(), e.to_string()).await;
+            Err(failure(e))
+        }
+    }
+}
