@@ -367,6 +367,8 @@ pub fn parse_action(s: &str) -> Result<ApprovalAction, CatalogError> {
 /// Settings keys.
 const MODE_SETTING: &str = "targeting-mode";
 const VERSION_SETTING: &str = "approvals-version";
+/// The sync settings document (owned by sluice-sync); only its `mode` and `upstream` are read here.
+const SYNC_SETTINGS: &str = "sync-settings";
 
 /// Longest group name accepted (WSUS allows 256 characters).
 const MAX_GROUP_NAME: usize = 256;
@@ -533,6 +535,39 @@ impl Catalog {
         Ok(())
     }
 
+    /// Moves [`approvals_version`](Self::approvals_version) on after groups, approvals or
+    /// declines were written straight to the store (a replica's sync mirroring its upstream),
+    /// so that clients see the change.
+    pub async fn bump_approvals_version(&self) -> Result<(), CatalogError> {
+        self.bump_version().await
+    }
+
+    /// `Some(upstream)` when this server is a replica (sync settings `mode: replica`): its
+    /// groups, approvals and declines come from that upstream and cannot be changed here.
+    pub async fn replica_of(&self) -> Result<Option<String>, CatalogError> {
+        let Some(raw) = self.store.get_setting(SYNC_SETTINGS).await? else {
+            return Ok(None);
+        };
+        let v: serde_json::Value = serde_json::from_str(&raw)
+            .map_err(|e| CatalogError::Internal(format!("unreadable sync settings: {e}")))?;
+        if v.get("mode").and_then(|m| m.as_str()).is_some_and(|m| m.eq_ignore_ascii_case("replica")) {
+            let upstream = v.get("upstream").and_then(|u| u.as_str()).unwrap_or("").to_string();
+            return Ok(Some(upstream));
+        }
+        Ok(None)
+    }
+
+    /// Refuses a local change of groups, approvals or declines on a replica.
+    async fn refuse_on_replica(&self) -> Result<(), CatalogError> {
+        match self.replica_of().await? {
+            Some(upstream) => Err(conflict(format!(
+                "this server is a replica of {upstream}: approvals come from it \
+                 (groups, approvals and declines are changed there; switch the sync mode to autonomous to manage them here)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The targeting mode (server-side unless set otherwise).
     pub async fn targeting_mode(&self) -> Result<TargetingMode, CatalogError> {
         Ok(self
@@ -625,6 +660,7 @@ impl Catalog {
 
     /// Creates a computer group under `parent` ("All Computers" when none is given).
     pub async fn create_group(&self, req: &CreateGroupRequest) -> Result<ComputerGroupView, CatalogError> {
+        self.refuse_on_replica().await?;
         let name = req.name.trim();
         if name.is_empty() {
             return Err(invalid("a computer group needs a name"));
@@ -670,6 +706,7 @@ impl Catalog {
     /// Deletes a computer group (with its approvals). Built-in groups and groups with child
     /// groups are refused; members left without any group move to "Unassigned Computers".
     pub async fn delete_group(&self, name_or_id: &str) -> Result<DeletedGroup, CatalogError> {
+        self.refuse_on_replica().await?;
         let groups = self.groups().await?;
         let group = Self::find_group(&groups, name_or_id)?.clone();
         if group.built_in {
@@ -857,6 +894,7 @@ impl Catalog {
     /// Approves an update for a group (or replaces the group's approval). `by` is recorded as
     /// the approver and, with `accept_license`, as the one who accepted the license terms.
     pub async fn approve(&self, req: &ApprovalRequest, by: &str) -> Result<ApprovalView, CatalogError> {
+        self.refuse_on_replica().await?;
         let rev = self.approvable_revision(&req.update).await?;
         let update = rev.update_id;
         let action = match req.action.as_deref() {
@@ -935,6 +973,7 @@ impl Catalog {
 
     /// Removes a group's own approval of an update (the group inherits again).
     pub async fn remove_approval(&self, update: &str, group: &str) -> Result<ApprovalView, CatalogError> {
+        self.refuse_on_replica().await?;
         let update_id = parse_update_id(update)?;
         let groups = self.groups().await?;
         let g = Self::find_group(&groups, group)?;
@@ -992,6 +1031,7 @@ impl Catalog {
     /// Declines an update: it disappears from every computer's view and loses its approvals.
     /// Declining a declined update changes nothing.
     pub async fn decline(&self, update: &str, by: &str) -> Result<DeclineView, CatalogError> {
+        self.refuse_on_replica().await?;
         let rev = self.approvable_revision(update).await?;
         let id = rev.update_id;
         // Decline first: from this point a concurrent approve is refused, so no approval can
@@ -1032,6 +1072,7 @@ impl Catalog {
 
     /// Takes a decline back; the update is then not approved anywhere until approved again.
     pub async fn undecline(&self, update: &str) -> Result<DeclineView, CatalogError> {
+        self.refuse_on_replica().await?;
         let rev = self.approvable_revision(update).await?;
         let changed = self.store.undecline(rev.update_id).await?;
         if changed {
@@ -2087,5 +2128,47 @@ mod tests {
         let detail = c.computer_detail("pc-1").await.unwrap();
         assert_eq!(detail.counts.total, 2);
         assert_eq!(detail.computer.groups, vec!["Pilot"]);
+    }
+
+    #[tokio::test]
+    async fn a_replica_refuses_local_targeting_changes() {
+        let (c, _dir) = catalog(&[]).await;
+        let pilot = c
+            .create_group(&CreateGroupRequest { name: "Pilot".into(), parent: None })
+            .await
+            .unwrap();
+        let settings = r#"{"upstream":"http://root.example:8530","mode":"replica","storage":"all"}"#;
+        c.store().set_setting(SYNC_SETTINGS, settings).await.unwrap();
+        assert_eq!(c.replica_of().await.unwrap().as_deref(), Some("http://root.example:8530"));
+        let v = c.approvals_version().await.unwrap();
+        let update = Uuid::new_v4().to_string();
+        let errors = [
+            c.create_group(&CreateGroupRequest { name: "Local".into(), parent: None }).await.unwrap_err(),
+            c.delete_group(&pilot.id).await.unwrap_err(),
+            c.approve(&req(Uuid::new_v4(), "Pilot"), "admin").await.unwrap_err(),
+            c.remove_approval(&update, "Pilot").await.unwrap_err(),
+            c.decline(&update, "admin").await.unwrap_err(),
+            c.undecline(&update).await.unwrap_err(),
+        ];
+        for e in &errors {
+            assert!(is_conflict(e), "{e}");
+            assert!(
+                e.to_string().contains("this server is a replica of http://root.example:8530: approvals come from it"),
+                "{e}"
+            );
+        }
+        assert_eq!(c.store().list_groups().await.unwrap().len(), 3, "nothing created or deleted");
+        assert_eq!(c.approvals_version().await.unwrap(), v);
+        // The mirror's bump still moves the version on.
+        c.bump_approvals_version().await.unwrap();
+        assert_ne!(c.approvals_version().await.unwrap(), v);
+
+        // Autonomous again: local changes are allowed.
+        c.store()
+            .set_setting(SYNC_SETTINGS, r#"{"upstream":"http://root.example:8530","mode":"autonomous"}"#)
+            .await
+            .unwrap();
+        assert_eq!(c.replica_of().await.unwrap(), None);
+        c.delete_group(&pilot.id).await.unwrap();
     }
 }

@@ -106,6 +106,48 @@ impl Store {
         Ok(group)
     }
 
+    /// Creates or updates a group with a given id (a replica mirrors its upstream's groups by
+    /// id): a new group is inserted, an existing one takes the name and parent. Built-in groups
+    /// are left as they are. `Conflict` if another group has the name, `NotFound` if the parent
+    /// does not exist.
+    pub async fn upsert_group_with_id(&self, id: Uuid, name: &str, parent_id: Option<Uuid>) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::InvalidInput("group name is empty".to_owned()));
+        }
+        let gid = uuid_str(&id);
+        let parent = parent_id.as_ref().map(uuid_str);
+        let created = ts(now())?;
+        in_tx!(self, tx => {
+            if let Some(p) = &parent {
+                let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM computer_groups WHERE id = $1")
+                    .bind(p)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound(format!("parent group {p}")));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO computer_groups (id, name, parent_id, built_in, created_at) \
+                 VALUES ($1, $2, $3, FALSE, $4) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id \
+                 WHERE computer_groups.built_in = FALSE",
+            )
+            .bind(&gid)
+            .bind(name)
+            .bind(parent.as_deref())
+            .bind(&created)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("group name {name:?} is taken")),
+                other => other,
+            })?;
+        });
+        Ok(())
+    }
+
     /// Every group, ordered by name (case-insensitive).
     pub async fn list_groups(&self) -> Result<Vec<ComputerGroup>> {
         let sql = sqlx::AssertSqlSafe(format!(

@@ -4,9 +4,12 @@
 use std::time::Duration;
 
 use sluice_wsusss::{
-    AuthorizationCookie, Cookie, ErrorCode, GetAuthorizationCookieRequest, GetConfigDataRequest, GetCookieRequest,
-    GetRevisionIdListRequest, GetUpdateDataRequest, Operation, Request, Response, ResponseError, RevisionIdList,
-    ServerSyncConfigData, ServerSyncFilter, ServerUpdateData, Service, UpdateIdentity,
+    AuthorizationCookie, ComputerRollupInfo, ComputerStatusRollupInfo, Cookie, DownstreamServerRollupInfo, ErrorCode,
+    GetAuthorizationCookieRequest, GetConfigDataRequest, GetCookieRequest, GetDeploymentsRequest,
+    GetRevisionIdListRequest, GetRollupConfigurationRequest, GetUpdateDataRequest, Operation, Request, Response,
+    ResponseError, RevisionIdList, RollupComputerStatusRequest, RollupComputersRequest, RollupConfiguration,
+    RollupDownstreamServersRequest, ServerSyncConfigData, ServerSyncDeploymentResult, ServerSyncFilter,
+    ServerUpdateData, Service, UpdateIdentity,
 };
 
 use crate::settings::SyncSettings;
@@ -49,6 +52,11 @@ pub struct UpstreamClient {
 impl UpstreamClient {
     pub fn new(http: reqwest::Client, upstream: &str, account_name: String, account_guid: String) -> UpstreamClient {
         UpstreamClient { http, root: upstream.trim_end_matches('/').to_string(), account_name, account_guid, cookie: None, renew_at: None }
+    }
+
+    /// The name presented as `accountName`.
+    pub fn account_name(&self) -> &str {
+        &self.account_name
     }
 
     /// `root` + a relative or absolute path, without doubled slashes (real WSUS answers the
@@ -188,6 +196,78 @@ impl UpstreamClient {
     }
 }
 
+impl UpstreamClient {
+    /// GetDeployments (replicas): the upstream's groups, approvals (new since
+    /// `deployment_anchor`, all without one), deleted approvals, declines and accepted EULAs.
+    pub async fn deployments(&mut self, deployment_anchor: Option<String>, sync_anchor: String) -> Result<ServerSyncDeploymentResult, SyncError> {
+        let r = self
+            .with_cookie(Operation::GetDeployments, |cookie| {
+                Request::GetDeployments(GetDeploymentsRequest {
+                    cookie,
+                    deployment_anchor: deployment_anchor.clone(),
+                    sync_anchor: Some(sync_anchor.clone()),
+                })
+            })
+            .await?;
+        match r {
+            Response::GetDeployments(d) => Ok(d),
+            _ => Err(SyncError::Protocol("GetDeployments: unexpected answer".into())),
+        }
+    }
+
+    /// A reporting call: the fixed reporting cookie, on the reporting service.
+    async fn report(&self, op: Operation, request: &Request) -> Result<Response, SyncError> {
+        let url = self.url(Service::Reporting.path());
+        self.post(&url, op, request).await
+    }
+
+    pub async fn rollup_configuration(&self) -> Result<RollupConfiguration, SyncError> {
+        let req = Request::GetRollupConfiguration(GetRollupConfigurationRequest { cookie: Some(Cookie::reporting()) });
+        match self.report(Operation::GetRollupConfiguration, &req).await? {
+            Response::GetRollupConfiguration(c) => Ok(c),
+            _ => Err(SyncError::Protocol("GetRollupConfiguration: unexpected answer".into())),
+        }
+    }
+
+    pub async fn rollup_downstream_servers(&self, client_time: String, servers: Vec<DownstreamServerRollupInfo>) -> Result<(), SyncError> {
+        let req = Request::RollupDownstreamServers(RollupDownstreamServersRequest {
+            cookie: Some(Cookie::reporting()),
+            client_time,
+            downstream_servers: servers,
+        });
+        match self.report(Operation::RollupDownstreamServers, &req).await? {
+            Response::RollupDownstreamServers => Ok(()),
+            _ => Err(SyncError::Protocol("RollupDownstreamServers: unexpected answer".into())),
+        }
+    }
+
+    pub async fn rollup_computers(&self, client_time: String, computers: Vec<ComputerRollupInfo>) -> Result<(), SyncError> {
+        let req = Request::RollupComputers(RollupComputersRequest { cookie: Some(Cookie::reporting()), client_time, computers });
+        match self.report(Operation::RollupComputers, &req).await? {
+            Response::RollupComputers(_) => Ok(()),
+            _ => Err(SyncError::Protocol("RollupComputers: unexpected answer".into())),
+        }
+    }
+
+    pub async fn rollup_computer_status(
+        &self,
+        client_time: String,
+        parent_server_id: uuid::Uuid,
+        computers: Vec<ComputerStatusRollupInfo>,
+    ) -> Result<bool, SyncError> {
+        let req = Request::RollupComputerStatus(RollupComputerStatusRequest {
+            cookie: Some(Cookie::reporting()),
+            client_time,
+            parent_server_id,
+            computers,
+        });
+        match self.report(Operation::RollupComputerStatus, &req).await? {
+            Response::RollupComputerStatus(ok) => Ok(ok),
+            _ => Err(SyncError::Protocol("RollupComputerStatus: unexpected answer".into())),
+        }
+    }
+}
+
 fn op_name(op: Operation) -> &'static str {
     match op {
         Operation::GetAuthConfig => "GetAuthConfig",
@@ -196,6 +276,11 @@ fn op_name(op: Operation) -> &'static str {
         Operation::GetConfigData => "GetConfigData",
         Operation::GetRevisionIdList => "GetRevisionIdList",
         Operation::GetUpdateData => "GetUpdateData",
+        Operation::GetDeployments => "GetDeployments",
+        Operation::GetRollupConfiguration => "GetRollupConfiguration",
+        Operation::RollupDownstreamServers => "RollupDownstreamServers",
+        Operation::RollupComputers => "RollupComputers",
+        Operation::RollupComputerStatus => "RollupComputerStatus",
         _ => "request",
     }
 }

@@ -30,6 +30,12 @@ pub struct SyncReport {
     pub expired: i64,
     pub downloaded: usize,
     pub download_failures: usize,
+    /// Approvals set from the upstream's deployments (replica mode).
+    pub approvals_mirrored: usize,
+    /// Computers reported to the upstream.
+    pub rolled_up_computers: usize,
+    /// Why the rollup to the upstream failed (it does not fail the sync).
+    pub rollup_error: Option<String>,
     /// Problems that did not stop the run (a document refused, a file not downloaded).
     pub errors: Vec<String>,
 }
@@ -145,8 +151,7 @@ async fn run_inner(
     settings.validate()?;
     let http = http_client(settings)?;
     let server_id = settings::server_id(store).await?;
-    let account_name = std::env::var("HOSTNAME").ok().filter(|h| is_fqdn_like(h)).unwrap_or_else(|| "sluice".to_string());
-    let mut client = UpstreamClient::new(http.clone(), &settings.upstream, account_name, server_id.to_string());
+    let mut client = UpstreamClient::new(http.clone(), &settings.upstream, account_name(), server_id.to_string());
 
     progress.set("authorizing", 0, 0).await;
     client.authenticate().await?;
@@ -200,9 +205,18 @@ async fn run_inner(
     }
 
     if settings.mode == settings::SyncMode::Replica {
-        // Metadata is in; what makes a replica (groups, approvals and declines from the
-        // upstream's GetDeployments) is not implemented, and saying so beats a silent success.
-        report.errors.push("replica mode: groups and approvals are not yet taken from the upstream (GetDeployments is not implemented); metadata was synchronised".into());
+        // A replica takes groups, approvals, declines and accepted licenses from the upstream.
+        progress.set("deployments", 0, 0).await;
+        let mut sync_anchor = None;
+        for k in [settings::UPDATES_ANCHOR_KEY, settings::CONFIG_ANCHOR_KEY] {
+            if sync_anchor.is_none() {
+                sync_anchor = store.get_setting(k).await?.filter(|a| !a.trim().is_empty());
+            }
+        }
+        let sync_anchor = sync_anchor.unwrap_or_else(|| sluice_wsusss::format_datetime(time::OffsetDateTime::now_utc()));
+        let m = crate::hierarchy::mirror_deployments(catalog, &mut client, sync_anchor).await?;
+        tracing::info!(groups = m.groups, set = m.approvals_set, removed = m.approvals_removed, declined = m.declined, "deployments mirrored from the upstream");
+        report.approvals_mirrored = m.approvals_set;
     }
 
     // Content.
@@ -224,7 +238,81 @@ async fn run_inner(
     if stop.is_cancelled() {
         return Err(SyncError::Cancelled);
     }
+
+    // Report this server, its computers and their states to the upstream (Microsoft Update
+    // has no reporting service). The synchronisation itself succeeded whatever happens here
+    // (an upstream may not take rollups): the outcome is in the report, the log and the
+    // `sync-rollup-status` setting.
+    if !is_microsoft_update(&settings.upstream) {
+        progress.set("rollup", 0, 0).await;
+        match rollup_with(catalog, settings, &client, server_id, Some(time::OffsetDateTime::now_utc())).await? {
+            Ok(r) => report.rolled_up_computers = r.computers,
+            Err(e) => report.rollup_error = Some(e),
+        }
+    }
     Ok(())
+}
+
+/// One rollup with `client`; the outcome is logged and kept in the `sync-rollup-status`
+/// setting. The outer error is the store's; the inner one the rollup's.
+async fn rollup_with(
+    catalog: &Catalog,
+    settings: &SyncSettings,
+    client: &UpstreamClient,
+    server_id: Uuid,
+    last_sync: Option<time::OffsetDateTime>,
+) -> Result<Result<crate::hierarchy::RollupReport, String>, SyncError> {
+    let store = catalog.store();
+    let replica = settings.mode == settings::SyncMode::Replica;
+    let now = time::OffsetDateTime::now_utc();
+    let last_sync = match last_sync {
+        Some(t) => t,
+        None => store
+            .list_syncs(20)
+            .await?
+            .iter()
+            .find(|s| s.result == SyncResult::Succeeded)
+            .and_then(|s| s.finished_at)
+            .unwrap_or(now),
+    };
+    let outcome = crate::hierarchy::rollup(catalog, client, server_id, client.account_name(), replica, last_sync).await;
+    let at = sluice_wsusss::format_datetime(now);
+    let status = match &outcome {
+        Ok(r) => serde_json::json!({ "at": at, "ok": true, "computers": r.computers, "statuses": r.statuses }),
+        Err(e) => {
+            tracing::warn!(error = %e, "rollup to the upstream failed");
+            serde_json::json!({ "at": at, "ok": false, "error": e.to_string() })
+        }
+    };
+    store.set_setting(crate::hierarchy::ROLLUP_STATUS_KEY, &status.to_string()).await?;
+    Ok(outcome.map_err(|e| e.to_string()))
+}
+
+/// A rollup outside a sync (the scheduler's timer): this server, its computers and their
+/// states reported to the configured upstream. `Ok(None)` when there is nothing to report to
+/// (no sync settings saved, or Microsoft Update, which has no reporting service).
+pub async fn rollup_now(catalog: &Catalog) -> Result<Option<crate::hierarchy::RollupReport>, SyncError> {
+    let store = catalog.store();
+    if store.get_setting(settings::SETTINGS_KEY).await?.is_none() {
+        return Ok(None);
+    }
+    let settings = SyncSettings::load(store).await?;
+    if settings.upstream.trim().is_empty() || is_microsoft_update(&settings.upstream) {
+        return Ok(None);
+    }
+    settings.validate()?;
+    let http = http_client(&settings)?;
+    let server_id = settings::server_id(store).await?;
+    let client = UpstreamClient::new(http, &settings.upstream, account_name(), server_id.to_string());
+    match rollup_with(catalog, &settings, &client, server_id, None).await? {
+        Ok(r) => Ok(Some(r)),
+        Err(e) => Err(SyncError::Network(format!("rollup to the upstream: {e}"))),
+    }
+}
+
+/// The `accountName` this server presents: its host name when it looks like one.
+fn account_name() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| is_fqdn_like(h)).unwrap_or_else(|| "sluice".to_string())
 }
 
 fn absorb(report: &mut SyncReport, d: DownloadReport) {

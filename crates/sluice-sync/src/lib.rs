@@ -5,7 +5,10 @@
 //!   (products AND classifications), each pass with its own anchor saved only after the pass
 //!   stored everything it listed; GetUpdateData in batches of the upstream's limit, each batch
 //!   stored through `Catalog::store_parsed` in its own transaction; file URLs recorded; then
-//!   downloads per the storage mode.
+//!   downloads per the storage mode. Between the two, a replica mirrors the upstream's
+//!   GetDeployments (groups, approvals, declines, accepted licenses); at the end every
+//!   downstream rolls itself, its computers and their update states up to the upstream
+//!   ([`hierarchy`]).
 //! * [`download::Downloader`]: resumable, verified, bounded-concurrency content downloads.
 //! * [`Scheduler`]: the background task of the server: recovers runs interrupted by a
 //!   restart, runs queued sync jobs ([`request_sync`]), the daily schedule, and (storage mode
@@ -15,6 +18,7 @@
 pub mod client;
 pub mod download;
 pub mod engine;
+pub mod hierarchy;
 pub mod settings;
 
 use std::time::Duration;
@@ -26,7 +30,7 @@ use sluice_wsusss::ErrorCode;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use engine::{LiveProgress, SyncReport, live_progress, run_sync};
+pub use engine::{LiveProgress, SyncReport, live_progress, rollup_now, run_sync};
 pub use settings::{Schedule, StorageMode, SyncMode, SyncSettings, storage_mode};
 
 /// Why a sync (or a settings change) failed.
@@ -55,6 +59,10 @@ static WAKE: Notify = Notify::const_new();
 
 /// How often the scheduler looks for work queued by another process and for new approvals.
 const POLL: Duration = Duration::from_secs(60);
+
+/// How often the scheduler rolls this server's computers and states up to the upstream
+/// between syncs.
+const ROLLUP_EVERY: Duration = Duration::from_secs(3600);
 
 /// Queues a sync unless one is already queued or running; returns that job.
 pub async fn request_sync(store: &Store) -> Result<Job, SyncError> {
@@ -158,6 +166,9 @@ impl Scheduler {
             // Scanning approvals for files costs a pass over the whole catalog: only when the
             // approvals changed (a sync run retries failed files itself).
             let mut seen_approvals = None;
+            // Computers report between syncs: their states also go up on a timer (each sync
+            // rolls up too).
+            let mut next_rollup = tokio::time::Instant::now() + ROLLUP_EVERY;
             loop {
                 if stop.is_cancelled() {
                     return;
@@ -170,6 +181,14 @@ impl Scheduler {
                     match engine::download_approved(&catalog, &stop).await {
                         Ok(_) => seen_approvals = approvals,
                         Err(e) => tracing::warn!(error = %e, "downloading approved files"),
+                    }
+                }
+                if tokio::time::Instant::now() >= next_rollup {
+                    next_rollup = tokio::time::Instant::now() + ROLLUP_EVERY;
+                    match engine::rollup_now(&catalog).await {
+                        Ok(Some(r)) => tracing::info!(computers = r.computers, "rolled up to the upstream"),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "rollup to the upstream"),
                     }
                 }
                 let wait = next_scheduled.map_or(POLL, |at| at.saturating_duration_since(tokio::time::Instant::now()).min(POLL));
