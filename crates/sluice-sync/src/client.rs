@@ -17,10 +17,6 @@ use crate::SyncError;
 
 /// Protocol version a Windows Server 2016+ WSUS downstream sends.
 const PROTOCOL_VERSION: &str = "1.20";
-/// reqwest is built without a TLS backend in this workspace (the rustls stack is not
-/// available offline); an https upstream gets a clear error instead of reqwest's "scheme is
-/// not http".
-const TLS_SUPPORTED: bool = false;
 /// Largest SOAP response read into memory.
 const MAX_BODY: usize = sluice_wsusss::MAX_RESPONSE_BYTES;
 
@@ -69,11 +65,6 @@ impl UpstreamClient {
     }
 
     async fn post(&self, url: &str, op: Operation, request: &Request) -> Result<Response, SyncError> {
-        if url.starts_with("https://") && !TLS_SUPPORTED {
-            return Err(SyncError::Network(format!(
-                "{url}: this build has no TLS support; use an http:// upstream (a WSUS on port 8530) or a build with TLS"
-            )));
-        }
         let body = sluice_wsusss::encode_request(request);
         let resp = self
             .http

@@ -158,13 +158,28 @@ async fn unreachable_upstream_fails_fast_and_is_recorded() {
     }
 }
 
+/// https upstreams (Microsoft Update's default) go through rustls: a local server that speaks
+/// plain HTTP on the https port makes the TLS handshake fail, with the cause in the error.
 #[tokio::test]
-async fn https_without_tls_support_is_a_clear_error() {
+async fn https_upstreams_speak_tls() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = catalog(dir.path()).await;
-    SyncSettings::default().save(catalog.store()).await.unwrap();
-    let err = sluice_sync::run_sync(&catalog, None, &CancellationToken::new()).await.unwrap_err();
-    assert!(err.to_string().contains("no TLS support"), "{err}");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+        }
+    });
+    let mut s = SyncSettings::default();
+    s.upstream = format!("https://127.0.0.1:{port}");
+    s.save(catalog.store()).await.unwrap();
+    let err = sluice_sync::run_sync(&catalog, None, &CancellationToken::new()).await.unwrap_err().to_string();
+    assert!(!err.contains("no TLS support"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    let history = catalog.store().list_syncs(10).await.unwrap();
+    assert!(history[0].error.as_deref().is_some_and(|e| !e.is_empty()), "{:?}", history[0]);
 }
 
 #[tokio::test]
