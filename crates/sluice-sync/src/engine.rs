@@ -533,10 +533,26 @@ pub async fn download_approved(catalog: &Catalog, stop: &CancellationToken) -> R
         return Ok(DownloadReport::default());
     }
     let settings = SyncSettings::load(store).await?;
-    if settings.storage != StorageMode::Approved {
-        return Ok(DownloadReport::default());
+    // Files downstream servers asked for (DownloadFiles), whatever the storage mode but none:
+    // they are why a lazily syncing upstream keeps content at all.
+    let mut wanted = Vec::new();
+    if settings.storage != StorageMode::None {
+        for w in store.wanted_files().await? {
+            match store.file(&w.sha1).await? {
+                Some(f) if f.state != FileState::Present => wanted.push(f),
+                // Already here, or unknown to the catalog: nothing to fetch.
+                _ => {
+                    store.unwant_file(&w.sha1).await?;
+                }
+            }
+        }
     }
-    let files = approved_files(store, false).await?;
+    let mut files = if settings.storage == StorageMode::Approved { approved_files(store, false).await? } else { Vec::new() };
+    for f in wanted.iter() {
+        if !files.iter().any(|x| x.sha1 == f.sha1) {
+            files.push(f.clone());
+        }
+    }
     if files.is_empty() {
         return Ok(DownloadReport::default());
     }
@@ -546,6 +562,11 @@ pub async fn download_approved(catalog: &Catalog, stop: &CancellationToken) -> R
     let base = (!is_microsoft_update(&settings.upstream)).then(|| settings.upstream.clone());
     let d = Downloader::new(http, store.clone(), catalog.content().clone(), settings.download_concurrency).with_content_base(base);
     let report = d.download_all(files, stop).await;
+    for f in &wanted {
+        if store.file(&f.sha1).await?.is_some_and(|x| x.state == FileState::Present) {
+            store.unwant_file(&f.sha1).await?;
+        }
+    }
     let _ = store.update_job_progress(job.id, report.downloaded as i64, job.progress_total).await;
     let (state, err) = if report.failed.is_empty() {
         (JobState::Succeeded, None)

@@ -177,7 +177,9 @@ impl Scheduler {
                     tracing::error!(error = %e, "sync scheduler");
                 }
                 let approvals = catalog.approvals_version().await.ok();
-                if approvals.is_none() || approvals != seen_approvals {
+                // Downstream servers ask for files with DownloadFiles (lazy sync): fetch them too.
+                let wanted = catalog.store().wanted_files().await.map(|w| !w.is_empty()).unwrap_or(false);
+                if wanted || approvals.is_none() || approvals != seen_approvals {
                     match engine::download_approved(&catalog, &stop).await {
                         Ok(_) => seen_approvals = approvals,
                         Err(e) => tracing::warn!(error = %e, "downloading approved files"),

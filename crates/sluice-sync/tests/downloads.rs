@@ -85,3 +85,21 @@ async fn approved_mode_downloads_only_approved_updates() {
     let sha1 = hex::encode(extra.sha1);
     assert_eq!(catalog.store().file(&sha1).await.unwrap().unwrap().state, FileState::Present);
 }
+
+/// A downstream's DownloadFiles request (lazy sync) makes this server fetch the file even
+/// though nothing is approved here, and the request is then cleared.
+#[tokio::test]
+async fn files_wanted_by_downstreams_are_fetched() {
+    let (_dir, catalog, fake, extra) = setup(false).await;
+    let s = sluice_sync::SyncSettings { upstream: fake.url(), ..Default::default() };
+    s.save(catalog.store()).await.unwrap();
+    let sha1 = hex::encode(extra.sha1);
+    catalog.store().want_files(&[sha1.clone()], "downstream-1", time::OffsetDateTime::now_utc()).await.unwrap();
+    let stop = CancellationToken::new();
+    let r = sluice_sync::engine::download_approved(&catalog, &stop).await.unwrap();
+    assert_eq!(r.downloaded, 1, "{:?}", r.failed);
+    assert_eq!(catalog.store().file(&sha1).await.unwrap().unwrap().state, FileState::Present);
+    assert!(catalog.store().wanted_files().await.unwrap().is_empty());
+    let again = sluice_sync::engine::download_approved(&catalog, &stop).await.unwrap();
+    assert_eq!(again.downloaded, 0);
+}
