@@ -502,7 +502,11 @@ impl Ctx<'_> {
                 watermark_ms: c.deployment_watermark_ms,
             },
         );
-        self.state.store.touch_computer_sync(&c.computer_id, OffsetDateTime::now_utc()).await.map_err(internal)?;
+        // A scan is a dozen SyncUpdates pages; record the sync time once, when the pass ends
+        // (the last software page, or the driver pass), not with a database write per page.
+        if outcome.new_updates.is_empty() && !outcome.truncated {
+            self.state.store.touch_computer_sync(&c.computer_id, OffsetDateTime::now_utc()).await.map_err(internal)?;
+        }
         c.deployment_watermark_ms = outcome.new_watermark_ms;
         let protocol = c.protocol_version.clone();
         let info_of = |i: &usize| -> Option<soap::UpdateInfo<'_>> {

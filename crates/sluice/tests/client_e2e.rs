@@ -346,5 +346,7 @@ async fn publish_approve_scan_download_install_report() {
     assert!(result.child(CWS, "OutOfScopeRevisionIDs").is_none());
     let unique: HashSet<i32> = installed.iter().chain(other.iter()).copied().collect();
     assert_eq!(unique.len(), installed.len() + other.len(), "no revision was sent twice");
+    let computer = server.state.store.get_computer(computer_id).await.unwrap().unwrap();
+    assert!(computer.last_sync_time.is_some(), "the finished scan recorded the sync time");
     server.shutdown().await.unwrap();
 }
