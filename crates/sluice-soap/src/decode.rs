@@ -466,7 +466,13 @@ pub fn decode_request(body: &[u8]) -> Result<Request, SoapError> {
     }
     let body_el =
         root.child(ns::SOAP_ENV, "Body").ok_or_else(|| SoapError::NotSoap("the envelope has no Body".into()))?;
-    let op_el = body_el.elements().next().ok_or_else(|| SoapError::NotSoap("the Body is empty".into()))?;
+    let mut ops = body_el.elements();
+    let op_el = ops.next().ok_or_else(|| SoapError::NotSoap("the Body is empty".into()))?;
+    // A document-style body holds one operation; answering only the first of several would
+    // tell the sender the rest were done.
+    if ops.next().is_some() {
+        return Err(SoapError::NotSoap("the Body holds more than one operation".into()));
+    }
     let op = Operation::from_element(&op_el.ns, &op_el.local)
         .ok_or_else(|| SoapError::UnknownOperation { ns: op_el.ns.clone(), name: op_el.local.clone() })?;
     let r = Reader { ns: op.service().namespace() };

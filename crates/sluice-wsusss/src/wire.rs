@@ -300,11 +300,18 @@ pub(crate) fn parse_envelope(body: &[u8], limit: usize, what: &str) -> Result<El
     Ok(root)
 }
 
-/// The first element of the envelope's `Body` (headers are ignored: the protocol has none).
+/// The one element of the envelope's `Body` (headers are ignored: the protocol has none).
+/// A body with several operations is refused: answering the first would tell the sender the
+/// rest were done.
 pub(crate) fn body_element(root: &Element) -> Result<&Element, DecodeError> {
     let body =
         root.child(ns::SOAP_ENV, "Body").ok_or_else(|| DecodeError::NotSoap("the envelope has no Body".into()))?;
-    body.elements().next().ok_or_else(|| DecodeError::NotSoap("the Body is empty".into()))
+    let mut elements = body.elements();
+    let first = elements.next().ok_or_else(|| DecodeError::NotSoap("the Body is empty".into()))?;
+    if elements.next().is_some() {
+        return Err(DecodeError::NotSoap("the Body holds more than one operation".into()));
+    }
+    Ok(first)
 }
 
 // ---------------------------------------------------------------------------------------------
