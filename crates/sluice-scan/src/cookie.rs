@@ -19,6 +19,16 @@ const NONCE_LEN: usize = 24;
 /// How long a client cookie lives, as on WSUS.
 pub const COOKIE_LIFETIME: time::Duration = time::Duration::hours(1);
 
+/// How long an authorization cookie (SimpleAuth) may be exchanged for a client cookie.
+/// [MS-WSUSSS] 2.2.4.7 has the server read an expiration out of CookieData; WSUS does not
+/// publish its SimpleAuth value, so the client cookie's observed hour is used: WUA calls
+/// GetCookie right after GetAuthorizationCookie and asks for a new one whenever GetCookie
+/// answers InvalidAuthorizationCookie ([MS-WUSP] 3.1.5.4).
+pub const AUTH_COOKIE_LIFETIME: time::Duration = time::Duration::hours(1);
+
+/// Clock difference tolerated between this server's nodes when judging an issue time.
+const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CookieError {
     /// Not ours, altered, truncated or garbage.
@@ -61,6 +71,10 @@ pub struct AuthCookie {
 pub struct CookieKeys {
     cipher: XChaCha20Poly1305,
     server_id: Uuid,
+    /// The key of this server's previous instance (its database was re-created while the data
+    /// directory stayed): what it sealed still authenticates, and so can be told apart from
+    /// forgeries and answered `ServerChanged`.
+    previous_instance: Option<XChaCha20Poly1305>,
 }
 
 impl std::fmt::Debug for CookieKeys {
@@ -134,7 +148,13 @@ fn from_ms(v: i64) -> Result<OffsetDateTime, CookieError> {
 
 impl CookieKeys {
     pub fn new(key: [u8; 32], server_id: Uuid) -> Self {
-        CookieKeys { cipher: XChaCha20Poly1305::new(&key.into()), server_id }
+        CookieKeys { cipher: XChaCha20Poly1305::new(&key.into()), server_id, previous_instance: None }
+    }
+
+    /// Also recognises cookies sealed by this server's previous instance (`ServerChanged`).
+    pub fn with_previous_instance(mut self, key: [u8; 32]) -> Self {
+        self.previous_instance = Some(XChaCha20Poly1305::new(&key.into()));
+        self
     }
 
     pub fn server_id(&self) -> Uuid {
@@ -152,13 +172,23 @@ impl CookieKeys {
         out
     }
 
+    /// Opens what this server sealed. What authenticates under the previous instance's key is
+    /// genuine but names a state this server no longer has (its revision ids are gone with
+    /// the old database): `ServerChanged` ([MS-WUSP] 2.2.2.4: "the server's identity or state
+    /// has changed"). Anything else is `Invalid`: it cannot be decrypted.
     fn open(&self, purpose: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CookieError> {
         if sealed.len() < NONCE_LEN + 16 || sealed.len() > 64 * 1024 {
             return Err(CookieError::Invalid);
         }
         let (n, ct) = sealed.split_at(NONCE_LEN);
         let nonce = XNonce::from(<[u8; NONCE_LEN]>::try_from(n).map_err(|_| CookieError::Invalid)?);
-        self.cipher.decrypt(&nonce, Payload { msg: ct, aad: purpose }).map_err(|_| CookieError::Invalid)
+        match self.cipher.decrypt(&nonce, Payload { msg: ct, aad: purpose }) {
+            Ok(plain) => Ok(plain),
+            Err(_) => match &self.previous_instance {
+                Some(old) if old.decrypt(&nonce, Payload { msg: ct, aad: purpose }).is_ok() => Err(CookieError::ServerChanged),
+                _ => Err(CookieError::Invalid),
+            },
+        }
     }
 
     /// Seals a client cookie into `EncryptedData`.
@@ -236,7 +266,19 @@ impl CookieKeys {
         self.seal(PURPOSE_AUTH, &w.0)
     }
 
-    pub fn open_auth(&self, sealed: &[u8]) -> Result<AuthCookie, CookieError> {
+    /// Opens an authorization cookie still within [`AUTH_COOKIE_LIFETIME`] of its issue at `now`.
+    pub fn open_auth(&self, sealed: &[u8], now: OffsetDateTime) -> Result<AuthCookie, CookieError> {
+        let a = self.open_auth_any_age(sealed)?;
+        if a.issued_at > now + CLOCK_SKEW {
+            return Err(CookieError::Invalid);
+        }
+        if a.issued_at + AUTH_COOKIE_LIFETIME <= now {
+            return Err(CookieError::Expired);
+        }
+        Ok(a)
+    }
+
+    fn open_auth_any_age(&self, sealed: &[u8]) -> Result<AuthCookie, CookieError> {
         let plain = self.open(PURPOSE_AUTH, sealed)?;
         let mut r = Reader(&plain);
         if r.take(1)?[0] != VERSION {
@@ -315,8 +357,34 @@ mod tests {
             issued_at: now,
         });
         assert_eq!(k.open_client(&auth, now).unwrap_err(), CookieError::Invalid, "an auth cookie is no client cookie");
-        assert!(k.open_auth(&sealed).is_err());
-        assert_eq!(k.open_auth(&auth).unwrap().dns_name, "pc");
+        assert!(k.open_auth(&sealed, now).is_err());
+        assert_eq!(k.open_auth(&auth, now).unwrap().dns_name, "pc");
+    }
+
+    #[test]
+    fn item_4_authorization_cookies_expire() {
+        let now = OffsetDateTime::now_utc();
+        let k = keys();
+        let auth = |issued_at| k.seal_auth(&AuthCookie { computer_id: "x".into(), dns_name: "pc".into(), requested_groups: vec![], issued_at });
+        assert!(k.open_auth(&auth(now), now).is_ok());
+        assert!(k.open_auth(&auth(now - AUTH_COOKIE_LIFETIME + time::Duration::minutes(1)), now).is_ok());
+        assert_eq!(k.open_auth(&auth(now - AUTH_COOKIE_LIFETIME), now).unwrap_err(), CookieError::Expired);
+        assert_eq!(k.open_auth(&auth(now - time::Duration::days(400)), now).unwrap_err(), CookieError::Expired);
+        assert_eq!(k.open_auth(&auth(now + time::Duration::hours(2)), now).unwrap_err(), CookieError::Invalid, "issued in the future");
+    }
+
+    #[test]
+    fn item_16_previous_instance_cookies_are_server_changed_foreign_ones_invalid() {
+        let now = OffsetDateTime::now_utc();
+        let old = CookieKeys::new([7; 32], Uuid::from_u128(42));
+        let sealed = old.seal_client(&sample(now));
+        let recreated = CookieKeys::new([9; 32], Uuid::from_u128(44)).with_previous_instance([7; 32]);
+        assert_eq!(recreated.open_client(&sealed, now).unwrap_err(), CookieError::ServerChanged);
+        assert_eq!(recreated.open_client_any_age(&sealed).unwrap_err(), CookieError::ServerChanged);
+        let foreign = CookieKeys::new([5; 32], Uuid::from_u128(45)).seal_client(&sample(now));
+        assert_eq!(recreated.open_client(&foreign, now).unwrap_err(), CookieError::Invalid);
+        // Its own cookies still open.
+        assert!(recreated.open_client(&recreated.seal_client(&sample(now)), now).is_ok());
     }
 
     #[test]
@@ -327,7 +395,7 @@ mod tests {
         assert_eq!(k.open_for("wsusss session", &sealed).unwrap(), b"record");
         assert_eq!(k.open_for("wsusss auth", &sealed).unwrap_err(), CookieError::Invalid);
         assert_eq!(k.open_client(&sealed, now).unwrap_err(), CookieError::Invalid);
-        assert!(k.open_auth(&sealed).is_err());
+        assert!(k.open_auth(&sealed, now).is_err());
         let client = k.seal_client(&sample(now));
         assert_eq!(k.open_for("wsusss session", &client).unwrap_err(), CookieError::Invalid);
         assert_eq!(CookieKeys::new([8; 32], Uuid::from_u128(42)).open_for("wsusss session", &sealed).unwrap_err(), CookieError::Invalid);

@@ -4,7 +4,7 @@
 //! Request bytes are decoded by `sluice-soap`, evaluated against the scan snapshot
 //! (`sluice-scan`), and encoded back; responses are xpress-compressed when the client asks.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -42,6 +42,75 @@ pub const MAX_EXTENDED_UPDATES_PER_REQUEST: usize = 50;
 /// (native clients send two, `en-US` and `en`); the rest are ignored. English always is.
 pub const MAX_LOCALES_PER_REQUEST: usize = 16;
 
+/// Largest GetExtendedUpdateInfo(2) answer built. 50 revisions with every fragment type in
+/// two languages stay under 8 MiB on Microsoft's catalog; past this the request asked for
+/// something no client needs, and is refused before the bytes are assembled.
+pub const MAX_EXTENDED_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+/// File digests one GetFileLocations may name: a client asks for the files of the updates it
+/// is about to download (a handful); each digest costs an answer entry.
+pub const MAX_FILE_DIGESTS_PER_REQUEST: usize = 1_000;
+
+/// Update identities one RefreshCache may name: the client sends its whole metadata cache
+/// (a few thousand on a Windows 11 machine), each costing one answer entry.
+pub const MAX_REFRESH_CACHE_IDS: usize = 50_000;
+
+/// Revision ids a SyncUpdates may list as cached (OtherCachedUpdateIDs, CachedDriverIDs): a
+/// Windows 11 client sends about 3,300; a catalog of Microsoft Update's size stays far below.
+pub const MAX_CACHED_IDS: usize = 200_000;
+
+/// Category ids a SyncUpdates may filter on: native clients send one product per category scan.
+pub const MAX_FILTER_CATEGORY_IDS: usize = 1_000;
+
+/// Events one ReportEventBatch may carry. WUA flushes its event store in small batches (the
+/// real captures hold two or three events per batch after a scan), so a batch beyond this is
+/// not a client's; it is refused whole rather than truncated, so nothing of it is half applied.
+pub const MAX_EVENTS_PER_BATCH: usize = 1_000;
+
+/// Keeps the first occurrence of each element: repeated entries in a request array name the
+/// same thing and must not multiply the work or the answer.
+fn dedup_in_order<T: Eq + std::hash::Hash + Clone>(items: Vec<T>) -> Vec<T> {
+    let mut seen = HashSet::with_capacity(items.len());
+    items.into_iter().filter(|x| seen.insert(x.clone())).collect()
+}
+
+/// Request array bound check: the fault names the parameter, as WSUS's InvalidParameters does.
+fn bounded<T>(items: Vec<T>, max: usize, service: Service, name: &str) -> Result<Vec<T>, Fault> {
+    if items.len() > max {
+        return Err(fault(ErrorCode::InvalidParameters, service, name));
+    }
+    Ok(items)
+}
+
+/// The fragment types of a GetExtendedUpdateInfo(2) request that the server answers, each once:
+/// a type named twice would send every fragment twice (and a thousand repeats a thousand
+/// times), and types outside the WSDL enumeration are ignored as WSUS ignores them.
+fn known_fragment_types(types: Vec<soap::FragmentType>) -> Vec<soap::FragmentType> {
+    dedup_in_order(types.into_iter().filter(|t| !matches!(t, soap::FragmentType::Other(_))).collect())
+}
+
+/// Counts the bytes of an answer as it is assembled and refuses it once it would pass
+/// [`MAX_EXTENDED_ANSWER_BYTES`], before more memory is committed.
+struct AnswerBudget {
+    used: usize,
+    service: Service,
+    parameter: &'static str,
+}
+
+impl AnswerBudget {
+    fn new(service: Service, parameter: &'static str) -> Self {
+        AnswerBudget { used: 0, service, parameter }
+    }
+
+    fn spend(&mut self, bytes: usize) -> Result<(), Fault> {
+        self.used = self.used.saturating_add(bytes);
+        if self.used > MAX_EXTENDED_ANSWER_BYTES {
+            return Err(fault(ErrorCode::InvalidParameters, self.service, self.parameter));
+        }
+        Ok(())
+    }
+}
+
 /// Which service a request path names (case-insensitively, as IIS does).
 pub fn service_for_path(path: &str) -> Option<Service> {
     match path.to_ascii_lowercase().as_str() {
@@ -72,13 +141,29 @@ fn soap_response(status: StatusCode, body: Vec<u8>, accept_xpress: bool) -> Resp
     (status, headers, Body::from(body)).into_response()
 }
 
-fn accepts_xpress(headers: &HeaderMap) -> bool {
+/// Whether the request's Accept-Encoding allows xpress: named with a q-value above zero
+/// (RFC 9110 12.5.3: `q=0` means "not acceptable"); a `*` does not count, since xpress is a
+/// coding only WUA knows.
+pub fn accepts_xpress(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|c| c.split(';').next().is_some_and(|n| n.trim().eq_ignore_ascii_case(sluice_xpress::CONTENT_CODING)))
+        .filter_map(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next()?.trim();
+            if !coding.eq_ignore_ascii_case(sluice_xpress::CONTENT_CODING) {
+                return None;
+            }
+            let q = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map(|(_, v)| v.trim().parse::<f32>().unwrap_or(0.0))
+                .unwrap_or(1.0);
+            Some(q)
+        })
+        .any(|q| q > 0.0)
 }
 
 /// The request body, at most [`MAX_SOAP_REQUEST`] bytes. A longer one is read to its end
@@ -286,13 +371,13 @@ impl Ctx<'_> {
                 self.report_events(&c.computer_id, &c.requested_groups, &r.events).await?;
                 Ok(soap::encode_report_event_batch_response(true))
             }
-            SoapRequest::ReportEventBatch2(r) => {
-                // The cookie-less variant only names the computer: accept it for a computer
-                // that registered, ignore the rest.
-                let id = r.computer_id.clone().unwrap_or_default();
-                if self.state.store.get_computer(&id).await.map_err(internal)?.is_some() {
-                    self.report_events(&id, &[], &r.events).await?;
-                }
+            SoapRequest::ReportEventBatch2(_) => {
+                // ReportEventBatch2 carries no cookie, only a computerId: it is in the Reporting
+                // WSDL ([MS-WUSP] 6.3) but has no processing rules in 3.1.5, while
+                // ReportEventBatch requires "a valid cookie, issued by this server" (3.1.5.11).
+                // Computer ids are not secrets (they travel in rollups and logs), so nothing
+                // here proves who is reporting: the batch is acknowledged, so a client that
+                // sends it does not retry forever, and changes nothing.
                 Ok(soap::encode_report_event_batch2_response(true))
             }
         }
@@ -347,10 +432,13 @@ impl Ctx<'_> {
 
     fn get_cookie(&self, r: soap::GetCookieRequest) -> Result<Vec<u8>, Fault> {
         let s = Service::Client;
+        // Expired, foreign or forged alike: the client answers InvalidAuthorizationCookie by
+        // asking SimpleAuth for a new one ([MS-WUSP] 3.1.5.4).
+        let issued = OffsetDateTime::now_utc();
         let auth = r
             .auth_cookies
             .iter()
-            .find_map(|a| a.cookie_data.as_deref().and_then(|d| self.scan().keys.open_auth(d).ok()))
+            .find_map(|a| a.cookie_data.as_deref().and_then(|d| self.scan().keys.open_auth(d, issued).ok()))
             .ok_or_else(|| fault(ErrorCode::InvalidAuthorizationCookie, s, "authCookies"))?;
         let protocol = r.protocol_version.unwrap_or_default();
         if !is_protocol_version(&protocol) {
@@ -364,17 +452,17 @@ impl Ctx<'_> {
         // answer's Expiration exactly, as real WSUS does.
         let now = OffsetDateTime::now_utc();
         let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
-        // State carries over from a still-valid cookie of the same computer (the native client
-        // sends an oldCookie holding only an Expiration the first time: no state).
-        let watermark = r
-            .old_cookie
-            .as_ref()
-            .and_then(|c| c.encrypted_data.as_deref())
-            .filter(|d| !d.is_empty())
-            .and_then(|d| self.scan().keys.open_client_any_age(d).ok())
-            .filter(|old| old.computer_id == auth.computer_id)
-            .map(|old| old.deployment_watermark_ms)
-            .unwrap_or(0);
+        // State carries over from an earlier cookie of the same computer, expired or not (the
+        // native client sends an oldCookie holding only an Expiration the first time: no
+        // state). An oldCookie this server did not issue is refused, not ignored ([MS-WUSP]
+        // 3.1.5.4): the client then runs RefreshCache, because the revision ids it cached
+        // name other updates here.
+        let old = match r.old_cookie.as_ref().and_then(|c| c.encrypted_data.as_deref()).filter(|d| !d.is_empty()) {
+            Some(d) => Some(self.scan().keys.open_client_any_age(d).map_err(|e| cookie_fault(e, s).with_message("oldCookie"))?),
+            None => None,
+        };
+        let watermark =
+            old.filter(|old| old.computer_id == auth.computer_id).map(|old| old.deployment_watermark_ms).unwrap_or(0);
         let cookie = ClientCookie {
             computer_id: auth.computer_id,
             requested_groups: auth.requested_groups,
@@ -483,6 +571,15 @@ impl Ctx<'_> {
         if r.installed_non_leaf_update_ids.len() > MAX_INSTALLED_NON_LEAF {
             return Err(fault(ErrorCode::InvalidParameters, s, "parameters.InstalledNonLeafUpdateIDs"));
         }
+        if r.other_cached_update_ids.len() > MAX_CACHED_IDS {
+            return Err(fault(ErrorCode::InvalidParameters, s, "parameters.OtherCachedUpdateIDs"));
+        }
+        if r.cached_driver_ids.len() > MAX_CACHED_IDS {
+            return Err(fault(ErrorCode::InvalidParameters, s, "parameters.CachedDriverIDs"));
+        }
+        if r.filter_category_ids.len() > MAX_FILTER_CATEGORY_IDS {
+            return Err(fault(ErrorCode::InvalidParameters, s, "parameters.FilterCategoryIds"));
+        }
         if r.system_spec.is_some() && !r.skip_software_sync {
             return Err(fault(ErrorCode::InvalidParameters, s, "parameters.SystemSpec"));
         }
@@ -526,11 +623,13 @@ impl Ctx<'_> {
     }
 
     async fn refresh_cache(&self, r: soap::RefreshCacheRequest) -> Result<Vec<u8>, Fault> {
-        let c = self.open_cookie(r.cookie.as_ref(), Service::Client)?;
+        let s = Service::Client;
+        let c = self.open_cookie(r.cookie.as_ref(), s)?;
+        let global_ids = dedup_in_order(bounded(r.global_ids, MAX_REFRESH_CACHE_IDS, s, "globalIDs")?);
         let snap = self.snapshot().await?;
         let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
         let mut results = Vec::new();
-        for g in &r.global_ids {
+        for g in &global_ids {
             let Some(i) = snap.index.entry_of_update(&g.update_id) else { continue };
             let e = &snap.index.entries[i];
             let Some(d) = &deployments[i] else { continue };
@@ -563,45 +662,50 @@ impl Ctx<'_> {
     async fn get_extended_update_info(&self, r: soap::GetExtendedUpdateInfoRequest) -> Result<Vec<u8>, Fault> {
         let s = Service::Client;
         let c = self.open_cookie(r.cookie.as_ref(), s)?;
-        if r.revision_ids.len() > MAX_EXTENDED_UPDATES_PER_REQUEST {
-            return Err(fault(ErrorCode::InvalidParameters, s, "revisionIDs"));
-        }
-        if r.info_types.is_empty() {
+        let revision_ids = bounded(dedup_in_order(r.revision_ids), MAX_EXTENDED_UPDATES_PER_REQUEST, s, "revisionIDs")?;
+        let info_types = known_fragment_types(r.info_types);
+        if info_types.is_empty() {
             return Err(fault(ErrorCode::InvalidParameters, s, "infoTypes"));
         }
         let snap = self.snapshot().await?;
         let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
         let mut in_scope = Vec::new();
         let mut out_of_scope = Vec::new();
-        for id in &r.revision_ids {
+        for id in &revision_ids {
             match snap.index.entry_of_revision(*id) {
                 Some(i) if deployments[i].is_some() => in_scope.push(i),
                 _ => out_of_scope.push(*id),
             }
         }
-        let fetched = self.fetch_stored_fragments(&snap, &in_scope, &r.info_types, &r.locales).await?;
+        let fetched = self.fetch_stored_fragments(&snap, &in_scope, &info_types, &r.locales).await?;
+        let mut answer = AnswerBudget::new(s, "revisionIDs");
         let mut updates: Vec<soap::UpdateData<'_>> = Vec::new();
         let mut file_locations = Vec::new();
         let mut seen_files = HashSet::new();
         // Real WSUS groups the answer by fragment type, in the order the client asked.
-        for t in &r.info_types {
+        for t in &info_types {
             for &i in &in_scope {
                 let e = &snap.index.entries[i];
-                match t {
-                    soap::FragmentType::Core => updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.core }),
+                let bytes: &[u8] = match t {
+                    soap::FragmentType::Core => &e.core,
                     soap::FragmentType::Extended => {
-                        updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.extended });
                         for f in &e.files {
                             if seen_files.insert(f.sha1) {
-                                file_locations.push(soap::FileLocation { file_digest: f.sha1, url: self.content_url(&snap, f) });
+                                let url = self.content_url(&snap, f);
+                                answer.spend(url.len())?;
+                                file_locations.push(soap::FileLocation { file_digest: f.sha1, url });
                             }
                         }
+                        &e.extended
                     }
-                    _ => {}
-                }
+                    _ => continue,
+                };
+                answer.spend(bytes.len())?;
+                updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: bytes });
             }
             for (i, kind, bytes) in &fetched {
                 if kind == t {
+                    answer.spend(bytes.len())?;
                     updates.push(soap::UpdateData { id: snap.index.entries[*i].revision_id, xml_escaped: bytes });
                 }
             }
@@ -675,33 +779,43 @@ impl Ctx<'_> {
     async fn get_extended_update_info2(&self, r: soap::GetExtendedUpdateInfo2Request) -> Result<Vec<u8>, Fault> {
         let s = Service::Client;
         let c = self.open_cookie(r.cookie.as_ref(), s)?;
-        if r.update_ids.len() > MAX_EXTENDED_UPDATES_PER_REQUEST {
-            return Err(fault(ErrorCode::InvalidParameters, s, "updateIDs"));
-        }
+        let update_ids = bounded(dedup_in_order(r.update_ids), MAX_EXTENDED_UPDATES_PER_REQUEST, s, "updateIDs")?;
+        let info_types = known_fragment_types(r.info_types);
         let snap = self.snapshot().await?;
         let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
-        let entries: Vec<usize> = r
-            .update_ids
+        let mut entries: Vec<usize> = update_ids
             .iter()
             .filter_map(|g| snap.index.entry_of_update(&g.update_id))
             .filter(|i| deployments[*i].is_some())
             .collect();
-        let fetched = self.fetch_stored_fragments(&snap, &entries, &r.info_types, &r.locales).await?;
+        // Two revisions of one update name the same index entry.
+        entries = dedup_in_order(entries);
+        let fetched = self.fetch_stored_fragments(&snap, &entries, &info_types, &r.locales).await?;
+        let mut answer = AnswerBudget::new(s, "updateIDs");
         let mut updates = Vec::new();
         let mut file_locations = Vec::new();
-        for t in &r.info_types {
+        for t in &info_types {
             for &i in &entries {
                 let e = &snap.index.entries[i];
-                match t {
-                    soap::FragmentType::Core => updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.core }),
-                    soap::FragmentType::Extended => updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: &e.extended }),
-                    soap::FragmentType::FileUrl => file_locations
-                        .extend(e.files.iter().map(|f| soap::FileLocation { file_digest: f.sha1, url: self.content_url(&snap, f) })),
-                    _ => {}
-                }
+                let bytes: &[u8] = match t {
+                    soap::FragmentType::Core => &e.core,
+                    soap::FragmentType::Extended => &e.extended,
+                    soap::FragmentType::FileUrl => {
+                        for f in &e.files {
+                            let url = self.content_url(&snap, f);
+                            answer.spend(url.len())?;
+                            file_locations.push(soap::FileLocation { file_digest: f.sha1, url });
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                answer.spend(bytes.len())?;
+                updates.push(soap::UpdateData { id: e.revision_id, xml_escaped: bytes });
             }
             for (i, kind, bytes) in &fetched {
                 if kind == t {
+                    answer.spend(bytes.len())?;
                     updates.push(soap::UpdateData { id: snap.index.entries[*i].revision_id, xml_escaped: bytes });
                 }
             }
@@ -712,8 +826,9 @@ impl Ctx<'_> {
     async fn get_file_locations(&self, r: soap::GetFileLocationsRequest) -> Result<Vec<u8>, Fault> {
         let s = Service::Client;
         let c = self.open_cookie(r.cookie.as_ref(), s)?;
+        let digests = bounded(r.file_digests, MAX_FILE_DIGESTS_PER_REQUEST, s, "fileDigests")?;
         let mut wanted = HashSet::new();
-        for d in &r.file_digests {
+        for d in &digests {
             let d: [u8; 20] = d.as_slice().try_into().map_err(|_| fault(ErrorCode::InvalidParameters, s, "fileDigests"))?;
             wanted.insert(d);
         }
@@ -763,40 +878,47 @@ impl Ctx<'_> {
     /// Turns reporting events into per-computer, per-update status as WSUS does: event 156
     /// is authoritative (U needed, V installed, W pending reboot, g failed, h downloaded);
     /// install and failure events move single updates in between.
+    ///
+    /// The work is bounded by the catalog, not by the request: at most
+    /// [`MAX_EVENTS_PER_BATCH`] events, updates the catalog does not hold are ignored, the
+    /// computer's scope is read once, only the batch's last 156 (the one that stands) walks
+    /// the catalog, and one row per update is written.
     async fn report_events(&self, computer_id: &str, requested_groups: &[String], events: &[soap::ReportingEvent]) -> Result<(), Fault> {
         let store = &self.state.store;
         let now = OffsetDateTime::now_utc();
+        if events.len() > MAX_EVENTS_PER_BATCH {
+            return Err(fault(ErrorCode::InvalidParameters, Service::Reporting, "eventBatch"));
+        }
         if store.get_computer(computer_id).await.map_err(internal)?.is_none() {
             return Err(Fault::new(ErrorCode::RegistrationRequired, Service::Reporting));
         }
         let snap = self.snapshot().await?;
-        let mut all_changes: Vec<UpdateStatus> = Vec::new();
-        for ev in events.iter().take(10_000) {
+        let last_summary = events.iter().rposition(|ev| ev.basic.event_id == 156);
+        // Later events win: a row per update, in the order the client reported.
+        let mut changes: HashMap<Uuid, UpdateStatus> = HashMap::new();
+        for (n, ev) in events.iter().enumerate() {
             let b = &ev.basic;
             let at = b.time_at_target.as_deref().and_then(soap::parse_datetime).unwrap_or(now).min(now);
-            let event_id = b.event_id.to_string();
-            let set = |update: Uuid, state: InstallState| {
-                let revision_number = snap.index.entry_of_update(&update).map(|i| snap.index.entries[i].revision_number).unwrap_or(0);
-                UpdateStatus {
-                    computer_id: computer_id.to_string(),
-                    update_id: update,
-                    revision_number,
-                    state,
-                    last_event_time: at,
-                    last_event_id: Some(event_id.clone()),
-                }
+            let mut set = |update: Uuid, state: InstallState| {
+                // Status is kept for updates of this catalog only: a GUID nobody published
+                // here would just be a row an attacker chose.
+                let Some(i) = snap.index.entry_of_update(&update) else { return };
+                changes.insert(
+                    update,
+                    UpdateStatus {
+                        computer_id: computer_id.to_string(),
+                        update_id: update,
+                        revision_number: snap.index.entries[i].revision_number,
+                        state,
+                        last_event_time: at,
+                        last_event_id: Some(b.event_id.to_string()),
+                    },
+                );
             };
-            let mut changes: Vec<UpdateStatus> = Vec::new();
+            let single = b.update_id.map(|u| u.update_id).filter(|u| !u.is_nil());
             match b.event_id {
                 156 => {
                     let misc = ev.extended.as_ref().map(|x| x.misc_data.as_slice()).unwrap_or(&[]);
-                    let list = |tag: &str| -> Vec<Uuid> {
-                        misc.iter()
-                            .filter_map(|m| m.strip_prefix(tag).and_then(|r| r.strip_prefix('=')))
-                            .flat_map(|v| v.split(';'))
-                            .filter_map(|u| Uuid::parse_str(u.trim()).ok())
-                            .collect()
-                    };
                     let mut named = HashSet::new();
                     for (tag, state) in [
                         ("U", InstallState::NotInstalled),
@@ -805,11 +927,19 @@ impl Ctx<'_> {
                         ("h", InstallState::Downloaded),
                         ("g", InstallState::Failed),
                     ] {
-                        for u in list(tag) {
+                        let listed = misc
+                            .iter()
+                            .filter_map(|m| m.strip_prefix(tag).and_then(|r| r.strip_prefix('=')))
+                            .flat_map(|v| v.split(';'))
+                            .filter_map(|u| Uuid::parse_str(u.trim()).ok());
+                        for u in listed {
                             if named.insert(u) {
-                                changes.push(set(u, state));
+                                set(u, state);
                             }
                         }
+                    }
+                    if Some(n) != last_summary {
+                        continue;
                     }
                     // Updates the client did not name do not apply to it. Rows are written
                     // for the updates approved for this computer and for those it reported on
@@ -825,35 +955,19 @@ impl Ctx<'_> {
                             && !e.expired
                             && (approved.contains(&e.update_id) || previous.contains(&e.update_id))
                         {
-                            changes.push(set(e.update_id, InstallState::NotApplicable));
+                            set(e.update_id, InstallState::NotApplicable);
                         }
                     }
                 }
-                182 | 161 => {
-                    if let Some(u) = b.update_id.filter(|u| !u.update_id.is_nil()) {
-                        changes.push(set(u.update_id, InstallState::Failed));
-                    }
-                }
-                162 => {
-                    if let Some(u) = b.update_id.filter(|u| !u.update_id.is_nil()) {
-                        changes.push(set(u.update_id, InstallState::Downloaded));
-                    }
-                }
-                183 | 190 => {
-                    if let Some(u) = b.update_id.filter(|u| !u.update_id.is_nil()) {
-                        changes.push(set(u.update_id, InstallState::Installed));
-                    }
-                }
-                184 | 191 | 201 => {
-                    if let Some(u) = b.update_id.filter(|u| !u.update_id.is_nil()) {
-                        changes.push(set(u.update_id, InstallState::InstalledPendingReboot));
-                    }
-                }
+                182 | 161 => single.into_iter().for_each(|u| set(u, InstallState::Failed)),
+                162 => single.into_iter().for_each(|u| set(u, InstallState::Downloaded)),
+                183 | 190 => single.into_iter().for_each(|u| set(u, InstallState::Installed)),
+                184 | 191 | 201 => single.into_iter().for_each(|u| set(u, InstallState::InstalledPendingReboot)),
                 _ => {}
             }
-            all_changes.extend(changes);
         }
-        store.set_update_statuses(&all_changes).await.map_err(internal)?;
+        let changes: Vec<UpdateStatus> = changes.into_values().collect();
+        store.set_update_statuses(&changes).await.map_err(internal)?;
         store.touch_computer_report(computer_id, now).await.map_err(internal)?;
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
+pub mod instance_record;
 pub mod scan_state;
 pub mod server_sync;
 
@@ -117,7 +118,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let admin_token = bootstrap::ensure_admin(&store, &config.data_dir)
         .await
         .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
-    let scan = Arc::new(scan_state::ScanState::open(catalog.clone()).await?);
+    let scan = Arc::new(scan_state::ScanState::open(catalog.clone(), &config.data_dir).await?);
 
     let client_listener = TcpListener::bind(config.client_listen)
         .await

@@ -90,7 +90,7 @@ pub struct ScanState {
 impl ScanState {
     /// Loads (or on first start creates) the cookie key, the server id and the configuration
     /// change time, and builds the first snapshot.
-    pub async fn open(catalog: Catalog) -> Result<ScanState, CatalogError> {
+    pub async fn open(catalog: Catalog, data_dir: &std::path::Path) -> Result<ScanState, CatalogError> {
         let store = catalog.store().clone();
         let key = match store.get_setting(SETTING_COOKIE_KEY).await? {
             Some(k) => parse_key(&k).ok_or_else(|| StoreError::Corrupt(format!("setting {SETTING_COOKIE_KEY}")))?,
@@ -119,10 +119,18 @@ impl ScanState {
                 now
             }
         };
+        let mut keys = CookieKeys::new(key, server_id);
+        match crate::instance_record::swap(data_dir, server_id, &key) {
+            Ok(Some(previous)) => keys = keys.with_previous_instance(previous),
+            Ok(None) => {}
+            // Only costs clients of a previous instance ServerChanged (they get InvalidCookie,
+            // which leads to the same recovery): not worth refusing to start.
+            Err(e) => tracing::warn!("cannot record the server instance in {}: {e}", data_dir.display()),
+        }
         let snapshot = build(&catalog, 0).await?;
         Ok(ScanState {
             catalog,
-            keys: CookieKeys::new(key, server_id),
+            keys,
             config_last_change,
             current: RwLock::new(Arc::new(snapshot)),
             wanted: std::sync::atomic::AtomicU64::new(0),

@@ -106,19 +106,6 @@ pub fn route(path: &str, headers: &HeaderMap) -> Option<Service> {
     }
 }
 
-fn accepts_xpress(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|c| {
-            c.split(';')
-                .next()
-                .is_some_and(|n| n.trim().eq_ignore_ascii_case(sluice_xpress::CONTENT_CODING))
-        })
-}
-
 fn soap(status: StatusCode, body: Vec<u8>, xpress: bool) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -147,7 +134,7 @@ pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Se
     if req.method() != Method::POST {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
     }
-    let xpress = accepts_xpress(req.headers());
+    let xpress = crate::client_services::accepts_xpress(req.headers());
     let host = req
         .headers()
         .get(header::HOST)
