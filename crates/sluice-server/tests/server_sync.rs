@@ -7,6 +7,8 @@
 //! The catalog is the nine real documents a real WSUS served (`tests/fixtures/wsus-rs/docs`)
 //! plus locally published updates.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -831,7 +833,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     let body = dss
         .call(&Request::RollupDownstreamServers(
             RollupDownstreamServersRequest {
-                cookie: Some(Cookie::reporting()),
+                cookie: Some(cookie.clone()),
                 client_time: "2026-11-25T21:00:00Z".into(),
                 downstream_servers: vec![DownstreamServerRollupInfo {
                     server_id: dss_uuid,
@@ -873,7 +875,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     };
     let changed = decode_rollup_computers_response(
         &dss.call(&Request::RollupComputers(RollupComputersRequest {
-            cookie: Some(Cookie::reporting()),
+            cookie: Some(cookie.clone()),
             client_time: "2026-11-25T21:00:00Z".into(),
             computers: vec![
                 pc("pc-1", "pc1.example.invalid"),
@@ -899,7 +901,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     let out = decode_get_out_of_sync_computers_response(
         &dss.call(&Request::GetOutOfSyncComputers(
             GetOutOfSyncComputersRequest {
-                cookie: Some(Cookie::reporting()),
+                cookie: Some(cookie.clone()),
                 parent_server_id: dss_uuid,
                 last_rollup_numbers: numbers(3),
             },
@@ -911,7 +913,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     let ok = decode_rollup_computer_status_response(
         &dss.call(&Request::RollupComputerStatus(
             RollupComputerStatusRequest {
-                cookie: Some(Cookie::reporting()),
+                cookie: Some(cookie.clone()),
                 client_time: "2026-11-25T21:00:00Z".into(),
                 parent_server_id: dss_uuid,
                 computers: vec![ComputerStatusRollupInfo {
@@ -942,7 +944,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     let out = decode_get_out_of_sync_computers_response(
         &dss.call(&Request::GetOutOfSyncComputers(
             GetOutOfSyncComputersRequest {
-                cookie: Some(Cookie::reporting()),
+                cookie: Some(cookie.clone()),
                 parent_server_id: dss_uuid,
                 last_rollup_numbers: numbers(3),
             },
@@ -1385,7 +1387,7 @@ async fn hostile_requests_get_faults() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 405);
-    // A rollup of computers for a server that never rolled itself up is refused.
+    // A rollup of computers without a downstream's session cookie is refused.
     let f = dss
         .fault(&Request::RollupComputers(RollupComputersRequest {
             cookie: Some(Cookie::reporting()),
@@ -1397,6 +1399,201 @@ async fn hostile_requests_get_faults() {
             }],
         }))
         .await;
-    assert_eq!(f.error_code, ErrorCode::InvalidParameters);
+    assert_eq!(f.error_code, ErrorCode::InvalidCookie);
+    dss.server.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------- issue #8
+
+/// Registers a downstream (GetAuthorizationCookie, GetCookie) and returns its session cookie.
+async fn register(dss: &mut Dss, name: &str, id: Uuid) -> Cookie {
+    let auth = decode_get_authorization_cookie_response(
+        &dss.call(&Request::GetAuthorizationCookie(
+            GetAuthorizationCookieRequest {
+                account_name: name.into(),
+                account_guid: id.to_string(),
+                program_keys: vec![],
+            },
+        ))
+        .await,
+    )
+    .unwrap();
+    decode_get_cookie_response(
+        &dss.call(&Request::GetCookie(GetCookieRequest {
+            auth_cookies: vec![auth],
+            old_cookie: None,
+            protocol_version: "1.20".into(),
+        }))
+        .await,
+    )
+    .unwrap()
+}
+
+/// Issue #8, item 1: RollupDownstreamServers, RollupComputers, GetOutOfSyncComputers and
+/// RollupComputerStatus answer only a registered downstream's session cookie, and what they
+/// store is filed under the server that cookie names, whatever the body says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_1_rollups_require_a_downstream_cookie() {
+    let mut dss = Dss::start().await;
+    let store = dss.server.state.store.clone();
+    let victim = Uuid::new_v4();
+    let empty = |store: sluice_store::Store| async move {
+        (
+            store.list_downstreams().await.unwrap(),
+            store.list_downstream_computers(None).await.unwrap(),
+        )
+    };
+
+    // No cookie, the protocol's fixed reporting cookie, random bytes, a real cookie with one
+    // byte changed: each of the four operations is faulted and nothing is stored.
+    let real = register(
+        &mut dss,
+        "real.example.invalid",
+        Uuid::parse_str(DSS_ID).unwrap(),
+    )
+    .await;
+    let mut tampered = real.clone();
+    let last = tampered.encrypted_data.len() - 1;
+    tampered.encrypted_data[last] ^= 0x01;
+    let forged = Cookie {
+        expiration: real.expiration.clone(),
+        encrypted_data: (0..real.encrypted_data.len()).map(|i| i as u8).collect(),
+    };
+    let before = empty(store.clone()).await;
+    assert_eq!(before.0.len(), 1, "only the registration so far");
+    assert!(before.1.is_empty());
+    for cookie in [
+        None,
+        Some(Cookie::reporting()),
+        Some(forged),
+        Some(tampered),
+    ] {
+        for req in common::rollup_requests(cookie.clone(), victim, "pc-intruder") {
+            let f = dss.fault(&req).await;
+            assert_eq!(
+                f.error_code,
+                ErrorCode::InvalidCookie,
+                "{:?} with {cookie:?}",
+                req.operation()
+            );
+        }
+    }
+    // A WSUS downstream's RollupDownstreamServers, byte for byte as the spec prints it (the
+    // reserved, empty cookie), is refused the same way.
+    let resp = dss
+        .http
+        .post(format!("{}{}", dss.base, common::reporting_path()))
+        .header("Content-Type", CONTENT_TYPE)
+        .header(
+            "SOAPAction",
+            Operation::RollupDownstreamServers.quoted_soap_action(),
+        )
+        .body(wsusss_fixture(
+            "spec-examples/ms-wsusss/17-RollupDownstreamServers-request.xml",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 500);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("<ErrorCode>InvalidCookie</ErrorCode>")
+    );
+    assert_eq!(empty(store.clone()).await, before, "nothing was written");
+
+    // A registered downstream reports; the body names another registered server throughout.
+    let other = register(&mut dss, "victim.example.invalid", victim).await;
+    let _ = other;
+    let me = Uuid::parse_str(DSS_ID).unwrap();
+    for req in common::rollup_requests(Some(real.clone()), victim, "pc-1") {
+        let body = dss.call(&req).await;
+        assert!(
+            !matches!(
+                decode_response(req.operation(), &body),
+                Err(ResponseError::Fault(_))
+            ),
+            "{:?}: {}",
+            req.operation(),
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let mine = store.get_downstream(me).await.unwrap().unwrap();
+    assert_eq!(mine.version.as_deref(), Some("10.0.26100.1"));
+    assert!(mine.last_rollup_time.is_some());
+    assert_eq!(mine.parent_server_id, None, "it reports to this server");
+    let theirs = store.get_downstream(victim).await.unwrap().unwrap();
+    assert_eq!(theirs.account_name, "victim.example.invalid");
+    assert_eq!(
+        (theirs.version, theirs.last_rollup_time),
+        (None, None),
+        "the server the body named is untouched"
+    );
+    let computers = store.list_downstream_computers(None).await.unwrap();
+    assert_eq!(
+        computers
+            .iter()
+            .map(|c| (c.server_id, c.computer_id.as_str(), c.rollup_number))
+            .collect::<Vec<_>>(),
+        vec![(me, "pc-1", Some(1))]
+    );
+    assert_eq!(
+        store
+            .downstream_computer_status(me, "pc-1")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Servers relayed from below: one of its own (parent: the reporter) is taken, with that
+    // parent; one claiming a server that reports here directly refuses the whole batch.
+    let child = Uuid::new_v4();
+    let relayed = |server_id: Uuid| DownstreamServerRollupInfo {
+        server_id,
+        full_domain_name: Some("branch.example.invalid".into()),
+        last_sync_time: "2026-11-25T20:00:00Z".into(),
+        parent_server_id: me,
+        version: Some("10.0.17763.1".into()),
+        is_replica: true,
+        last_rollup_time: "2026-11-25T20:00:00Z".into(),
+        server_summary: None,
+        client_summaries: None,
+    };
+    let f = dss
+        .fault(&Request::RollupDownstreamServers(
+            RollupDownstreamServersRequest {
+                cookie: Some(real.clone()),
+                client_time: "2026-11-25T21:00:00Z".into(),
+                downstream_servers: vec![relayed(child), relayed(victim)],
+            },
+        ))
+        .await;
+    assert_eq!(
+        (f.error_code, f.message.as_str()),
+        (ErrorCode::InvalidParameters, "downstreamServers")
+    );
+    assert!(
+        store.get_downstream(child).await.unwrap().is_none(),
+        "nothing of the batch"
+    );
+    assert_eq!(
+        store.get_downstream(victim).await.unwrap().unwrap().version,
+        None
+    );
+    let body = dss
+        .call(&Request::RollupDownstreamServers(
+            RollupDownstreamServersRequest {
+                cookie: Some(real.clone()),
+                client_time: "2026-11-25T21:00:00Z".into(),
+                downstream_servers: vec![relayed(child)],
+            },
+        ))
+        .await;
+    decode_rollup_downstream_servers_response(&body).unwrap();
+    let c = store.get_downstream(child).await.unwrap().unwrap();
+    assert_eq!((c.parent_server_id, c.is_replica), (Some(me), Some(true)));
+    assert_eq!(store.list_downstreams().await.unwrap().len(), 3);
     dss.server.shutdown().await.unwrap();
 }
