@@ -11,10 +11,12 @@
 //!   a tampered or truncated one → `InvalidCookie`; an expired one → `CookieExpired`.
 //! - **Anchors** are WSUS-shaped (`counter,yyyy-MM-dd HH:mm:ss.fff`). For GetRevisionIdList the
 //!   counter is the highest revision id of the catalog at the time of the answer: revision ids
-//!   are the store's never-reused, increasing ids, so "added after the anchor" is "id above the
-//!   counter". An unreadable anchor → `InvalidParameters` (`filter`), as real WSUS; a counter
-//!   above the catalog's highest id (another server's anchor) gets a full list. The
-//!   deployment anchor's time says which approvals changed since.
+//!   are the store's never-reused, increasing ids, committed in increasing order even with
+//!   concurrent importers (the store serialises ingest transactions on PostgreSQL), so "added
+//!   after the anchor" is "id above the counter". An unreadable anchor → `InvalidParameters`
+//!   (`filter`), as real WSUS; a counter above the catalog's highest id (another server's
+//!   anchor) gets a full list. The deployment anchor's time says which approvals changed
+//!   since.
 //! - **Filters**: the configuration pass lists categories and detectoids; the update pass lists
 //!   software and driver updates carrying at least one listed product AND one listed
 //!   classification anywhere in their prerequisites (both lists absent: everything; one absent

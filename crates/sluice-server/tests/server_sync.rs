@@ -98,9 +98,15 @@ struct Dss {
 
 impl Dss {
     async fn start() -> Dss {
+        Dss::start_on(None).await
+    }
+
+    /// A server on the database at `database` (its own SQLite file without one).
+    async fn start_on(database: Option<String>) -> Dss {
         let tmp = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: tmp.path().join("data"),
+            database,
             client_listen: "127.0.0.1:0".parse().unwrap(),
             admin_listen: "127.0.0.1:0".parse().unwrap(),
             ..Config::default()
@@ -1596,4 +1602,158 @@ async fn item_1_rollups_require_a_downstream_cookie() {
     assert_eq!((c.parent_server_id, c.is_replica), (Some(me), Some(true)));
     assert_eq!(store.list_downstreams().await.unwrap().len(), 3);
     dss.server.shutdown().await.unwrap();
+}
+
+/// Backends waiting for a lock in the current database (PostgreSQL).
+async fn lock_waiters(conn: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(conn)
+    .await
+    .unwrap()
+}
+
+/// A software update whose one file has digest `sha1`.
+fn update_with_file(id: Uuid, title: &str, sha1: [u8; 20]) -> (String, Vec<u8>) {
+    let spec = PublishSpec {
+        update_id: id,
+        revision_number: 1,
+        language: "en".into(),
+        title: title.into(),
+        description: None,
+        kb_article: None,
+        msrc_number: None,
+        msrc_severity: None,
+        classification: Some(SECURITY),
+        products: vec![DEFENDER],
+        creation_date: "2026-11-25T12:00:00Z".into(),
+        file: Some(sluice_metadata::UpdateFile {
+            file_name: "shared.exe".into(),
+            size: 4,
+            modified: None,
+            sha1,
+            sha256: None,
+            patching_type: None,
+        }),
+        command_line: None,
+        installed_rule: None,
+        installable_rule: None,
+        prerequisites: vec![],
+        supersedes: vec![],
+        reboot_behavior: None,
+    };
+    (format!("{id}.xml"), software_update_xml(&spec).into_bytes())
+}
+
+/// Issue #8, item 9: two importers interleave on PostgreSQL. The first has drawn its revision
+/// id and is held inside its transaction (a row it must update is locked from outside); the
+/// second, with a higher id, tries to commit meanwhile; a downstream asks for its delta in
+/// between. Every revision must reach the downstream by its next delta: an anchor handed out
+/// while the first was in flight may not skip it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn item_9_anchor_survives_interleaved_importers_on_postgres() {
+    use sqlx::Connection as _;
+    let Some(pg) = common::pg_database("item_9_interleaved_importers").await else {
+        return;
+    };
+    let mut dss = Dss::start_on(Some(pg.url.clone())).await;
+    let everything = ServerSyncFilter {
+        categories: None,
+        classifications: None,
+        ..Default::default()
+    };
+    let shared_file = [0x5a; 20];
+    let base = Uuid::new_v4();
+    dss.import(vec![update_with_file(base, "Base", shared_file)])
+        .await;
+    let cookie = dss.handshake().await;
+    let first = dss.list(&cookie, everything.clone()).await;
+    assert_eq!(ids(&first), vec![base]);
+    let anchor = first.anchor.clone().unwrap();
+
+    // Hold the shared file's row: importer A inserts its revision, then waits on that row.
+    let mut locker = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    let mut watcher = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("SELECT sha1 FROM files WHERE sha1 = $1 FOR UPDATE")
+        .bind(hex::encode(shared_file))
+        .fetch_one(&mut locker)
+        .await
+        .unwrap();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let catalog = dss.server.state.catalog.clone();
+    let importer_a = tokio::spawn({
+        let catalog = catalog.clone();
+        async move {
+            catalog
+                .import_documents(vec![update_with_file(a, "A", shared_file)])
+                .await
+        }
+    });
+    // Polls for a state, not a duration; the bound only turns a deadlock into a failure.
+    let mut polls = 0;
+    let mut poll = || {
+        polls += 1;
+        assert!(
+            polls < 15_000,
+            "the importers never reached the expected state"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20))
+    };
+    while lock_waiters(&mut watcher).await < 1 {
+        assert!(
+            !importer_a.is_finished(),
+            "importer A did not wait for the file row"
+        );
+        poll().await;
+    }
+    // Importer B has no file: nothing of the test stands in its way.
+    let importer_b = tokio::spawn({
+        let catalog = catalog.clone();
+        async move {
+            catalog
+                .import_documents(vec![published(b, "B", SECURITY)])
+                .await
+        }
+    });
+    // B either commits (ids committing out of order) or waits for A.
+    while !importer_b.is_finished() && lock_waiters(&mut watcher).await < 2 {
+        poll().await;
+    }
+    dss.server.state.scan.invalidate();
+    let during = dss
+        .list(&cookie, filter_with_anchor(&everything, &anchor))
+        .await;
+    let anchor = during.anchor.clone().unwrap();
+
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    importer_a.await.unwrap().unwrap();
+    importer_b.await.unwrap().unwrap();
+    dss.server.state.scan.invalidate();
+    let after = dss
+        .list(&cookie, filter_with_anchor(&everything, &anchor))
+        .await;
+    let mut received: Vec<Uuid> = ids(&during).into_iter().chain(ids(&after)).collect();
+    received.sort();
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(
+        received, want,
+        "during: {:?}, after: {:?}",
+        during.new_revisions, after.new_revisions
+    );
+
+    locker.close().await.unwrap();
+    watcher.close().await.unwrap();
+    dss.server.shutdown().await.unwrap();
+    pg.drop_db().await;
+}
+
+fn filter_with_anchor(f: &ServerSyncFilter, anchor: &str) -> ServerSyncFilter {
+    ServerSyncFilter {
+        anchor: Some(anchor.to_string()),
+        ..f.clone()
+    }
 }
