@@ -11,10 +11,12 @@
 //!   a tampered or truncated one → `InvalidCookie`; an expired one → `CookieExpired`.
 //! - **Anchors** are WSUS-shaped (`counter,yyyy-MM-dd HH:mm:ss.fff`). For GetRevisionIdList the
 //!   counter is the highest revision id of the catalog at the time of the answer: revision ids
-//!   are the store's never-reused, increasing ids, so "added after the anchor" is "id above the
-//!   counter". An unreadable anchor → `InvalidParameters` (`filter`), as real WSUS; a counter
-//!   above the catalog's highest id (another server's anchor) gets a full list. The
-//!   deployment anchor's time says which approvals changed since.
+//!   are the store's never-reused, increasing ids, committed in increasing order even with
+//!   concurrent importers (the store serialises ingest transactions on PostgreSQL), so "added
+//!   after the anchor" is "id above the counter". An unreadable anchor → `InvalidParameters`
+//!   (`filter`), as real WSUS; a counter above the catalog's highest id (another server's
+//!   anchor) gets a full list. The deployment anchor's time says which approvals changed
+//!   since.
 //! - **Filters**: the configuration pass lists categories and detectoids; the update pass lists
 //!   software and driver updates carrying at least one listed product AND one listed
 //!   classification anywhere in their prerequisites (both lists absent: everything; one absent
@@ -33,6 +35,8 @@
 //!   `none` → `CatalogOnlySync`, `approved` (default) → `LazySync`, `all` → neither.
 //! - **Reporting rollup**: detailed rollup is asked for, and everything the downstream reports
 //!   (servers, computers, per-update status) is stored; `sluice downstreams list` shows it.
+//!   The four operations that store something require the session cookie of a downstream
+//!   registered here (see [`Ctx::reporter`]); the downstream's identity comes from it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -419,10 +423,22 @@ impl Ctx<'_> {
                     rollup_computer_status_max_batch_size: ROLLUP_STATUS_MAX as i32,
                 },
             )),
-            WRequest::RollupDownstreamServers(r) => self.rollup_downstream_servers(r).await,
-            WRequest::RollupComputers(r) => self.rollup_computers(r).await,
-            WRequest::GetOutOfSyncComputers(r) => self.get_out_of_sync_computers(r).await,
-            WRequest::RollupComputerStatus(r) => self.rollup_computer_status(r).await,
+            WRequest::RollupDownstreamServers(r) => {
+                let me = self.reporter(r.cookie.as_ref()).await?;
+                self.rollup_downstream_servers(me, r).await
+            }
+            WRequest::RollupComputers(r) => {
+                let me = self.reporter(r.cookie.as_ref()).await?;
+                self.rollup_computers(me, r).await
+            }
+            WRequest::GetOutOfSyncComputers(r) => {
+                let me = self.reporter(r.cookie.as_ref()).await?;
+                self.get_out_of_sync_computers(me, r).await
+            }
+            WRequest::RollupComputerStatus(r) => {
+                let me = self.reporter(r.cookie.as_ref()).await?;
+                self.rollup_computer_status(me, r).await
+            }
         }
     }
 
@@ -925,49 +941,168 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// The downstream server a reporting call comes from: the one its session cookie names,
+    /// which must be registered here (it called GetAuthorizationCookie).
+    ///
+    /// MS-WSUSSS reserves the rollups' `cookie` and has the downstream send a fixed empty one,
+    /// and a WSUS upstream believes the server ids in the body. That lets anyone who reaches
+    /// the client port write servers, computers and update states into what the
+    /// administrator sees, so Sluice departs from it: the four operations that store
+    /// something require the session cookie of the Server Sync conversation (Sluice
+    /// downstreams send it there). A WSUS downstream, which sends the fixed cookie, gets
+    /// `InvalidCookie`; by the protocol that ends only its reporting step, never its sync.
+    /// A valid cookie of a server no longer in the table gets `InvalidCookie` too: the
+    /// downstream authorizes again, which registers it.
+    // Fault is the error of every handler here, answered once per request: its size is moot.
+    #[allow(clippy::result_large_err)]
+    async fn reporter(&self, cookie: Option<&Cookie>) -> Result<Uuid, Fault> {
+        let s = self.session(cookie)?;
+        match self
+            .state
+            .store
+            .get_downstream(s.dss_id)
+            .await
+            .map_err(internal)?
+        {
+            Some(_) => Ok(s.dss_id),
+            None => Err(Fault::new(ErrorCode::InvalidCookie)),
+        }
+    }
+
+    /// RollupDownstreamServers from `me` (the cookie's server). The entry a WSUS downstream
+    /// writes for itself (ParentServerId nil, "my parent is you"; or this server's id) is
+    /// stored as `me` whatever its ServerId says: the body cannot speak for another
+    /// server. Any other entry is one of `me`'s own downstreams relayed up the hierarchy; it
+    /// is taken only when its parent is `me` or a server already below `me`, and it may not
+    /// name `me` or a server that is not below `me`. Anything else is refused, the whole
+    /// batch with it (as WSUS refuses a batch naming a parent it does not know), so that a
+    /// downstream cannot rewrite a server outside its own branch.
     async fn rollup_downstream_servers(
         &self,
+        me: Uuid,
         r: wss::RollupDownstreamServersRequest,
     ) -> Result<WResponse, Fault> {
+        let refused = || fault(ErrorCode::InvalidParameters, "downstreamServers");
         if r.downstream_servers.len() > ROLLUP_SERVERS_MAX {
-            return Err(fault(ErrorCode::InvalidParameters, "downstreamServers"));
+            return Err(refused());
         }
-        let now = OffsetDateTime::now_utc();
+        let this = self.keys().server_id();
+        let mut own: Option<&wss::DownstreamServerRollupInfo> = None;
+        let mut relayed: Vec<&wss::DownstreamServerRollupInfo> = Vec::new();
         for s in &r.downstream_servers {
             if s.server_id.is_nil() {
-                return Err(fault(ErrorCode::InvalidParameters, "downstreamServers"));
+                return Err(refused());
             }
-            let rollup = DownstreamRollup {
-                id: s.server_id,
+            let direct = s.parent_server_id.is_nil() || s.parent_server_id == this;
+            if direct || s.server_id == me {
+                if own.replace(s).is_some() {
+                    return Err(refused());
+                }
+            } else {
+                relayed.push(s);
+            }
+        }
+        let mut accepted: Vec<&wss::DownstreamServerRollupInfo> = Vec::new();
+        if !relayed.is_empty() {
+            let parents: HashMap<Uuid, Option<Uuid>> = self
+                .state
+                .store
+                .list_downstreams()
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .map(|d| (d.id, d.parent_server_id))
+                .collect();
+            let below_me = |id: Uuid| {
+                let mut seen = HashSet::new();
+                let mut cur = id;
+                while seen.insert(cur) {
+                    match parents.get(&cur).copied().flatten() {
+                        Some(p) if p == me => return true,
+                        Some(p) => cur = p,
+                        None => return false,
+                    }
+                }
+                false
+            };
+            let mut branch: HashSet<Uuid> =
+                parents.keys().copied().filter(|id| below_me(*id)).collect();
+            branch.insert(me);
+            // Entries may come children first: take what fits until nothing more does.
+            let mut pending = relayed;
+            loop {
+                let before = pending.len();
+                let (fit, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|s| {
+                    branch.contains(&s.parent_server_id)
+                        && s.server_id != me
+                        && (!parents.contains_key(&s.server_id) || branch.contains(&s.server_id))
+                });
+                for s in &fit {
+                    branch.insert(s.server_id);
+                }
+                accepted.extend(fit);
+                pending = rest;
+                if pending.is_empty() {
+                    break;
+                }
+                if pending.len() == before {
+                    return Err(refused());
+                }
+            }
+        }
+        let rollups: Vec<DownstreamRollup> = own
+            .map(|s| (me, None, s))
+            .into_iter()
+            .chain(
+                accepted
+                    .into_iter()
+                    .map(|s| (s.server_id, Some(s.parent_server_id), s)),
+            )
+            .map(|(id, parent_server_id, s)| DownstreamRollup {
+                id,
                 full_domain_name: s.full_domain_name.clone().filter(|n| !n.trim().is_empty()),
-                parent_server_id: Some(s.parent_server_id).filter(|p| !p.is_nil()),
+                parent_server_id,
                 version: s.version.clone(),
                 is_replica: s.is_replica,
                 last_sync_time: wire_time(&s.last_sync_time),
                 summary: Some(summary_json(s).to_string()),
-            };
+            })
+            .collect();
+        // Everything is checked before the first row is written: a refused entry stores
+        // nothing of the batch.
+        for rollup in &rollups {
+            sluice_store::downstreams::check_rollup(rollup).map_err(|_| refused())?;
+        }
+        let now = OffsetDateTime::now_utc();
+        for rollup in &rollups {
             self.state
                 .store
-                .record_downstream_rollup(&rollup, now)
+                .record_downstream_rollup(rollup, now)
                 .await
-                .map_err(|e| match e {
-                    sluice_store::StoreError::InvalidInput(_) => {
-                        fault(ErrorCode::InvalidParameters, "downstreamServers")
-                    }
-                    other => internal(other),
-                })?;
+                .map_err(internal)?;
         }
         Ok(WResponse::RollupDownstreamServers)
     }
 
-    async fn rollup_computers(&self, r: wss::RollupComputersRequest) -> Result<WResponse, Fault> {
+    /// RollupComputers from `me`. Every computer is stored under `me`: the per-computer
+    /// ParentServerId is not believed, since the cookie is what proves who is reporting. It
+    /// is ignored rather than refused because a WSUS hierarchy puts a relaying downstream's
+    /// own downstreams there; their computers are then listed under the server that vouches
+    /// for them.
+    async fn rollup_computers(
+        &self,
+        me: Uuid,
+        r: wss::RollupComputersRequest,
+    ) -> Result<WResponse, Fault> {
         if r.computers.len() > ROLLUP_COMPUTERS_MAX {
             return Err(fault(ErrorCode::InvalidParameters, "computers"));
         }
+        let refused = || fault(ErrorCode::InvalidParameters, "computers");
         let now = OffsetDateTime::now_utc();
+        let mut computers = Vec::with_capacity(r.computers.len());
         for c in &r.computers {
             let Some(id) = c.computer_id.clone().filter(|i| !i.trim().is_empty()) else {
-                return Err(fault(ErrorCode::InvalidParameters, "computers"));
+                return Err(refused());
             };
             let d = c.details.clone().unwrap_or_default();
             let details = serde_json::json!({
@@ -991,7 +1126,7 @@ impl Ctx<'_> {
                 "last_inventory_time": c.last_inventory_time,
             });
             let computer = DownstreamComputer {
-                server_id: c.parent_server_id,
+                server_id: me,
                 computer_id: id,
                 full_domain_name: d.full_domain_name.clone(),
                 ip_address: d.ip_address.clone(),
@@ -1010,24 +1145,29 @@ impl Ctx<'_> {
                 last_rollup_time: now,
                 details: details.to_string(),
             };
+            // Checked before the first row is written: a refused computer stores nothing.
+            sluice_store::downstreams::check_computer(&computer).map_err(|_| refused())?;
+            computers.push(computer);
+        }
+        for computer in &computers {
             self.state
                 .store
-                .upsert_downstream_computer(&computer)
+                .upsert_downstream_computer(computer)
                 .await
                 .map_err(|e| match e {
-                    // The downstream rolls itself up (RollupDownstreamServers) before its computers.
-                    sluice_store::StoreError::NotFound(_)
-                    | sluice_store::StoreError::InvalidInput(_) => {
-                        fault(ErrorCode::InvalidParameters, "computers")
-                    }
+                    // `me` was removed since its cookie was checked.
+                    sluice_store::StoreError::NotFound(_) => Fault::new(ErrorCode::InvalidCookie),
                     other => internal(other),
                 })?;
         }
         Ok(WResponse::RollupComputers(Vec::new()))
     }
 
+    /// GetOutOfSyncComputers about `me`'s computers; `parentServerId` is not believed, as in
+    /// [`Ctx::rollup_computers`].
     async fn get_out_of_sync_computers(
         &self,
+        me: Uuid,
         r: wss::GetOutOfSyncComputersRequest,
     ) -> Result<WResponse, Fault> {
         if r.last_rollup_numbers.len() > OUT_OF_SYNC_MAX {
@@ -1036,7 +1176,7 @@ impl Ctx<'_> {
         let stored: HashMap<String, Option<i32>> = self
             .state
             .store
-            .list_downstream_computers(Some(r.parent_server_id))
+            .list_downstream_computers(Some(me))
             .await
             .map_err(internal)?
             .into_iter()
@@ -1051,12 +1191,20 @@ impl Ctx<'_> {
         Ok(WResponse::GetOutOfSyncComputers(out))
     }
 
+    /// RollupComputerStatus of `me`'s computers; `parentServerId` is not believed, as in
+    /// [`Ctx::rollup_computers`].
     async fn rollup_computer_status(
         &self,
+        me: Uuid,
         r: wss::RollupComputerStatusRequest,
     ) -> Result<WResponse, Fault> {
         if r.computers.len() > ROLLUP_STATUS_MAX {
             return Err(fault(ErrorCode::InvalidParameters, "computers"));
+        }
+        for c in &r.computers {
+            // Checked before the first row is written: a refused computer stores nothing.
+            sluice_store::downstreams::check_computer_id(&c.computer_id)
+                .map_err(|_| fault(ErrorCode::InvalidParameters, "computers"))?;
         }
         let now = OffsetDateTime::now_utc();
         for c in &r.computers {
@@ -1073,7 +1221,7 @@ impl Ctx<'_> {
             self.state
                 .store
                 .set_downstream_computer_status(
-                    r.parent_server_id,
+                    me,
                     &c.computer_id,
                     c.rollup_number,
                     c.is_full_rollup,
@@ -1082,8 +1230,9 @@ impl Ctx<'_> {
                 )
                 .await
                 .map_err(|e| match e {
-                    sluice_store::StoreError::NotFound(_)
-                    | sluice_store::StoreError::InvalidInput(_) => {
+                    // `me` was removed since its cookie was checked.
+                    sluice_store::StoreError::NotFound(_) => Fault::new(ErrorCode::InvalidCookie),
+                    sluice_store::StoreError::InvalidInput(_) => {
                         fault(ErrorCode::InvalidParameters, "computers")
                     }
                     other => internal(other),

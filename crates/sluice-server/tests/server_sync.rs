@@ -7,6 +7,8 @@
 //! The catalog is the nine real documents a real WSUS served (`tests/fixtures/wsus-rs/docs`)
 //! plus locally published updates.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -96,9 +98,15 @@ struct Dss {
 
 impl Dss {
     async fn start() -> Dss {
+        Dss::start_on(None).await
+    }
+
+    /// A server on the database at `database` (its own SQLite file without one).
+    async fn start_on(database: Option<String>) -> Dss {
         let tmp = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: tmp.path().join("data"),
+            database,
             client_listen: "127.0.0.1:0".parse().unwrap(),
             admin_listen: "127.0.0.1:0".parse().unwrap(),
             ..Config::default()
@@ -831,7 +839,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     let body = dss
         .call(&Request::RollupDownstreamServers(
             RollupDownstreamServersRequest {
-                cookie: Some(Cookie::reporting()),
+                cookie: Some(cookie.clone()),
                 client_time: "2026-11-25T21:00:00Z".into(),
                 downstream_servers: vec![DownstreamServerRollupInfo {
                     server_id: dss_uuid,
@@ -873,7 +881,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     };
     let changed = decode_rollup_computers_response(
         &dss.call(&Request::RollupComputers(RollupComputersRequest {
-            cookie: Some(Cookie::reporting()),
+            cookie: Some(cookie.clone()),
             client_time: "2026-11-25T21:00:00Z".into(),
             computers: vec![
                 pc("pc-1", "pc1.example.invalid"),
@@ -899,7 +907,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     let out = decode_get_out_of_sync_computers_response(
         &dss.call(&Request::GetOutOfSyncComputers(
             GetOutOfSyncComputersRequest {
-                cookie: Some(Cookie::reporting()),
+                cookie: Some(cookie.clone()),
                 parent_server_id: dss_uuid,
                 last_rollup_numbers: numbers(3),
             },
@@ -911,7 +919,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     let ok = decode_rollup_computer_status_response(
         &dss.call(&Request::RollupComputerStatus(
             RollupComputerStatusRequest {
-                cookie: Some(Cookie::reporting()),
+                cookie: Some(cookie.clone()),
                 client_time: "2026-11-25T21:00:00Z".into(),
                 parent_server_id: dss_uuid,
                 computers: vec![ComputerStatusRollupInfo {
@@ -942,7 +950,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     let out = decode_get_out_of_sync_computers_response(
         &dss.call(&Request::GetOutOfSyncComputers(
             GetOutOfSyncComputersRequest {
-                cookie: Some(Cookie::reporting()),
+                cookie: Some(cookie.clone()),
                 parent_server_id: dss_uuid,
                 last_rollup_numbers: numbers(3),
             },
@@ -1385,7 +1393,7 @@ async fn hostile_requests_get_faults() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 405);
-    // A rollup of computers for a server that never rolled itself up is refused.
+    // A rollup of computers without a downstream's session cookie is refused.
     let f = dss
         .fault(&Request::RollupComputers(RollupComputersRequest {
             cookie: Some(Cookie::reporting()),
@@ -1397,6 +1405,355 @@ async fn hostile_requests_get_faults() {
             }],
         }))
         .await;
-    assert_eq!(f.error_code, ErrorCode::InvalidParameters);
+    assert_eq!(f.error_code, ErrorCode::InvalidCookie);
     dss.server.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------- issue #8
+
+/// Registers a downstream (GetAuthorizationCookie, GetCookie) and returns its session cookie.
+async fn register(dss: &mut Dss, name: &str, id: Uuid) -> Cookie {
+    let auth = decode_get_authorization_cookie_response(
+        &dss.call(&Request::GetAuthorizationCookie(
+            GetAuthorizationCookieRequest {
+                account_name: name.into(),
+                account_guid: id.to_string(),
+                program_keys: vec![],
+            },
+        ))
+        .await,
+    )
+    .unwrap();
+    decode_get_cookie_response(
+        &dss.call(&Request::GetCookie(GetCookieRequest {
+            auth_cookies: vec![auth],
+            old_cookie: None,
+            protocol_version: "1.20".into(),
+        }))
+        .await,
+    )
+    .unwrap()
+}
+
+/// Issue #8, item 1: RollupDownstreamServers, RollupComputers, GetOutOfSyncComputers and
+/// RollupComputerStatus answer only a registered downstream's session cookie, and what they
+/// store is filed under the server that cookie names, whatever the body says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_1_rollups_require_a_downstream_cookie() {
+    let mut dss = Dss::start().await;
+    let store = dss.server.state.store.clone();
+    let victim = Uuid::new_v4();
+    let empty = |store: sluice_store::Store| async move {
+        (
+            store.list_downstreams().await.unwrap(),
+            store.list_downstream_computers(None).await.unwrap(),
+        )
+    };
+
+    // No cookie, the protocol's fixed reporting cookie, random bytes, a real cookie with one
+    // byte changed: each of the four operations is faulted and nothing is stored.
+    let real = register(
+        &mut dss,
+        "real.example.invalid",
+        Uuid::parse_str(DSS_ID).unwrap(),
+    )
+    .await;
+    let mut tampered = real.clone();
+    let last = tampered.encrypted_data.len() - 1;
+    tampered.encrypted_data[last] ^= 0x01;
+    let forged = Cookie {
+        expiration: real.expiration.clone(),
+        encrypted_data: (0..real.encrypted_data.len()).map(|i| i as u8).collect(),
+    };
+    let before = empty(store.clone()).await;
+    assert_eq!(before.0.len(), 1, "only the registration so far");
+    assert!(before.1.is_empty());
+    for cookie in [
+        None,
+        Some(Cookie::reporting()),
+        Some(forged),
+        Some(tampered),
+    ] {
+        for req in common::rollup_requests(cookie.clone(), victim, "pc-intruder") {
+            let f = dss.fault(&req).await;
+            assert_eq!(
+                f.error_code,
+                ErrorCode::InvalidCookie,
+                "{:?} with {cookie:?}",
+                req.operation()
+            );
+        }
+    }
+    // A WSUS downstream's RollupDownstreamServers, byte for byte as the spec prints it (the
+    // reserved, empty cookie), is refused the same way.
+    let resp = dss
+        .http
+        .post(format!("{}{}", dss.base, common::reporting_path()))
+        .header("Content-Type", CONTENT_TYPE)
+        .header(
+            "SOAPAction",
+            Operation::RollupDownstreamServers.quoted_soap_action(),
+        )
+        .body(wsusss_fixture(
+            "spec-examples/ms-wsusss/17-RollupDownstreamServers-request.xml",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 500);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("<ErrorCode>InvalidCookie</ErrorCode>")
+    );
+    assert_eq!(empty(store.clone()).await, before, "nothing was written");
+
+    // A registered downstream reports; the body names another registered server throughout.
+    let other = register(&mut dss, "victim.example.invalid", victim).await;
+    let _ = other;
+    let me = Uuid::parse_str(DSS_ID).unwrap();
+    for req in common::rollup_requests(Some(real.clone()), victim, "pc-1") {
+        let body = dss.call(&req).await;
+        assert!(
+            !matches!(
+                decode_response(req.operation(), &body),
+                Err(ResponseError::Fault(_))
+            ),
+            "{:?}: {}",
+            req.operation(),
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let mine = store.get_downstream(me).await.unwrap().unwrap();
+    assert_eq!(mine.version.as_deref(), Some("10.0.26100.1"));
+    assert!(mine.last_rollup_time.is_some());
+    assert_eq!(mine.parent_server_id, None, "it reports to this server");
+    let theirs = store.get_downstream(victim).await.unwrap().unwrap();
+    assert_eq!(theirs.account_name, "victim.example.invalid");
+    assert_eq!(
+        (theirs.version, theirs.last_rollup_time),
+        (None, None),
+        "the server the body named is untouched"
+    );
+    let computers = store.list_downstream_computers(None).await.unwrap();
+    assert_eq!(
+        computers
+            .iter()
+            .map(|c| (c.server_id, c.computer_id.as_str(), c.rollup_number))
+            .collect::<Vec<_>>(),
+        vec![(me, "pc-1", Some(1))]
+    );
+    assert_eq!(
+        store
+            .downstream_computer_status(me, "pc-1")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Servers relayed from below: one of its own (parent: the reporter) is taken, with that
+    // parent; one claiming a server that reports here directly refuses the whole batch.
+    let child = Uuid::new_v4();
+    let relayed = |server_id: Uuid| DownstreamServerRollupInfo {
+        server_id,
+        full_domain_name: Some("branch.example.invalid".into()),
+        last_sync_time: "2026-11-25T20:00:00Z".into(),
+        parent_server_id: me,
+        version: Some("10.0.17763.1".into()),
+        is_replica: true,
+        last_rollup_time: "2026-11-25T20:00:00Z".into(),
+        server_summary: None,
+        client_summaries: None,
+    };
+    let f = dss
+        .fault(&Request::RollupDownstreamServers(
+            RollupDownstreamServersRequest {
+                cookie: Some(real.clone()),
+                client_time: "2026-11-25T21:00:00Z".into(),
+                downstream_servers: vec![relayed(child), relayed(victim)],
+            },
+        ))
+        .await;
+    assert_eq!(
+        (f.error_code, f.message.as_str()),
+        (ErrorCode::InvalidParameters, "downstreamServers")
+    );
+    assert!(
+        store.get_downstream(child).await.unwrap().is_none(),
+        "nothing of the batch"
+    );
+    assert_eq!(
+        store.get_downstream(victim).await.unwrap().unwrap().version,
+        None
+    );
+    let body = dss
+        .call(&Request::RollupDownstreamServers(
+            RollupDownstreamServersRequest {
+                cookie: Some(real.clone()),
+                client_time: "2026-11-25T21:00:00Z".into(),
+                downstream_servers: vec![relayed(child)],
+            },
+        ))
+        .await;
+    decode_rollup_downstream_servers_response(&body).unwrap();
+    let c = store.get_downstream(child).await.unwrap().unwrap();
+    assert_eq!((c.parent_server_id, c.is_replica), (Some(me), Some(true)));
+    assert_eq!(store.list_downstreams().await.unwrap().len(), 3);
+    dss.server.shutdown().await.unwrap();
+}
+
+/// Backends waiting for a lock in the current database (PostgreSQL).
+async fn lock_waiters(conn: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(conn)
+    .await
+    .unwrap()
+}
+
+/// A software update whose one file has digest `sha1`.
+fn update_with_file(id: Uuid, title: &str, sha1: [u8; 20]) -> (String, Vec<u8>) {
+    let spec = PublishSpec {
+        update_id: id,
+        revision_number: 1,
+        language: "en".into(),
+        title: title.into(),
+        description: None,
+        kb_article: None,
+        msrc_number: None,
+        msrc_severity: None,
+        classification: Some(SECURITY),
+        products: vec![DEFENDER],
+        creation_date: "2026-11-25T12:00:00Z".into(),
+        file: Some(sluice_metadata::UpdateFile {
+            file_name: "shared.exe".into(),
+            size: 4,
+            modified: None,
+            sha1,
+            sha256: None,
+            patching_type: None,
+        }),
+        command_line: None,
+        installed_rule: None,
+        installable_rule: None,
+        prerequisites: vec![],
+        supersedes: vec![],
+        reboot_behavior: None,
+    };
+    (format!("{id}.xml"), software_update_xml(&spec).into_bytes())
+}
+
+/// Issue #8, item 9: two importers interleave on PostgreSQL. The first has drawn its revision
+/// id and is held inside its transaction (a row it must update is locked from outside); the
+/// second, with a higher id, tries to commit meanwhile; a downstream asks for its delta in
+/// between. Every revision must reach the downstream by its next delta: an anchor handed out
+/// while the first was in flight may not skip it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn item_9_anchor_survives_interleaved_importers_on_postgres() {
+    use sqlx::Connection as _;
+    let Some(pg) = common::pg_database("item_9_interleaved_importers").await else {
+        return;
+    };
+    let mut dss = Dss::start_on(Some(pg.url.clone())).await;
+    let everything = ServerSyncFilter {
+        categories: None,
+        classifications: None,
+        ..Default::default()
+    };
+    let shared_file = [0x5a; 20];
+    let base = Uuid::new_v4();
+    dss.import(vec![update_with_file(base, "Base", shared_file)])
+        .await;
+    let cookie = dss.handshake().await;
+    let first = dss.list(&cookie, everything.clone()).await;
+    assert_eq!(ids(&first), vec![base]);
+    let anchor = first.anchor.clone().unwrap();
+
+    // Hold the shared file's row: importer A inserts its revision, then waits on that row.
+    let mut locker = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    let mut watcher = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("SELECT sha1 FROM files WHERE sha1 = $1 FOR UPDATE")
+        .bind(hex::encode(shared_file))
+        .fetch_one(&mut locker)
+        .await
+        .unwrap();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let catalog = dss.server.state.catalog.clone();
+    let importer_a = tokio::spawn({
+        let catalog = catalog.clone();
+        async move {
+            catalog
+                .import_documents(vec![update_with_file(a, "A", shared_file)])
+                .await
+        }
+    });
+    // Polls for a state, not a duration; the bound only turns a deadlock into a failure.
+    let mut polls = 0;
+    let mut poll = || {
+        polls += 1;
+        assert!(
+            polls < 15_000,
+            "the importers never reached the expected state"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20))
+    };
+    while lock_waiters(&mut watcher).await < 1 {
+        assert!(
+            !importer_a.is_finished(),
+            "importer A did not wait for the file row"
+        );
+        poll().await;
+    }
+    // Importer B has no file: nothing of the test stands in its way.
+    let importer_b = tokio::spawn({
+        let catalog = catalog.clone();
+        async move {
+            catalog
+                .import_documents(vec![published(b, "B", SECURITY)])
+                .await
+        }
+    });
+    // B either commits (ids committing out of order) or waits for A.
+    while !importer_b.is_finished() && lock_waiters(&mut watcher).await < 2 {
+        poll().await;
+    }
+    dss.server.state.scan.invalidate();
+    let during = dss
+        .list(&cookie, filter_with_anchor(&everything, &anchor))
+        .await;
+    let anchor = during.anchor.clone().unwrap();
+
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    importer_a.await.unwrap().unwrap();
+    importer_b.await.unwrap().unwrap();
+    dss.server.state.scan.invalidate();
+    let after = dss
+        .list(&cookie, filter_with_anchor(&everything, &anchor))
+        .await;
+    let mut received: Vec<Uuid> = ids(&during).into_iter().chain(ids(&after)).collect();
+    received.sort();
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(
+        received, want,
+        "during: {:?}, after: {:?}",
+        during.new_revisions, after.new_revisions
+    );
+
+    locker.close().await.unwrap();
+    watcher.close().await.unwrap();
+    dss.server.shutdown().await.unwrap();
+    pg.drop_db().await;
+}
+
+fn filter_with_anchor(f: &ServerSyncFilter, anchor: &str) -> ServerSyncFilter {
+    ServerSyncFilter {
+        anchor: Some(anchor.to_string()),
+        ..f.clone()
+    }
 }

@@ -182,6 +182,38 @@ fn bounded(what: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks what [`Store::record_downstream_rollup`] would refuse with `InvalidInput`, so that
+/// a caller storing several can refuse the batch before writing any of it.
+pub fn check_rollup(r: &DownstreamRollup) -> Result<()> {
+    bounded("server name", r.full_domain_name.as_deref().unwrap_or(""))?;
+    bounded("version", r.version.as_deref().unwrap_or(""))?;
+    bounded("summary", r.summary.as_deref().unwrap_or(""))
+}
+
+/// Checks what [`Store::upsert_downstream_computer`] would refuse with `InvalidInput`.
+pub fn check_computer(c: &DownstreamComputer) -> Result<()> {
+    if c.computer_id.is_empty() {
+        return Err(StoreError::InvalidInput("computer id is empty".into()));
+    }
+    for (what, v) in [
+        ("computer id", Some(&c.computer_id)),
+        ("computer name", c.full_domain_name.as_ref()),
+        ("os description", c.os_description.as_ref()),
+        ("details", Some(&c.details)),
+    ] {
+        bounded(what, v.map(String::as_str).unwrap_or(""))?;
+    }
+    Ok(())
+}
+
+/// Checks the computer id [`Store::set_downstream_computer_status`] would refuse.
+pub fn check_computer_id(computer_id: &str) -> Result<()> {
+    if computer_id.is_empty() {
+        return Err(StoreError::InvalidInput("computer id is empty".into()));
+    }
+    bounded("computer id", computer_id)
+}
+
 impl Store {
     /// Records a contact (GetAuthorizationCookie): creates the server or refreshes its name,
     /// address and last-seen time. The first-seen time is kept.
@@ -234,10 +266,8 @@ impl Store {
                            parent_server_id = excluded.parent_server_id, version = excluded.version, \
                            last_sync_time = excluded.last_sync_time, last_rollup_time = excluded.last_rollup_time, \
                            summary = COALESCE(excluded.summary, downstream_servers.summary)";
+        check_rollup(r)?;
         let name = r.full_domain_name.clone().unwrap_or_default();
-        bounded("server name", &name)?;
-        bounded("version", r.version.as_deref().unwrap_or(""))?;
-        bounded("summary", r.summary.as_deref().unwrap_or(""))?;
         let id = uuid_str(&r.id);
         let at = ts(to_stored_precision(at))?;
         let parent = r.parent_server_id.as_ref().map(uuid_str);
@@ -288,17 +318,7 @@ impl Store {
                            last_sync_result = excluded.last_sync_result, \
                            last_reported_status_time = excluded.last_reported_status_time, \
                            last_rollup_time = excluded.last_rollup_time, details = excluded.details";
-        if c.computer_id.is_empty() {
-            return Err(StoreError::InvalidInput("computer id is empty".into()));
-        }
-        for (what, v) in [
-            ("computer id", Some(&c.computer_id)),
-            ("computer name", c.full_domain_name.as_ref()),
-            ("os description", c.os_description.as_ref()),
-            ("details", Some(&c.details)),
-        ] {
-            bounded(what, v.map(String::as_str).unwrap_or(""))?;
-        }
+        check_computer(c)?;
         let server = uuid_str(&c.server_id);
         let last_sync = opt_ts(c.last_sync_time.map(to_stored_precision))?;
         let last_status = opt_ts(c.last_reported_status_time.map(to_stored_precision))?;
@@ -365,10 +385,7 @@ impl Store {
                               ON CONFLICT (server_id, computer_id, update_id) DO UPDATE SET \
                               summarization_state = excluded.summarization_state, \
                               last_change_time = excluded.last_change_time";
-        if computer_id.is_empty() {
-            return Err(StoreError::InvalidInput("computer id is empty".into()));
-        }
-        bounded("computer id", computer_id)?;
+        check_computer_id(computer_id)?;
         let server_s = uuid_str(&server);
         let at = ts(to_stored_precision(at))?;
         let rows: Vec<(String, i32, Option<String>)> = statuses

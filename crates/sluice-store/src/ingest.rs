@@ -461,6 +461,21 @@ impl<'a> FileRow<'a> {
     }
 }
 
+/// Taken by every ingest transaction on PostgreSQL before it inserts a revision, held until
+/// it commits or rolls back.
+///
+/// Revision ids come from an identity sequence, which hands values out when a row is
+/// inserted, not when it commits: without this lock, an import that drew id 10 and is still
+/// writing its files can commit after another import that drew 11 committed, and a
+/// downstream that asked for its GetRevisionIdList in between got anchor 11 and never hears
+/// of 10 (its next delta asks for ids above 11). Holding one lock from before the first id is
+/// drawn until commit makes ids commit in increasing order, so every committed id at or below
+/// the highest committed one is visible to any reader that sees that one: "id above the
+/// anchor" misses nothing. The cost is that concurrent imports write their revisions one
+/// transaction at a time, as they already do on SQLite (one writer, `BEGIN IMMEDIATE`),
+/// which needs no lock. The key is an arbitrary constant private to this table's writers.
+const REVISION_ID_LOCK: &str = "SELECT pg_advisory_xact_lock(7158846203617252411)";
+
 pub(crate) async fn insert_revisions(
     store: &Store,
     revs: &[NewRevision],
@@ -490,6 +505,9 @@ pub(crate) async fn insert_revisions(
     let revision_stmts = revision_statements(style, &prepared, &candidates, &imported_at);
 
     in_tx!(store, tx => {
+        if store.backend() == Backend::Postgres {
+            sqlx::query(REVISION_ID_LOCK).execute(&mut *tx).await?;
+        }
         let mut inserted: HashMap<(String, i32), i64> = HashMap::with_capacity(candidates.len());
         for st in revision_stmts {
             let rows = bind_vals!(sqlx::query(sqlx::AssertSqlSafe(st.sql)), st.vals)

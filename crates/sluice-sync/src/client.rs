@@ -139,17 +139,21 @@ impl UpstreamClient {
     /// Runs `call` with the session cookie; a cookie the upstream no longer accepts (expired
     /// during a long sync, or the upstream restarted) is renewed once.
     async fn with_cookie(&mut self, op: Operation, make: impl Fn(Option<Cookie>) -> Request) -> Result<Response, SyncError> {
+        let url = self.url(Service::ServerSync.path());
+        self.with_cookie_at(&url, op, make).await
+    }
+
+    async fn with_cookie_at(&mut self, url: &str, op: Operation, make: impl Fn(Option<Cookie>) -> Request) -> Result<Response, SyncError> {
         let stale = self.cookie.is_none() || self.renew_at.is_some_and(|at| at <= std::time::Instant::now());
         if stale {
             self.cookie = None;
             self.authenticate().await?;
         }
-        let url = self.url(Service::ServerSync.path());
-        match self.post(&url, op, &make(self.cookie.clone())).await {
+        match self.post(url, op, &make(self.cookie.clone())).await {
             Err(SyncError::Fault { code: ErrorCode::InvalidCookie | ErrorCode::CookieExpired | ErrorCode::InvalidAuthorizationCookie, .. }) => {
                 self.cookie = None;
                 self.authenticate().await?;
-                self.post(&url, op, &make(self.cookie.clone())).await
+                self.post(url, op, &make(self.cookie.clone())).await
             }
             other => other,
         }
@@ -206,53 +210,65 @@ impl UpstreamClient {
         }
     }
 
-    /// A reporting call: the fixed reporting cookie, on the reporting service.
-    async fn report(&self, op: Operation, request: &Request) -> Result<Response, SyncError> {
+    /// A reporting call that stores something upstream, on the reporting service, with the
+    /// session cookie. MS-WSUSSS reserves the `cookie` of these calls and fixes it (far
+    /// expiry, no data), and a WSUS upstream validates only their arrays, so what it holds
+    /// does not matter there; a Sluice upstream needs the session cookie to know which
+    /// downstream is reporting, and refuses the fixed one.
+    async fn report(&mut self, op: Operation, make: impl Fn(Option<Cookie>) -> Request) -> Result<Response, SyncError> {
         let url = self.url(Service::Reporting.path());
-        self.post(&url, op, request).await
+        self.with_cookie_at(&url, op, make).await
     }
 
+    /// GetRollupConfiguration stores nothing: it carries the fixed cookie of the protocol.
     pub async fn rollup_configuration(&self) -> Result<RollupConfiguration, SyncError> {
         let req = Request::GetRollupConfiguration(GetRollupConfigurationRequest { cookie: Some(Cookie::reporting()) });
-        match self.report(Operation::GetRollupConfiguration, &req).await? {
+        let url = self.url(Service::Reporting.path());
+        match self.post(&url, Operation::GetRollupConfiguration, &req).await? {
             Response::GetRollupConfiguration(c) => Ok(c),
             _ => Err(SyncError::Protocol("GetRollupConfiguration: unexpected answer".into())),
         }
     }
 
-    pub async fn rollup_downstream_servers(&self, client_time: String, servers: Vec<DownstreamServerRollupInfo>) -> Result<(), SyncError> {
-        let req = Request::RollupDownstreamServers(RollupDownstreamServersRequest {
-            cookie: Some(Cookie::reporting()),
-            client_time,
-            downstream_servers: servers,
-        });
-        match self.report(Operation::RollupDownstreamServers, &req).await? {
+    pub async fn rollup_downstream_servers(&mut self, client_time: String, servers: Vec<DownstreamServerRollupInfo>) -> Result<(), SyncError> {
+        let make = |cookie| {
+            Request::RollupDownstreamServers(RollupDownstreamServersRequest {
+                cookie,
+                client_time: client_time.clone(),
+                downstream_servers: servers.clone(),
+            })
+        };
+        match self.report(Operation::RollupDownstreamServers, make).await? {
             Response::RollupDownstreamServers => Ok(()),
             _ => Err(SyncError::Protocol("RollupDownstreamServers: unexpected answer".into())),
         }
     }
 
-    pub async fn rollup_computers(&self, client_time: String, computers: Vec<ComputerRollupInfo>) -> Result<(), SyncError> {
-        let req = Request::RollupComputers(RollupComputersRequest { cookie: Some(Cookie::reporting()), client_time, computers });
-        match self.report(Operation::RollupComputers, &req).await? {
+    pub async fn rollup_computers(&mut self, client_time: String, computers: Vec<ComputerRollupInfo>) -> Result<(), SyncError> {
+        let make = |cookie| {
+            Request::RollupComputers(RollupComputersRequest { cookie, client_time: client_time.clone(), computers: computers.clone() })
+        };
+        match self.report(Operation::RollupComputers, make).await? {
             Response::RollupComputers(_) => Ok(()),
             _ => Err(SyncError::Protocol("RollupComputers: unexpected answer".into())),
         }
     }
 
     pub async fn rollup_computer_status(
-        &self,
+        &mut self,
         client_time: String,
         parent_server_id: uuid::Uuid,
         computers: Vec<ComputerStatusRollupInfo>,
     ) -> Result<bool, SyncError> {
-        let req = Request::RollupComputerStatus(RollupComputerStatusRequest {
-            cookie: Some(Cookie::reporting()),
-            client_time,
-            parent_server_id,
-            computers,
-        });
-        match self.report(Operation::RollupComputerStatus, &req).await? {
+        let make = |cookie| {
+            Request::RollupComputerStatus(RollupComputerStatusRequest {
+                cookie,
+                client_time: client_time.clone(),
+                parent_server_id,
+                computers: computers.clone(),
+            })
+        };
+        match self.report(Operation::RollupComputerStatus, make).await? {
             Response::RollupComputerStatus(ok) => Ok(ok),
             _ => Err(SyncError::Protocol("RollupComputerStatus: unexpected answer".into())),
         }

@@ -245,7 +245,7 @@ async fn run_inner(
     // `sync-rollup-status` setting.
     if !is_microsoft_update(&settings.upstream) {
         progress.set("rollup", 0, 0).await;
-        match rollup_with(catalog, settings, &client, server_id, Some(time::OffsetDateTime::now_utc())).await? {
+        match rollup_with(catalog, settings, &mut client, server_id, Some(time::OffsetDateTime::now_utc())).await? {
             Ok(r) => report.rolled_up_computers = r.computers,
             Err(e) => report.rollup_error = Some(e),
         }
@@ -258,7 +258,7 @@ async fn run_inner(
 async fn rollup_with(
     catalog: &Catalog,
     settings: &SyncSettings,
-    client: &UpstreamClient,
+    client: &mut UpstreamClient,
     server_id: Uuid,
     last_sync: Option<time::OffsetDateTime>,
 ) -> Result<Result<crate::hierarchy::RollupReport, String>, SyncError> {
@@ -275,7 +275,8 @@ async fn rollup_with(
             .and_then(|s| s.finished_at)
             .unwrap_or(now),
     };
-    let outcome = crate::hierarchy::rollup(catalog, client, server_id, client.account_name(), replica, last_sync).await;
+    let name = client.account_name().to_string();
+    let outcome = crate::hierarchy::rollup(catalog, client, server_id, &name, replica, last_sync).await;
     let at = sluice_wsusss::format_datetime(now);
     let status = match &outcome {
         Ok(r) => serde_json::json!({ "at": at, "ok": true, "computers": r.computers, "statuses": r.statuses }),
@@ -303,8 +304,8 @@ pub async fn rollup_now(catalog: &Catalog) -> Result<Option<crate::hierarchy::Ro
     settings.validate()?;
     let http = http_client(&settings)?;
     let server_id = settings::server_id(store).await?;
-    let client = UpstreamClient::new(http, &settings.upstream, account_name(), server_id.to_string());
-    match rollup_with(catalog, &settings, &client, server_id, None).await? {
+    let mut client = UpstreamClient::new(http, &settings.upstream, account_name(), server_id.to_string());
+    match rollup_with(catalog, &settings, &mut client, server_id, None).await? {
         Ok(r) => Ok(Some(r)),
         Err(e) => Err(SyncError::Network(format!("rollup to the upstream: {e}"))),
     }

@@ -278,7 +278,7 @@ fn wire(t: Option<OffsetDateTime>) -> String {
 /// Reports this server, its computers and their update states to the upstream.
 pub async fn rollup(
     catalog: &Catalog,
-    client: &UpstreamClient,
+    client: &mut UpstreamClient,
     server_id: Uuid,
     name: &str,
     is_replica: bool,
