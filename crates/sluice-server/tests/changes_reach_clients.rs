@@ -397,7 +397,7 @@ async fn item_11_agent_recovers_from_each_cookie_fault_and_completes_the_scan() 
 /// A pass-through HTTP proxy in front of the server's client port that announces `max` as
 /// GetConfig's MaxExtendedUpdatesPerRequest (every WSUS says 50, Sluice too) and records how
 /// many revision ids each GetExtendedUpdateInfo carried.
-async fn rewriting_proxy(target: String, max: usize) -> (String, Arc<std::sync::Mutex<Vec<usize>>>) {
+async fn rewriting_proxy(target: String, max: &'static str) -> (String, Arc<std::sync::Mutex<Vec<usize>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -476,7 +476,7 @@ async fn item_11_agent_batches_extended_info_by_the_servers_max_extended_updates
         s.approve(&u, "install").await;
         updates.push(u);
     }
-    let (base, batches) = rewriting_proxy(s.base.clone(), 2).await;
+    let (base, batches) = rewriting_proxy(s.base.clone(), "2").await;
     let mut a = agent(&base);
     assert_eq!(a.max_extended_updates_per_request(), 50, "the WSUS value until GetConfig says otherwise");
     let r = a.scan(true).await.unwrap();
@@ -487,5 +487,15 @@ async fn item_11_agent_batches_extended_info_by_the_servers_max_extended_updates
     let batches = batches.lock().unwrap().clone();
     assert_eq!(batches.iter().sum::<usize>(), 3, "{batches:?}");
     assert!(batches.iter().all(|n| (1..=2).contains(n)), "{batches:?}");
+
+    // A value that is no positive count is not taken: the agent keeps to 50.
+    for junk in ["0", "many"] {
+        let (base, batches) = rewriting_proxy(s.base.clone(), junk).await;
+        let mut a = agent(&base);
+        let r = a.scan(true).await.unwrap();
+        assert_eq!(a.max_extended_updates_per_request(), 50, "{junk}");
+        assert_eq!(r.installed.len(), 3, "{r:?}");
+        assert_eq!(*batches.lock().unwrap(), [3], "{junk}");
+    }
     s.running.shutdown().await.unwrap();
 }
