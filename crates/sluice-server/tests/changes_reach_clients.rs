@@ -341,7 +341,7 @@ async fn sealed_cookie(s: &Server, a: &Agent, server_id: Option<Uuid>, expires_a
     CookieText { expiration: later.format(&time::format_description::well_known::Rfc3339).unwrap(), encrypted_data: B64.encode(keys.seal_client(&c)) }
 }
 
-/// The calls from the first faulted one on, up to and including the retry that succeeded.
+/// The first calls of a scan: the SyncUpdates that faulted, the recovery, and the retry.
 fn recovery_calls(report: &ScanReport) -> Vec<&str> {
     report.calls.iter().map(String::as_str).take(6).collect()
 }
