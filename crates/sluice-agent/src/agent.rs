@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::requests::{self, ComputerInfo, CookieText, Event};
-use crate::wire::{child, children, send, text_at, WireError};
+use crate::wire::{self, child, children, send, text_at, WireError};
 
 /// What the agent knows of one revision the server sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +30,10 @@ pub struct MachineState {
     pub computer_id: String,
     pub cookie: Option<CookieText>,
     pub config_last_change: Option<String>,
+    /// MaxExtendedUpdatesPerRequest from the server's GetConfig; absent: 50, the value every
+    /// WSUS announces.
+    #[serde(default)]
+    pub max_extended_updates_per_request: Option<usize>,
     pub registered: bool,
     pub installed_non_leaf: Vec<i32>,
     pub other_cached: Vec<i32>,
@@ -76,6 +80,12 @@ pub struct ScanReport {
     pub uninstalled: Vec<String>,
     pub reported_events: Vec<u32>,
     pub requests: BTreeMap<String, u32>,
+    /// Every request in the order it was sent (faulted ones included).
+    pub calls: Vec<String>,
+    /// Faults recovered from, as `operation: ErrorCode`, in order.
+    pub recoveries: Vec<String>,
+    /// Cached revisions the server confirmed through RefreshCache.
+    pub refreshed: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,8 +139,28 @@ pub struct Agent {
     pub state: MachineState,
     pub timings: Timings,
     pub bytes: usize,
+    /// MS-CV base and the number of ClientWebService calls so far (see [`wire::cv`]).
+    cv_base: String,
     cv: u32,
 }
+
+/// What a fault obliges the agent to do before retrying, as the native client does
+/// (MS-WUSP 3.1.5.4 and the spec's client reactions; ms-wusp.md's fault table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Renewal {
+    /// Nothing (unless the cookie is about to expire).
+    None,
+    /// CookieExpired: GetAuthorizationCookie and GetCookie, the expired cookie as oldCookie.
+    Cookie,
+    /// ConfigChanged: GetConfig first, then as for an expired cookie.
+    Config,
+    /// InvalidCookie, ServerChanged: the cookie is dropped; GetConfig, GetAuthorizationCookie,
+    /// GetCookie, then RefreshCache to map the cached revisions to this server's ids.
+    Full,
+}
+
+/// The MaxExtendedUpdatesPerRequest every WSUS announces, used when GetConfig does not say.
+pub const DEFAULT_MAX_EXTENDED_UPDATES_PER_REQUEST: usize = 50;
 
 fn now_text() -> String {
     OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
@@ -142,6 +172,14 @@ fn core_update_id(core: &str) -> Option<(String, i32)> {
     let rs = core.find("RevisionNumber=\"")? + 16;
     let rev = core[rs..].split('"').next()?.parse().ok()?;
     Some((id, rev))
+}
+
+/// A `ConfigurationProperty` value of a GetConfig answer (the operation's response element).
+fn config_property(response: &sluice_xml::Element, name: &str) -> Option<String> {
+    let result = child(response, "GetConfigResult")?;
+    children(child(result, "Properties")?, "ConfigurationProperty")
+        .find(|p| text_at(p, &["Name"]).is_some_and(|n| n.trim() == name))
+        .and_then(|p| text_at(p, &["Value"]))
 }
 
 fn attr(s: &str, name: &str) -> Option<String> {
@@ -169,14 +207,20 @@ impl Agent {
             state,
             timings: HashMap::new(),
             bytes: 0,
+            cv_base: wire::new_cv_base(),
             cv: 0,
         }
     }
 
     async fn call(&mut self, op: &'static str, c: &requests::SoapCall, report: &mut ScanReport) -> Result<sluice_xml::Element, WireError> {
-        self.cv += 1;
-        let cv = format!("sluiceAgent{:08x}.1.0.0.2.{}", self.state.computer_id.len() as u32 ^ 0x5eed, self.cv);
+        // The counter moves only with the calls that carry it, as in the capture (the native
+        // agent's GetAuthorizationCookie in between does not count).
+        if wire::carries_cv(c) {
+            self.cv += 1;
+        }
+        let cv = wire::cv(&self.cv_base, self.cv);
         *report.requests.entry(op.to_string()).or_default() += 1;
+        report.calls.push(op.to_string());
         let (el, took, len) = send(&self.soap, &self.base, c, &cv).await?;
         self.timings.entry(op).or_default().push(took);
         self.bytes += len;
@@ -201,6 +245,9 @@ impl Agent {
         if force_config || self.state.config_last_change.is_none() {
             let cfg = self.call("GetConfig", &requests::get_config(), report).await?;
             self.state.config_last_change = text_at(&cfg, &["GetConfigResult", "LastChange"]);
+            self.state.max_extended_updates_per_request = config_property(&cfg, "MaxExtendedUpdatesPerRequest")
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|n| *n > 0);
         }
         let dns = self.info.dns_name.clone();
         let id = self.state.computer_id.clone();
@@ -227,6 +274,11 @@ impl Agent {
         Ok(())
     }
 
+    /// The most revision ids one GetExtendedUpdateInfo may carry, as the server announced.
+    pub fn max_extended_updates_per_request(&self) -> usize {
+        self.state.max_extended_updates_per_request.unwrap_or(DEFAULT_MAX_EXTENDED_UPDATES_PER_REQUEST)
+    }
+
     /// Runs a call, recovering from the faults real clients recover from.
     async fn call_with_cookie(
         &mut self,
@@ -234,40 +286,91 @@ impl Agent {
         build: &(dyn Fn(&CookieText) -> requests::SoapCall + Sync),
         report: &mut ScanReport,
     ) -> Result<sluice_xml::Element, AgentError> {
-        let mut renew = false;
+        let mut renewal = Renewal::None;
         for attempt in 0..3 {
-            if renew || !self.cookie_valid() {
-                self.handshake(report, false).await?;
-                renew = false;
+            match renewal {
+                Renewal::None if self.cookie_valid() => {}
+                Renewal::None | Renewal::Cookie => self.handshake(report, false).await?,
+                Renewal::Config => self.handshake(report, true).await?,
+                Renewal::Full => {
+                    self.handshake(report, true).await?;
+                    self.refresh_cache(report).await?;
+                }
             }
             let call = build(self.cookie()?);
             match self.call(op, &call, report).await {
                 Ok(el) => return Ok(el),
-                Err(e) if attempt < 2 => match e.fault_code() {
-                    // Renewed with the expired cookie as oldCookie, so its state carries over.
-                    Some("CookieExpired") => renew = true,
-                    Some("InvalidCookie") => self.state.cookie = None,
-                    Some("ServerChanged") => {
-                        // Another server: its revision ids mean nothing here.
-                        self.state.cookie = None;
-                        self.state.installed_non_leaf.clear();
-                        self.state.other_cached.clear();
-                        self.state.revisions.clear();
-                    }
-                    Some("ConfigChanged") => {
-                        self.state.cookie = None;
-                        self.state.config_last_change = None;
-                    }
-                    Some("RegistrationRequired") => {
-                        self.state.registered = false;
-                        self.state.cookie = None;
-                    }
-                    _ => return Err(e.into()),
-                },
+                Err(e) if attempt < 2 => {
+                    renewal = match e.fault_code() {
+                        // The expired cookie goes along as oldCookie, so its state carries over.
+                        Some("CookieExpired") => Renewal::Cookie,
+                        // The cookie still names this server: it goes along as well.
+                        Some("ConfigChanged") => Renewal::Config,
+                        Some("InvalidCookie") | Some("ServerChanged") => {
+                            self.state.cookie = None;
+                            Renewal::Full
+                        }
+                        Some("RegistrationRequired") => {
+                            self.state.registered = false;
+                            self.state.cookie = None;
+                            Renewal::Cookie
+                        }
+                        _ => return Err(e.into()),
+                    };
+                    report.recoveries.push(format!("{op}: {}", e.fault_code().unwrap_or_default()));
+                }
                 Err(e) => return Err(e.into()),
             }
         }
         Err(AgentError::Protocol(format!("{op} kept failing")))
+    }
+
+    /// RefreshCache after a new cookie replaced one the server did not accept (InvalidCookie,
+    /// ServerChanged): the server answers with its own revision id and the deployment of each
+    /// cached revision it still deploys to this computer. Those are kept under the new ids;
+    /// the rest are dropped and come back through SyncUpdates (real WSUS leaves bundle members
+    /// out of the answer, and the client syncs them again).
+    async fn refresh_cache(&mut self, report: &mut ScanReport) -> Result<(), AgentError> {
+        if self.state.revisions.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<(String, i32)> = self.state.revisions.values().map(|r| (r.update_id.clone(), r.revision_number)).collect();
+        let call = requests::refresh_cache(self.cookie()?, &ids);
+        let resp = self.call("RefreshCache", &call, report).await?;
+        let installed: BTreeSet<(String, i32)> = self
+            .state
+            .installed_non_leaf
+            .iter()
+            .filter_map(|id| self.state.revisions.get(id))
+            .map(|r| (r.update_id.clone(), r.revision_number))
+            .collect();
+        let mut by_identity: HashMap<(String, i32), KnownRevision> =
+            std::mem::take(&mut self.state.revisions).into_values().map(|r| ((r.update_id.clone(), r.revision_number), r)).collect();
+        self.state.installed_non_leaf.clear();
+        self.state.other_cached.clear();
+        let results = child(&resp, "RefreshCacheResult");
+        for res in results.into_iter().flat_map(|r| children(r, "RefreshCacheResult")) {
+            let (Some(id), Some(update_id), Some(rev)) = (
+                text_at(res, &["RevisionID"]).and_then(|v| v.parse::<i32>().ok()),
+                text_at(res, &["GlobalID", "UpdateID"]).map(|u| u.to_uppercase()),
+                text_at(res, &["GlobalID", "RevisionNumber"]).and_then(|v| v.parse::<i32>().ok()),
+            ) else {
+                continue;
+            };
+            let key = (update_id, rev);
+            let Some(mut known) = by_identity.remove(&key) else { continue };
+            known.is_leaf = text_at(res, &["IsLeaf"]).as_deref() == Some("true");
+            known.action = text_at(res, &["Deployment", "Action"]).unwrap_or_default();
+            known.deadline = text_at(res, &["Deployment", "Deadline"]);
+            if installed.contains(&key) {
+                self.state.installed_non_leaf.push(id);
+            } else {
+                self.state.other_cached.push(id);
+            }
+            self.state.revisions.insert(id, known);
+        }
+        report.refreshed += self.state.revisions.len();
+        Ok(())
     }
 
     /// Re-evaluates the cached non-leaf revisions, as WUA does at the start of every scan: one
@@ -394,11 +497,12 @@ impl Agent {
         (needed, installed)
     }
 
-    /// Extended information in batches of MaxExtendedUpdatesPerRequest (50).
+    /// Extended information in batches of the server's MaxExtendedUpdatesPerRequest.
     async fn extended(&mut self, ids: &[i32], report: &mut ScanReport) -> Result<(HashMap<i32, String>, HashMap<String, String>), AgentError> {
         let mut fragments = HashMap::new();
         let mut urls = HashMap::new();
-        for batch in ids.chunks(50) {
+        let per_request = self.max_extended_updates_per_request();
+        for batch in ids.chunks(per_request) {
             let attrs = self.device_attributes.clone();
             let resp = self
                 .call_with_cookie("GetExtendedUpdateInfo", &|c| requests::get_extended_update_info(c, batch, "en-US", &attrs), report)

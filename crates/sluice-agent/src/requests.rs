@@ -193,6 +193,25 @@ pub fn get_extended_update_info(cookie: &CookieText, revision_ids: &[i32], local
     )
 }
 
+/// RefreshCache (MS-WUSP 3.1.5.8): the identities of the cached revisions, sent after the
+/// handshake that follows InvalidCookie or ServerChanged so the server maps them to its own
+/// revision ids. The native agent never sent it in the captures; the element structure is the
+/// WSDL's, as in the spec's own example (spec-examples/ms-wusp/10-RefreshCache-request.xml).
+pub fn refresh_cache(cookie: &CookieText, global_ids: &[(String, i32)]) -> SoapCall {
+    let mut ids = String::with_capacity(global_ids.len() * 120 + 32);
+    if !global_ids.is_empty() {
+        ids.push_str("<globalIDs>");
+        for (update_id, revision_number) in global_ids {
+            ids.push_str(&format!(
+                "<UpdateIdentity><UpdateID>{}</UpdateID><RevisionNumber>{revision_number}</RevisionNumber></UpdateIdentity>",
+                esc(&update_id.to_ascii_lowercase())
+            ));
+        }
+        ids.push_str("</globalIDs>");
+    }
+    call(CLIENT_PATH, CLIENT_NS, "RefreshCache", format!("<RefreshCache xmlns=\"{CLIENT_NS}\">{}{ids}</RefreshCache>", cookie_xml(cookie)))
+}
+
 /// One reporting event, as `ReportingEvent` with BasicData, ExtendedData and PrivateData.
 #[derive(Debug, Clone)]
 pub struct Event {

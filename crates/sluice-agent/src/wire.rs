@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use sluice_xml::Element;
 
-use crate::requests::{SoapCall, USER_AGENT};
+use crate::requests::{SoapCall, CLIENT_PATH, USER_AGENT};
 
 const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
@@ -16,7 +16,29 @@ pub type SoapClient = hyper_util::client::legacy::Client<hyper_util::client::leg
 pub fn soap_client() -> SoapClient {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .pool_idle_timeout(std::time::Duration::from_secs(30))
+        // WinHTTP writes `Cache-Control`, `Content-Type`, …; hyper would write them lower-case.
+        .http1_title_case_headers(true)
         .build_http()
+}
+
+/// A correlation vector base as the native agent's MS-CV header starts with: 16 base64
+/// characters (12 random bytes), fixed for one agent.
+pub fn new_cv_base() -> String {
+    use base64::Engine;
+    let raw: [u8; 12] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+/// The MS-CV value of the `n`th ClientWebService call of an agent (`me4WAo5lqUCG/53V.1.0.0.2.1`
+/// in the capture, counting up by one per call).
+pub fn cv(base: &str, n: u32) -> String {
+    format!("{base}.1.0.0.2.{n}")
+}
+
+/// Whether the native agent sends an MS-CV header with this call: on the ClientWebService
+/// only, never to SimpleAuth (capture scan/000002) or Reporting (flow/000016).
+pub fn carries_cv(call: &SoapCall) -> bool {
+    call.path.eq_ignore_ascii_case(CLIENT_PATH)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,19 +77,27 @@ impl WireError {
     }
 }
 
-/// Sends one SOAP call; returns the operation's response element and the time it took.
+/// Sends one SOAP call with the native agent's headers, in its order (MS-CV only where it sends
+/// one, see [`carries_cv`]); returns the operation's response element and the time it took.
 pub async fn send(http: &SoapClient, base: &str, call: &SoapCall, cv: &str) -> Result<(Element, Duration, usize), WireError> {
     let started = Instant::now();
     let uri: http::Uri = format!("{base}{}", call.path).parse().map_err(|e| WireError::Connection(format!("bad server URL: {e}")))?;
-    let req = http::Request::post(uri)
+    let host = uri.authority().map(|a| a.as_str().to_string()).ok_or_else(|| WireError::Connection(format!("no host in the server URL {base}")))?;
+    let mut req = http::Request::post(uri)
         .header("Cache-Control", "no-cache")
         .header("Connection", "Keep-Alive")
         .header("Pragma", "no-cache")
         .header("Content-Type", "text/xml; charset=utf-8")
         .header("Accept-Encoding", "xpress")
         .header("User-Agent", USER_AGENT)
-        .header("SOAPAction", format!("\"{}\"", call.action))
-        .header("MS-CV", cv)
+        .header("SOAPAction", format!("\"{}\"", call.action));
+    if carries_cv(call) {
+        req = req.header("MS-CV", cv);
+    }
+    // Set here rather than left to hyper, which would put Host before Content-Length.
+    let req = req
+        .header("Content-Length", call.body.len())
+        .header("Host", host)
         .body(http_body_util::Full::new(bytes::Bytes::from(call.body.clone())))
         .map_err(|e| WireError::Connection(e.to_string()))?;
     let resp = tokio::time::timeout(Duration::from_secs(120), http.request(req))

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sluice_metadata::UpdateType as DocType;
 use sluice_store::{
-    ALL_COMPUTERS_GROUP, Approval, ApprovalAction, Computer, ComputerGroup, InstallState, Revision, StoreError,
+    ALL_COMPUTERS_GROUP, Approval, ApprovalAction, ApprovalRemoval, Computer, ComputerGroup, InstallState, Revision, StoreError,
     UNASSIGNED_COMPUTERS_GROUP, UpdateStatus, UpdateType,
 };
 use time::format_description::well_known::Rfc3339;
@@ -79,8 +79,8 @@ pub struct EffectiveApproval {
     /// The group whose approval won (possibly an ancestor of the computer's group).
     pub approval_group: Uuid,
     /// The newest `approved_at` among the approvals that were weighed for this computer, so a
-    /// change to any of them moves it forward. Removals are only visible through
-    /// [`Catalog::approvals_version`].
+    /// change to any of them moves it forward. Removed approvals leave no row to weigh: see
+    /// [`TargetingSnapshot::removals_for_groups`].
     pub last_change: OffsetDateTime,
 }
 
@@ -100,6 +100,8 @@ pub struct TargetingSnapshot {
     /// Group → update → the group's own approval.
     approvals: HashMap<Uuid, HashMap<Uuid, GroupApproval>>,
     declined: HashSet<Uuid>,
+    /// Group → update → when the group's approval of it was last removed.
+    removals: HashMap<Uuid, HashMap<Uuid, OffsetDateTime>>,
 }
 
 /// Case-insensitive group name key: full Unicode lower case, so both database backends and
@@ -168,6 +170,47 @@ impl TargetingSnapshot {
             );
         }
         s
+    }
+
+    /// Adds when approvals were removed, so that
+    /// [`removals_for_groups`](Self::removals_for_groups) can answer.
+    pub fn with_removals(mut self, removals: &[ApprovalRemoval]) -> TargetingSnapshot {
+        for r in removals {
+            let at = self.removals.entry(r.group_id).or_default().entry(r.update_id).or_insert(r.removed_at);
+            *at = (*at).max(r.removed_at);
+        }
+        self
+    }
+
+    /// Per update, the latest removal of an approval on any group whose approvals reach a
+    /// computer in `groups` (its groups and their ancestors). Such a removal may have changed
+    /// the computer's deployment of the update (back to not approved, or to an approval it
+    /// now inherits), and this time is the only trace of it: WSUS gives the changed deployment
+    /// a new change time, which is how an incremental SyncUpdates lists it in ChangedUpdates
+    /// (MS-WUSP 3.1.5.7). A removal that a nearer approval masked is included too; the client
+    /// then merely gets its unchanged deployment again.
+    pub fn removals_for_groups(&self, groups: &[Uuid]) -> HashMap<Uuid, OffsetDateTime> {
+        let mut out: HashMap<Uuid, OffsetDateTime> = HashMap::new();
+        if self.removals.is_empty() {
+            return out;
+        }
+        let mut seen: HashSet<Uuid> = HashSet::new();
+        for g in self.membership(groups) {
+            for anc in self.ancestry(g) {
+                if !seen.insert(anc) {
+                    continue;
+                }
+                let Some(own) = self.removals.get(&anc) else { continue };
+                for (update, at) in own {
+                    if self.declined.contains(update) {
+                        continue;
+                    }
+                    let e = out.entry(*update).or_insert(*at);
+                    *e = (*e).max(*at);
+                }
+            }
+        }
+        out
     }
 
     /// Whether the update is declined.
@@ -332,6 +375,17 @@ impl TargetingSnapshot {
     }
 }
 
+/// A configuration change time in UTC, cut to whole milliseconds: it travels through clients
+/// as xsd:dateTime and is compared in milliseconds.
+fn config_time(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(UtcOffset::UTC);
+    t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t)
+}
+
+fn format_config_time(t: OffsetDateTime) -> Result<String, CatalogError> {
+    t.format(&Rfc3339).map_err(|e| CatalogError::Internal(format!("configuration change time {t}: {e}")))
+}
+
 /// Parses an RFC 3339 date-time (with its offset), as deadlines are given.
 pub fn parse_rfc3339_utc(s: &str) -> Result<OffsetDateTime, CatalogError> {
     OffsetDateTime::parse(s.trim(), &Rfc3339)
@@ -367,6 +421,8 @@ pub fn parse_action(s: &str) -> Result<ApprovalAction, CatalogError> {
 /// Settings keys.
 const MODE_SETTING: &str = "targeting-mode";
 const VERSION_SETTING: &str = "approvals-version";
+/// The configuration LastChange clients get from GetConfig and echo in GetCookie.
+pub const CLIENT_CONFIG_CHANGE_SETTING: &str = "client-config-last-change";
 /// The sync settings document (owned by sluice-sync); only its `mode` and `upstream` are read here.
 const SYNC_SETTINGS: &str = "sync-settings";
 
@@ -503,11 +559,13 @@ impl Catalog {
         let groups = self.store.list_groups().await?;
         let approvals = self.store.all_approvals().await?;
         let declined = self.store.list_declined().await?;
+        let removals = self.store.approval_removals().await?;
         Ok(TargetingSnapshot::new(
             &groups,
             &approvals,
             declined.into_iter().map(|d| d.update_id),
-        ))
+        )
+        .with_removals(&removals))
     }
 
     /// A value that changes whenever groups, approvals, declines or the targeting mode change
@@ -578,11 +636,38 @@ impl Catalog {
             .unwrap_or_default())
     }
 
-    /// Sets the targeting mode.
+    /// Sets the targeting mode. A change moves the client configuration's LastChange on in the
+    /// same write: clients holding a cookie issued for the old configuration then get
+    /// ConfigChanged and go through GetConfig, GetAuthorizationCookie (where client-side
+    /// targeting names its groups) and GetCookie again (MS-WUSP 3.1.5.4, 3.1.5.7). Setting the
+    /// mode in force changes nothing.
     pub async fn set_targeting_mode(&self, mode: TargetingMode) -> Result<TargetingSettings, CatalogError> {
-        self.store.set_setting(MODE_SETTING, mode.as_str()).await?;
+        if self.targeting_mode().await? == mode {
+            return Ok(TargetingSettings { mode });
+        }
+        let previous = self.client_config_last_change().await?;
+        // Strictly later: clients compare for equality, so two changes within one millisecond
+        // must still give two values.
+        let next = config_time(OffsetDateTime::now_utc()).max(previous + time::Duration::milliseconds(1));
+        let next = format_config_time(next)?;
+        self.store
+            .set_settings(&[(MODE_SETTING, mode.as_str()), (CLIENT_CONFIG_CHANGE_SETTING, &next)])
+            .await?;
         self.bump_version().await?;
         Ok(TargetingSettings { mode })
+    }
+
+    /// The client configuration's LastChange (GetConfig), created on first use. Whole
+    /// milliseconds, as client cookies keep it.
+    pub async fn client_config_last_change(&self) -> Result<OffsetDateTime, CatalogError> {
+        if let Some(s) = self.store.get_setting(CLIENT_CONFIG_CHANGE_SETTING).await? {
+            return OffsetDateTime::parse(s.trim(), &Rfc3339)
+                .map(config_time)
+                .map_err(|_| StoreError::Corrupt(format!("setting {CLIENT_CONFIG_CHANGE_SETTING}: {s:?}")).into());
+        }
+        let now = config_time(OffsetDateTime::now_utc());
+        self.store.set_setting(CLIENT_CONFIG_CHANGE_SETTING, &format_config_time(now)?).await?;
+        Ok(now)
     }
 
     /// Explicit memberships of every computer that has any, one query per group (groups are

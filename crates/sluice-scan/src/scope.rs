@@ -79,7 +79,9 @@ fn deployment_id(update: &Uuid, action: Action, changed: OffsetDateTime) -> i32 
     };
     feed(update.as_bytes());
     feed(action.as_str().as_bytes());
-    feed(&changed.unix_timestamp().to_le_bytes());
+    // Milliseconds: two changes of one update within a second (an approval removed, then set
+    // to Not Approved) are two deployments, each with its own id, as on WSUS.
+    feed(&((changed.unix_timestamp_nanos() / 1_000_000) as i64).to_le_bytes());
     (h & 0x7fff_ffff).max(1) as i32
 }
 
@@ -108,6 +110,26 @@ pub fn deployments(
     declined: &HashSet<Uuid>,
     source: FileSource,
 ) -> Vec<Option<Deployment>> {
+    deployments_with_changes(index, approvals, &HashMap::new(), declined, source)
+}
+
+/// [`deployments`], where `unapproved_since` says, for updates that are not approved for the
+/// computer (any more), when that last changed: an approval removed or set to Not Approved.
+///
+/// On WSUS a removed approval leaves the update in scope, detect-only: its deployment becomes
+/// PreDeploymentCheck with a new change time, and an incremental SyncUpdates lists the cached
+/// revision in ChangedUpdates with that deployment (MS-WUSP 3.1.5.7: ChangedUpdates are the
+/// cached, still needed revisions whose deployment changed since the client's last sync). Only
+/// a decline or expiry takes it out of scope (OutOfScopeRevisionIDs). Without this time the
+/// not-approved deployment would carry the import time, older than the client's watermark,
+/// and the client would keep its cached Install until it rescanned from scratch.
+pub fn deployments_with_changes(
+    index: &CatalogIndex,
+    approvals: &HashMap<Uuid, Approved>,
+    unapproved_since: &HashMap<Uuid, OffsetDateTime>,
+    declined: &HashSet<Uuid>,
+    source: FileSource,
+) -> Vec<Option<Deployment>> {
     index
         .entries
         .iter()
@@ -116,6 +138,10 @@ pub fn deployments(
             if e.expired || declined.contains(&e.update_id) {
                 return None;
             }
+            let unapproved_at = match unapproved_since.get(&e.update_id) {
+                Some(t) => e.imported_at.max(*t),
+                None => e.imported_at,
+            };
             let (action, deadline, changed) = match e.kind {
                 Kind::Category | Kind::Detectoid => (Action::Evaluate, None, e.imported_at),
                 Kind::Software | Kind::Driver => match approvals.get(&e.update_id) {
@@ -133,10 +159,10 @@ pub fn deployments(
                     None if !e.explicitly_deployable
                         && (!index.bundle_parents(&e.update_id).is_empty() || (e.is_leaf && e.kind == Kind::Software)) =>
                     {
-                        (Action::Bundle, None, e.imported_at)
+                        (Action::Bundle, None, unapproved_at)
                     }
-                    None if e.explicitly_deployable || e.is_leaf => (Action::PreDeploymentCheck, None, e.imported_at),
-                    None => (Action::Evaluate, None, e.imported_at),
+                    None if e.explicitly_deployable || e.is_leaf => (Action::PreDeploymentCheck, None, unapproved_at),
+                    None => (Action::Evaluate, None, unapproved_at),
                 },
             };
             Some(Deployment {

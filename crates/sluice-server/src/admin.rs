@@ -97,6 +97,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             // after the scan state's periodic version check.
             if changes && response.status().is_success() {
                 state.scan.invalidate();
+                // A change clients see in GetConfig (the targeting mode) moved the configuration
+                // LastChange: the next client request must already be checked against it.
+                if let Err(e) = state.scan.reload_config().await {
+                    tracing::error!(error = %e, "cannot reread the client configuration change time");
+                }
             }
             response
         }

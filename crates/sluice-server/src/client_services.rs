@@ -320,7 +320,7 @@ impl Ctx<'_> {
             .filter(|d| !d.is_empty())
             .ok_or_else(|| fault(ErrorCode::InvalidCookie, service, "cookie"))?;
         let c = self.scan().keys.open_client(data, OffsetDateTime::now_utc()).map_err(|e| cookie_fault(e, service))?;
-        if c.config_last_change_ms != ms(self.scan().config_last_change) {
+        if c.config_last_change_ms != ms(self.scan().config_last_change()) {
             return Err(Fault::new(ErrorCode::ConfigChanged, service));
         }
         Ok(c)
@@ -385,7 +385,7 @@ impl Ctx<'_> {
 
     fn get_config(&self) -> Vec<u8> {
         let config = soap::ConfigResponse {
-            last_change: soap::format_datetime(self.scan().config_last_change),
+            last_change: soap::format_datetime(self.scan().config_last_change()),
             is_registration_required: true,
             auth_plugins: vec![soap::AuthPlugInInfo {
                 plugin_id: "SimpleTargeting".into(),
@@ -446,7 +446,7 @@ impl Ctx<'_> {
         }
         let config_ms = match r.last_change.as_deref().and_then(soap::parse_datetime) {
             Some(t) => ms(t),
-            None => ms(self.scan().config_last_change),
+            None => ms(self.scan().config_last_change()),
         };
         // Whole milliseconds, as the sealed cookie keeps them: every NewCookie then repeats this
         // answer's Expiration exactly, as real WSUS does.

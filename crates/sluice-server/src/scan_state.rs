@@ -2,6 +2,7 @@
 //! rebuilt when the catalog or approvals change and shared by every request meanwhile.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
 
 use sluice_scan::cookie::CookieKeys;
@@ -10,13 +11,11 @@ use sluice_scan::scope::{self, Approved, Deployment, FileSource};
 use sluice_catalog::targeting::{TargetingMode, TargetingSnapshot};
 use sluice_catalog::{Catalog, CatalogError};
 use sluice_store::StoreError;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 const SETTING_COOKIE_KEY: &str = "client-cookie-key";
 const SETTING_SERVER_ID: &str = "server-id";
-const SETTING_CONFIG_CHANGE: &str = "client-config-last-change";
 const STORAGE_MODE_SETTING: &str = "storage-mode";
 
 /// One consistent view of what clients may see.
@@ -47,20 +46,31 @@ impl Snapshot {
                 return d.clone();
             }
         }
-        let approvals: HashMap<Uuid, Approved> = self
-            .targeting
-            .effective_for_groups(&key)
-            .into_iter()
-            .filter_map(|(update, e)| {
-                let uninstall = match e.action {
-                    sluice_store::ApprovalAction::Install => false,
-                    sluice_store::ApprovalAction::Uninstall => true,
-                    sluice_store::ApprovalAction::NotApproved => return None,
-                };
-                Some((update, Approved { uninstall, deadline: e.deadline, changed_at: e.last_change }))
-            })
-            .collect();
-        let d = Arc::new(scope::deployments(&self.index, &approvals, &self.declined, self.source));
+        // A removed approval leaves no row behind; its removal time is what moves the
+        // deployment's change time past the watermark of clients that cached the old one.
+        let removed = self.targeting.removals_for_groups(&key);
+        let mut approvals: HashMap<Uuid, Approved> = HashMap::new();
+        let mut unapproved_since: HashMap<Uuid, OffsetDateTime> = HashMap::new();
+        for (update, e) in self.targeting.effective_for_groups(&key) {
+            let changed_at = removed.get(&update).map_or(e.last_change, |r| e.last_change.max(*r));
+            let uninstall = match e.action {
+                sluice_store::ApprovalAction::Install => false,
+                sluice_store::ApprovalAction::Uninstall => true,
+                // Explicitly not approved: detect-only, changed when that approval was set.
+                sluice_store::ApprovalAction::NotApproved => {
+                    unapproved_since.insert(update, changed_at);
+                    continue;
+                }
+            };
+            approvals.insert(update, Approved { uninstall, deadline: e.deadline, changed_at });
+        }
+        for (update, at) in removed {
+            if !approvals.contains_key(&update) {
+                let t = unapproved_since.entry(update).or_insert(at);
+                *t = (*t).max(at);
+            }
+        }
+        let d = Arc::new(scope::deployments_with_changes(&self.index, &approvals, &unapproved_since, &self.declined, self.source));
         if let Ok(mut cache) = self.deployments.lock() {
             // Bounded: group sets are few in practice; a pathological number just recomputes.
             if cache.len() < 4096 {
@@ -78,7 +88,10 @@ const VERSION_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 pub struct ScanState {
     catalog: Catalog,
     pub keys: CookieKeys,
-    pub config_last_change: OffsetDateTime,
+    /// The configuration LastChange (GetConfig) in unix milliseconds, as cookies keep it.
+    /// Reloaded from the store with every change made through the admin API (before its
+    /// answer goes out) and with every snapshot rebuild (changes made by another process).
+    config_last_change_ms: AtomicI64,
     current: RwLock<Arc<Snapshot>>,
     /// Invalidations so far; a snapshot built for fewer is stale.
     wanted: std::sync::atomic::AtomicU64,
@@ -108,17 +121,7 @@ impl ScanState {
                 id
             }
         };
-        let config_last_change = match store.get_setting(SETTING_CONFIG_CHANGE).await? {
-            Some(s) => OffsetDateTime::parse(&s, &Rfc3339)
-                .map_err(|_| StoreError::Corrupt(format!("setting {SETTING_CONFIG_CHANGE}")))?,
-            None => {
-                // Whole milliseconds: the value travels through clients as xsd:dateTime.
-                let now = OffsetDateTime::now_utc();
-                let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
-                store.set_setting(SETTING_CONFIG_CHANGE, &now.format(&Rfc3339).unwrap_or_default()).await?;
-                now
-            }
-        };
+        let config_last_change = catalog.client_config_last_change().await?;
         let mut keys = CookieKeys::new(key, server_id);
         match crate::instance_record::swap(data_dir, server_id, &key) {
             Ok(Some(previous)) => keys = keys.with_previous_instance(previous),
@@ -131,7 +134,7 @@ impl ScanState {
         Ok(ScanState {
             catalog,
             keys,
-            config_last_change,
+            config_last_change_ms: AtomicI64::new(unix_ms(config_last_change)),
             current: RwLock::new(Arc::new(snapshot)),
             wanted: std::sync::atomic::AtomicU64::new(0),
             checked: Mutex::new(std::time::Instant::now()),
@@ -143,6 +146,21 @@ impl ScanState {
     /// The next request waits for the rebuild rather than seeing the old state.
     pub fn invalidate(&self) {
         self.wanted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The configuration LastChange that GetConfig announces and client cookies must carry.
+    pub fn config_last_change(&self) -> OffsetDateTime {
+        let ms = self.config_last_change_ms.load(std::sync::atomic::Ordering::SeqCst);
+        OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Rereads the configuration LastChange from the store. The admin API calls it after every
+    /// change, before answering, so the very next client request is checked against the new
+    /// configuration (ConfigChanged), not one that arrives after a snapshot rebuild.
+    pub async fn reload_config(&self) -> Result<(), CatalogError> {
+        let t = self.catalog.client_config_last_change().await?;
+        self.config_last_change_ms.store(unix_ms(t), std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// The current snapshot, rebuilt first if the catalog or approvals changed since.
@@ -173,6 +191,8 @@ impl ScanState {
             return Ok(latest);
         }
         let fresh = Arc::new(build(&self.catalog, wanted).await?);
+        // Changes made by another process sharing the database reach this one here.
+        self.reload_config().await?;
         if let Ok(mut w) = self.current.write() {
             *w = fresh.clone();
         }
@@ -185,6 +205,10 @@ impl ScanState {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
+}
+
+fn unix_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn parse_key(s: &str) -> Option<[u8; 32]> {

@@ -392,7 +392,7 @@ impl Ctx<'_> {
     async fn dispatch(&self, req: WRequest) -> Result<WResponse, Fault> {
         match req {
             WRequest::GetAuthConfig => Ok(WResponse::GetAuthConfig(wss::ServerAuthConfig {
-                last_change: wss::format_datetime(self.state.scan.config_last_change),
+                last_change: wss::format_datetime(self.state.scan.config_last_change()),
                 auth_info: vec![wss::AuthPlugInInfo::dss_targeting()],
                 allowed_event_ids: None,
             })),
@@ -518,7 +518,7 @@ impl Ctx<'_> {
             .config_anchor
             .as_deref()
             .and_then(SyncAnchor::parse)
-            .is_some_and(|a| a.time >= primitive(self.state.scan.config_last_change));
+            .is_some_and(|a| a.time >= primitive(self.state.scan.config_last_change()));
         Ok(WResponse::GetConfigData(wss::ServerSyncConfigData {
             catalog_only_sync,
             lazy_sync,

@@ -692,7 +692,7 @@ fn check_get_config(c: &Ctx<'_>, server: &RunningServer) -> Vec<Difference> {
     let (r, o) = (find(c.real, "GetConfigResult").expect("real"), find(c.ours, "GetConfigResult").expect("ours"));
     let last_change = kid_text(o, "LastChange").expect("LastChange");
     let parsed = sluice_soap::parse_datetime(&last_change).unwrap_or_else(|| panic!("LastChange {last_change}"));
-    assert_eq!(parsed, server.state.scan.config_last_change, "LastChange is the server's configuration time");
+    assert_eq!(parsed, server.state.scan.config_last_change(), "LastChange is the server's configuration time");
     assert_eq!(kid_text(o, "IsRegistrationRequired"), kid_text(r, "IsRegistrationRequired"));
     let plugins = |e: &Element| -> Vec<Vec<(String, String)>> {
         all(kid(e, "AuthInfo").expect("AuthInfo"), "AuthPlugInInfo")

@@ -267,6 +267,18 @@ impl Store {
         Ok(())
     }
 
+    /// Sets several settings in one transaction: either all change or none does.
+    pub async fn set_settings(&self, pairs: &[(&str, &str)]) -> Result<()> {
+        const SQL: &str = "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        in_tx!(self, tx => {
+            for (key, value) in pairs {
+                sqlx::query(SQL).bind(*key).bind(*value).execute(&mut *tx).await?;
+            }
+        });
+        Ok(())
+    }
+
     /// Removes a setting; returns false if it was not set.
     pub async fn delete_setting(&self, key: &str) -> Result<bool> {
         on_write!(self, db => {

@@ -75,12 +75,42 @@ impl Store {
         Ok(approval)
     }
 
-    /// Removes an approval; returns false if there was none.
+    /// Removes an approval and, in the same transaction, records when it was removed (see
+    /// [`approval_removals`](Self::approval_removals)); returns false if there was none, and
+    /// then records nothing.
     pub async fn remove_approval(&self, update_id: Uuid, group_id: Uuid) -> Result<bool> {
-        const SQL: &str = "DELETE FROM approvals WHERE update_id = $1 AND group_id = $2";
+        const DELETE: &str = "DELETE FROM approvals WHERE update_id = $1 AND group_id = $2";
+        const RECORD: &str = "INSERT INTO approval_removals (update_id, group_id, removed_at) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (update_id, group_id) DO UPDATE SET removed_at = excluded.removed_at";
         let (uid, gid) = (uuid_str(&update_id), uuid_str(&group_id));
-        on_write!(self, db => {
-            Ok(sqlx::query(SQL).bind(&uid).bind(&gid).execute(db).await?.rows_affected() > 0)
+        let at = ts(now())?;
+        Ok(in_tx!(self, tx => {
+            let removed = sqlx::query(DELETE).bind(&uid).bind(&gid).execute(&mut *tx).await?.rows_affected() > 0;
+            if removed {
+                sqlx::query(RECORD).bind(&uid).bind(&gid).bind(&at).execute(&mut *tx).await?;
+            }
+            removed
+        }))
+    }
+
+    /// When each group's approval of each update was last removed (latest removal only).
+    /// Clients that cached such an update with its approved deployment learn of the change
+    /// through this time (MS-WUSP 3.1.5.7, ChangedUpdates).
+    pub async fn approval_removals(&self) -> Result<Vec<ApprovalRemoval>> {
+        const SQL: &str = "SELECT update_id, group_id, removed_at FROM approval_removals \
+             ORDER BY update_id, group_id";
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).fetch_all(db).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(ApprovalRemoval {
+                        update_id: r.uuid("update_id")?,
+                        group_id: r.uuid("group_id")?,
+                        removed_at: r.time("removed_at")?,
+                    })
+                })
+                .collect()
         })
     }
 

@@ -525,6 +525,17 @@ pub struct Approval {
     pub approved_at: OffsetDateTime,
 }
 
+/// The latest removal of one group's approval of one update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRemoval {
+    /// The update that was approved.
+    pub update_id: Uuid,
+    /// The group the approval was for.
+    pub group_id: Uuid,
+    /// When the approval was removed.
+    pub removed_at: OffsetDateTime,
+}
+
 /// A declined update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declined {

@@ -1136,11 +1136,17 @@ async fn approvals_declines_eulas(env: Env) {
             .await
             .unwrap()
     );
+    // The removal is recorded with it; removing nothing records nothing.
+    let removals = s.approval_removals().await.unwrap();
+    assert_eq!(removals.len(), 1);
+    assert_eq!((removals[0].update_id, removals[0].group_id), (uid(1), ALL_COMPUTERS_GROUP));
     assert!(
         !s.remove_approval(uid(1), ALL_COMPUTERS_GROUP)
             .await
             .unwrap()
     );
+    assert!(!s.remove_approval(uid(9), g.id).await.unwrap());
+    assert_eq!(s.approval_removals().await.unwrap(), removals);
     assert_eq!(s.approvals_for_update(uid(1)).await.unwrap(), vec![a1]);
     s.delete_group(g.id).await.unwrap();
     assert!(
@@ -1602,6 +1608,10 @@ async fn settings_round_trip(env: Env) {
     assert!(s.delete_setting("upstream").await.unwrap());
     assert!(!s.delete_setting("upstream").await.unwrap());
     assert!(s.get_setting("upstream").await.unwrap().is_none());
+    // Several at once, replacing and adding.
+    s.set_settings(&[("anchor", "a1"), ("mode", "client")]).await.unwrap();
+    assert_eq!(s.get_setting("anchor").await.unwrap().as_deref(), Some("a1"));
+    assert_eq!(s.get_setting("mode").await.unwrap().as_deref(), Some("client"));
 }
 
 async fn concurrent_writers(env: Env) {

@@ -326,7 +326,7 @@ impl Harness {
     }
 
     pub fn config_last_change_ms(&self) -> i64 {
-        (self.server.state.scan.config_last_change.unix_timestamp_nanos() / 1_000_000) as i64
+        (self.server.state.scan.config_last_change().unix_timestamp_nanos() / 1_000_000) as i64
     }
 
     /// A product, a classification and 60 leaves in both, each with a ~3 KB applicability
