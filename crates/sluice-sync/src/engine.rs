@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::client::{UpstreamClient, http_client};
 use crate::download::{DownloadReport, Downloader};
 use crate::selection::UpdatesFilter;
-use crate::settings::{self, StorageMode, SyncSettings};
+use crate::settings::{self, StorageMode, SyncSettings, is_microsoft_update};
 use crate::SyncError;
 
 /// Job kind of a sync in the jobs table.
@@ -22,7 +22,6 @@ pub const SYNC_JOB: &str = "sync";
 /// The `UPDATES_FILTER_KEY` value of an anchor obtained without a product or classification
 /// filter.
 const UNFILTERED: &str = "*";
-
 /// Job kind of a download run (approved mode).
 pub const DOWNLOAD_JOB: &str = "download";
 
@@ -335,8 +334,6 @@ fn absorb(report: &mut SyncReport, d: DownloadReport) {
     report.download_failures += d.failed.len();
     report.errors.extend(d.failed.into_iter().map(|(sha1, e)| format!("file {sha1}: {e}")));
 }
-
-use settings::is_microsoft_update;
 
 fn is_fqdn_like(s: &str) -> bool {
     !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
