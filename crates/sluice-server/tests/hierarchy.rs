@@ -379,3 +379,87 @@ async fn root_autonomous_and_replica() {
     auto.shutdown().await.unwrap();
     root.shutdown().await.unwrap();
 }
+
+/// `sluice sync configure --upstream URL [--replica]` and nothing else, through the admin API
+/// as the CLI does it (read the settings, change two keys, store them back).
+async fn configure_like_wsus(dss: &RunningServer, root: &RunningServer, replica: bool) {
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/api/v1/sync/settings", dss.admin_addr);
+    let mut s: serde_json::Value = http.get(&url).bearer_auth(&dss.admin_token).send().await.unwrap().json().await.unwrap();
+    s["upstream"] = serde_json::json!(format!("http://{}", root.client_addr));
+    if replica {
+        s["mode"] = serde_json::json!("replica");
+    }
+    let resp = http.put(&url).bearer_auth(&dss.admin_token).json(&s).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let saved: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!((saved["products"].as_array().map(Vec::len), saved["classifications"].as_array().map(Vec::len)), (Some(0), Some(0)));
+}
+
+/// Issue #8, item 8: downstream servers configured the way a WSUS administrator configures
+/// them (upstream and mode only, no products or classifications) take what the root offers;
+/// the replica's clients install the root's approved update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_8_downstreams_configured_with_only_upstream_and_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = server(&tmp.path().join("root")).await;
+    let auto = server(&tmp.path().join("autonomous")).await;
+    let replica = server(&tmp.path().join("replica")).await;
+
+    let a = publish(&root, "Root Approved", 11, 40_000).await;
+    let b = publish(&root, "Not Approved", 12, 20_000).await;
+    root.state.catalog.approve(&approval(a, "All Computers"), "root-admin").await.unwrap();
+    root.state.scan.invalidate();
+
+    configure_like_wsus(&auto, &root, false).await;
+    configure_like_wsus(&replica, &root, true).await;
+    let ra = sync(&auto).await;
+    let rr = sync(&replica).await;
+    // A product, a classification and both updates: not just the two categories.
+    for (r, s) in [(&ra, &auto), (&rr, &replica)] {
+        assert_eq!(r.new_revisions, 4, "{r:?}");
+        for u in [a, b] {
+            assert!(s.state.store.latest_revision(u).await.unwrap().is_some(), "{u} synchronised");
+        }
+    }
+    // Default storage (approved): the replica fetched the file of the approved update only.
+    assert_eq!((rr.approvals_mirrored, rr.downloaded), (1, 1), "{rr:?}");
+    assert_eq!((ra.approvals_mirrored, ra.downloaded), (0, 0), "{ra:?}");
+
+    // The status names the inherited selection.
+    let status = sluice_sync::status(&replica.state.store).await.unwrap();
+    let eff = &status.effective;
+    assert!(eff.products.from_upstream && eff.classifications.from_upstream, "{eff:?}");
+    let names: Vec<Option<&str>> = eff.products.items.iter().map(|i| i.name.as_deref()).collect();
+    assert_eq!(names, [Some("Contoso Hierarchy")]);
+    assert_eq!(eff.classifications.items.len(), 1, "{eff:?}");
+
+    // The replica's clients install the root's approved update, from the replica.
+    let replica_base = format!("http://{}", replica.client_addr);
+    let mut r1 = agent(&replica_base, "r1.item8.test");
+    let scan = r1.scan(true).await.unwrap();
+    assert!(offered(&scan, a, "Install") && !offered(&scan, b, "Install"), "{:?}", scan.offered);
+    assert!(has(&scan.installed, a), "{scan:?}");
+    assert!(scan.failed.is_empty(), "{:?}", scan.failed);
+    let st = replica.state.store.status_for_computer(&r1.state.computer_id).await.unwrap();
+    assert!(st.iter().any(|s| s.update_id == a && s.state == InstallState::Installed), "{st:?}");
+    // The autonomous downstream has the updates but not the root's approval.
+    assert!(auto.state.store.all_approvals().await.unwrap().is_empty());
+
+    // Later syncs are deltas of the unfiltered list: a new update on the root travels alone.
+    let c = publish(&root, "Second Wave", 13, 10_000).await;
+    root.state.scan.invalidate();
+    let (proxy, counts) = counting_proxy(format!("http://{}", root.client_addr)).await;
+    let mut s = sluice_sync::SyncSettings::load(&auto.state.store).await.unwrap();
+    s.upstream = proxy;
+    s.save(&auto.state.store).await.unwrap();
+    let delta = sync(&auto).await;
+    assert_eq!(delta.new_revisions, 1, "{delta:?}");
+    assert!(auto.state.store.latest_revision(c).await.unwrap().is_some());
+    assert_eq!(counts.listed.load(Ordering::SeqCst), 1, "only the new revision is listed");
+    assert_eq!(counts.requested.load(Ordering::SeqCst), 1);
+
+    replica.shutdown().await.unwrap();
+    auto.shutdown().await.unwrap();
+    root.shutdown().await.unwrap();
+}

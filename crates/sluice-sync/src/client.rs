@@ -32,6 +32,9 @@ pub fn http_client(settings: &SyncSettings) -> Result<reqwest::Client, SyncError
         Some(p) => b.proxy(reqwest::Proxy::all(p).map_err(|e| SyncError::Settings(format!("proxy: {e}")))?),
         None => b.no_proxy(),
     };
+    if let Some(pem) = &settings.upstream_ca {
+        b = b.tls_certs_merge(crate::settings::upstream_ca_certificates(pem)?);
+    }
     b.build().map_err(|e| SyncError::Internal(format!("cannot build the HTTP client: {e}")))
 }
 

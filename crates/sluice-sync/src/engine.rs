@@ -13,11 +13,15 @@ use uuid::Uuid;
 
 use crate::client::{UpstreamClient, http_client};
 use crate::download::{DownloadReport, Downloader};
-use crate::settings::{self, StorageMode, SyncSettings};
+use crate::selection::UpdatesFilter;
+use crate::settings::{self, StorageMode, SyncSettings, is_microsoft_update};
 use crate::SyncError;
 
 /// Job kind of a sync in the jobs table.
 pub const SYNC_JOB: &str = "sync";
+/// The `UPDATES_FILTER_KEY` value of an anchor obtained without a product or classification
+/// filter.
+const UNFILTERED: &str = "*";
 /// Job kind of a download run (approved mode).
 pub const DOWNLOAD_JOB: &str = "download";
 
@@ -173,23 +177,30 @@ async fn run_inner(
         store.set_setting(settings::CONFIG_ANCHOR_KEY, a).await?;
     }
 
-    // Pass 2: updates of the selected products AND classifications.
-    if settings.products.is_empty() || settings.classifications.is_empty() {
+    // Pass 2: updates of the selected products AND classifications, or, for a downstream
+    // that inherits its upstream's selection, every update the upstream has.
+    let (categories, classifications) = match crate::selection::updates_filter(store, settings).await? {
+        UpdatesFilter::Unfiltered => (None, None),
+        UpdatesFilter::Only { products, classifications } => (Some(products), Some(classifications)),
+    };
+    if categories.as_ref().is_some_and(Vec::is_empty) || classifications.as_ref().is_some_and(Vec::is_empty) {
         tracing::info!("no products or no classifications selected: only categories were synchronised");
     } else {
         let anchor = store.get_setting(settings::UPDATES_ANCHOR_KEY).await?;
-        let previous: HashSet<Uuid> = store
-            .get_setting(settings::UPDATES_FILTER_KEY)
-            .await?
-            .map(|s| s.split(',').filter_map(|x| Uuid::parse_str(x).ok()).collect())
-            .unwrap_or_default();
-        let delta_for = |id: &Uuid| anchor.is_some() && previous.contains(id);
+        let previous = store.get_setting(settings::UPDATES_FILTER_KEY).await?.unwrap_or_default();
+        let previous_unfiltered = previous == UNFILTERED;
+        let previous: HashSet<Uuid> = previous.split(',').filter_map(|x| Uuid::parse_str(x).ok()).collect();
+        // Unfiltered, the upstream lists only what changed since the anchor: an anchor got
+        // under a narrower filter would leave out the older updates of everything else.
+        let anchor = if categories.is_none() && !previous_unfiltered { None } else { anchor };
+        let delta_for = |id: &Uuid| anchor.is_some() && (previous_unfiltered || previous.contains(id));
+        let with_delta = |ids: &Option<Vec<Uuid>>| ids.as_ref().map(|v| v.iter().map(|id| IdAndDelta { id: *id, delta: delta_for(id) }).collect());
         let filter = ServerSyncFilter {
             anchor: anchor.clone(),
             get_config: false,
             get_63_language_only: false,
-            categories: Some(settings.products.iter().map(|id| IdAndDelta { id: *id, delta: delta_for(id) }).collect()),
-            classifications: Some(settings.classifications.iter().map(|id| IdAndDelta { id: *id, delta: delta_for(id) }).collect()),
+            categories: with_delta(&categories),
+            classifications: with_delta(&classifications),
             languages: languages(&settings.languages, &config.language_update_list, anchor.is_some()),
         };
         let list = pass(&mut client, store, filter).await?;
@@ -198,9 +209,12 @@ async fn run_inner(
         if report.errors.len() == errors_before
             && let Some(a) = &list.anchor
         {
-            let selected: Vec<String> = settings.products.iter().chain(&settings.classifications).map(Uuid::to_string).collect();
+            let selected = match (&categories, &classifications) {
+                (Some(p), Some(c)) => p.iter().chain(c).map(Uuid::to_string).collect::<Vec<_>>().join(","),
+                _ => UNFILTERED.to_string(),
+            };
             store.set_setting(settings::UPDATES_ANCHOR_KEY, a).await?;
-            store.set_setting(settings::UPDATES_FILTER_KEY, &selected.join(",")).await?;
+            store.set_setting(settings::UPDATES_FILTER_KEY, &selected).await?;
         }
     }
 
@@ -320,10 +334,6 @@ fn absorb(report: &mut SyncReport, d: DownloadReport) {
     report.downloaded += d.downloaded;
     report.download_failures += d.failed.len();
     report.errors.extend(d.failed.into_iter().map(|(sha1, e)| format!("file {sha1}: {e}")));
-}
-
-fn is_microsoft_update(url: &str) -> bool {
-    reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(|h| h.ends_with(".update.microsoft.com"))).unwrap_or(false)
 }
 
 fn is_fqdn_like(s: &str) -> bool {

@@ -2,7 +2,8 @@
 //!
 //! * [`engine::run_sync`]: one run — GetAuthConfig, GetAuthorizationCookie, GetCookie,
 //!   GetConfigData, GetRevisionIdList for categories (`GetConfig=true`) then for updates
-//!   (products AND classifications), each pass with its own anchor saved only after the pass
+//!   (products AND classifications; a downstream of a WSUS or Sluice upstream without a
+//!   selection of its own asks for everything, see [`selection`]), each pass with its own anchor saved only after the pass
 //!   stored everything it listed; GetUpdateData in batches of the upstream's limit, each batch
 //!   stored through `Catalog::store_parsed` in its own transaction; file URLs recorded; then
 //!   downloads per the storage mode. Between the two, a replica mirrors the upstream's
@@ -19,6 +20,7 @@ pub mod client;
 pub mod download;
 pub mod engine;
 pub mod hierarchy;
+pub mod selection;
 pub mod settings;
 
 use std::time::Duration;
@@ -72,6 +74,9 @@ pub async fn request_sync(store: &Store) -> Result<Job, SyncError> {
         }
     }
     let job = store.create_job(engine::SYNC_JOB, "{}", 0).await?;
+    // Every scheduler of the process (tests run several servers in one) wakes and looks for
+    // its queued job; the stored permit covers a scheduler that is busy right now.
+    WAKE.notify_waiters();
     WAKE.notify_one();
     Ok(job)
 }
@@ -80,6 +85,8 @@ pub async fn request_sync(store: &Store) -> Result<Job, SyncError> {
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
     pub settings: SyncSettings,
+    /// The products and classifications the next sync asks for, by name.
+    pub effective: selection::EffectiveSelection,
     pub running: Option<JobView>,
     pub progress: Option<LiveProgress>,
     pub last: Option<SyncView>,
@@ -143,7 +150,8 @@ pub async fn status(store: &Store) -> Result<SyncStatus, SyncError> {
         }
     }
     let last = store.list_syncs(10).await?.iter().find(|s| s.result != SyncResult::Running).map(SyncView::from);
-    Ok(SyncStatus { settings, running, progress: live_progress(), last })
+    let effective = selection::effective(store, &settings).await?;
+    Ok(SyncStatus { settings, effective, running, progress: live_progress(), last })
 }
 
 /// The most recent runs, newest first.

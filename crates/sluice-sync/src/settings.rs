@@ -25,9 +25,11 @@ pub const SERVER_ID_KEY: &str = "sync-server-id";
 /// Microsoft Update's server-sync root.
 pub const MICROSOFT_UPDATE: &str = "https://sws.update.microsoft.com";
 
-/// Defender Antivirus, Windows 11 and Windows 10 products are common choices, but an empty
-/// selection syncs nothing but categories: WSUS answers a filter with one empty list with no
-/// updates at all, which is the honest result of "nothing selected".
+/// The product and classification selection follows WSUS: it is the administrator's choice
+/// only on a server that syncs from Microsoft Update, where an empty list syncs nothing but
+/// categories (Microsoft Update answers a filter with an empty list with no updates). A
+/// downstream server of a WSUS or Sluice upstream takes what its upstream offers: an empty list
+/// there means every product (or classification) the upstream has; see [`crate::selection`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncSettings {
@@ -47,6 +49,9 @@ pub struct SyncSettings {
     pub schedule: Option<Schedule>,
     /// HTTP proxy URL for upstream and content traffic.
     pub proxy: Option<String>,
+    /// PEM certificates trusted, besides the system's roots, for an `https` upstream: the CA of
+    /// an organisation's own WSUS certificates, or a self-signed upstream's certificate.
+    pub upstream_ca: Option<String>,
     /// Seconds to establish a connection.
     pub connect_timeout_secs: u64,
     /// Seconds without progress on one request before it is abandoned.
@@ -66,6 +71,7 @@ impl Default for SyncSettings {
             languages: vec!["en".to_string()],
             schedule: None,
             proxy: None,
+            upstream_ca: None,
             connect_timeout_secs: 30,
             read_timeout_secs: 300,
             download_concurrency: 4,
@@ -153,6 +159,9 @@ impl SyncSettings {
         if let Some(p) = &self.proxy {
             reqwest::Proxy::all(p).map_err(|e| SyncError::Settings(format!("proxy {p:?}: {e}")))?;
         }
+        if let Some(pem) = &self.upstream_ca {
+            upstream_ca_certificates(pem)?;
+        }
         if let Some(s) = &self.schedule {
             if s.first_minute().is_none() {
                 return Err(SyncError::Settings(format!("schedule time {:?} is not HH:MM", s.first_sync)));
@@ -168,6 +177,13 @@ impl SyncSettings {
             return Err(SyncError::Settings("download concurrency must be 1 to 64".into()));
         }
         Ok(())
+    }
+
+    /// True when the upstream is Microsoft Update, whose products and classifications the
+    /// administrator must choose; any other upstream is a WSUS or Sluice server whose own
+    /// selection a downstream inherits.
+    pub fn is_microsoft_update(&self) -> bool {
+        is_microsoft_update(&self.upstream)
     }
 
     /// The stored settings, or the defaults before any were saved.
@@ -187,6 +203,31 @@ impl SyncSettings {
         store.set_setting(STORAGE_MODE_KEY, self.storage.as_str()).await?;
         Ok(())
     }
+}
+
+/// Whether `url` is Microsoft Update's server-sync host.
+pub fn is_microsoft_update(url: &str) -> bool {
+    reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(|h| h.ends_with(".update.microsoft.com"))).unwrap_or(false)
+}
+
+/// The certificates of the `upstream_ca` setting, each checked to be a certificate a trust
+/// store accepts: a file that is not one fails here, when it is configured, rather than as a
+/// handshake failure at the next sync.
+pub fn upstream_ca_certificates(pem: &str) -> Result<Vec<reqwest::Certificate>, SyncError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| SyncError::Settings(format!("upstream_ca (--upstream-ca): {why}"));
+    let mut roots = rustls::RootCertStore::empty();
+    let mut certs = Vec::new();
+    for der in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let der = der.map_err(|e| bad(format!("unreadable PEM: {e}")))?;
+        roots.add(der.clone()).map_err(|e| bad(format!("not a usable CA certificate: {e}")))?;
+        certs.push(reqwest::Certificate::from_der(&der).map_err(|e| bad(e.to_string()))?);
+    }
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate (-----BEGIN CERTIFICATE-----) found".into()));
+    }
+    Ok(certs)
 }
 
 /// The storage mode the client services should honour: with `none`, hand out each file's

@@ -20,6 +20,8 @@ pub enum SyncCommand {
     Status(OutputArgs),
     /// Past runs with their counts and errors
     History(HistoryArgs),
+    /// Products and classifications known to this server (id, name, kind, selected)
+    Products(OutputArgs),
 }
 
 #[derive(Args, Debug)]
@@ -36,10 +38,13 @@ pub struct ConfigureArgs {
     /// Where clients get files: none (Microsoft's URLs), all (download everything), approved
     #[arg(long, value_parser = ["none", "all", "approved"])]
     storage: Option<String>,
-    /// Product category ids, comma-separated (replaces the list)
+    /// Product ids or names (see `sluice sync products`), comma-separated (replaces the
+    /// list; "" clears it). Needed from Microsoft Update; a downstream of a WSUS/Sluice
+    /// upstream takes the upstream's products when the list is empty
     #[arg(long, value_delimiter = ',')]
     products: Option<Vec<String>>,
-    /// Classification ids or names ("Security Updates"), comma-separated (replaces the list)
+    /// Classification ids or names ("Security Updates"), comma-separated (replaces the list;
+    /// "" clears it). Inherited from a WSUS/Sluice upstream when empty, as for products
     #[arg(long, value_delimiter = ',')]
     classifications: Option<Vec<String>>,
     /// Language codes (en,de,…), comma-separated; empty for all
@@ -57,6 +62,10 @@ pub struct ConfigureArgs {
     /// HTTP proxy URL for upstream and content traffic ("" removes it)
     #[arg(long)]
     proxy: Option<String>,
+    /// PEM file of the CA (or self-signed certificate) to trust for an https upstream, on top
+    /// of the system's roots; read here and stored in the settings ("" removes it)
+    #[arg(long, value_name = "FILE")]
+    upstream_ca: Option<String>,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -120,6 +129,19 @@ pub async fn run(remote: &Remote, c: SyncCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        SyncCommand::Products(o) => {
+            let list: Value = client.send(client.request(reqwest::Method::GET, "/sync/products")).await?;
+            if o.json {
+                return print_json(&list);
+            }
+            println!("{:<36}  {:<14} {:<8}  name", "id", "kind", "selected");
+            for c in list.as_array().into_iter().flatten() {
+                let selected = if c["selected"] == true { "yes" } else { "no" };
+                let name = c["name"].as_str().unwrap_or("(not synchronised yet)");
+                println!("{:<36}  {:<14} {:<8}  {name}", s(&c["id"]), s(&c["kind"]), selected);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -130,18 +152,6 @@ fn s(v: &Value) -> String {
 fn print_json(v: &Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
-}
-
-fn classification_id(name_or_id: &str) -> anyhow::Result<String> {
-    let t = name_or_id.trim();
-    if uuid::Uuid::parse_str(t).is_ok() {
-        return Ok(t.to_ascii_lowercase());
-    }
-    sluice_metadata::publish::WELL_KNOWN_CLASSIFICATIONS
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(t))
-        .map(|(_, id)| id.to_string())
-        .with_context(|| format!("unknown classification {t:?}: give its id or one of the well-known names"))
 }
 
 async fn configure(client: &AdminClient, a: ConfigureArgs) -> anyhow::Result<()> {
@@ -158,17 +168,13 @@ async fn configure(client: &AdminClient, a: ConfigureArgs) -> anyhow::Result<()>
     if let Some(st) = a.storage {
         cur["storage"] = json!(st);
     }
+    // Names are resolved by the server, against the categories it has synchronised.
+    let trimmed = |v: Vec<String>| v.into_iter().map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>();
     if let Some(p) = a.products {
-        let ids = p
-            .iter()
-            .filter(|x| !x.trim().is_empty())
-            .map(|x| uuid::Uuid::parse_str(x.trim()).map(|u| u.to_string()).with_context(|| format!("product {x:?} is not a category id")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        cur["products"] = json!(ids);
+        cur["products"] = json!(trimmed(p));
     }
     if let Some(c) = a.classifications {
-        let ids = c.iter().filter(|x| !x.trim().is_empty()).map(|x| classification_id(x)).collect::<anyhow::Result<Vec<_>>>()?;
-        cur["classifications"] = json!(ids);
+        cur["classifications"] = json!(trimmed(c));
     }
     if let Some(l) = a.languages {
         let l: Vec<String> = l.into_iter().map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
@@ -183,21 +189,31 @@ async fn configure(client: &AdminClient, a: ConfigureArgs) -> anyhow::Result<()>
     if let Some(p) = a.proxy {
         cur["proxy"] = if p.is_empty() { Value::Null } else { json!(p) };
     }
+    if let Some(path) = a.upstream_ca {
+        cur["upstream_ca"] = if path.is_empty() {
+            Value::Null
+        } else {
+            let pem = std::fs::read_to_string(&path).with_context(|| format!("--upstream-ca {path}: cannot read the CA file"))?;
+            json!(pem)
+        };
+    }
     let saved: Value = client.send(client.request(reqwest::Method::PUT, "/sync/settings").json(&cur)).await?;
     if a.out.json {
         return print_json(&saved);
     }
-    print_settings(&saved);
+    // The selection by name, as the next sync will use it.
+    let st: Value = client.send(client.request(reqwest::Method::GET, "/sync/status")).await?;
+    print_settings(&saved, &st["effective"]);
     Ok(())
 }
 
-fn print_settings(v: &Value) {
+fn print_settings(v: &Value, effective: &Value) {
     println!("upstream:        {}", s(&v["upstream"]));
     println!("mode:            {}", s(&v["mode"]));
     println!("storage:         {}", s(&v["storage"]));
     let list = |k: &str| v[k].as_array().map(|a| a.iter().map(s).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-    println!("products:        {}", list("products"));
-    println!("classifications: {}", list("classifications"));
+    println!("products:        {}", effective_list(&effective["products"], "products"));
+    println!("classifications: {}", effective_list(&effective["classifications"], "classifications"));
     println!("languages:       {}", list("languages"));
     match v["schedule"].as_object() {
         Some(sch) => println!("schedule:        first at {} UTC, {} per day", s(&sch["first_sync"]), sch["per_day"]),
@@ -206,10 +222,31 @@ fn print_settings(v: &Value) {
     if let Some(p) = v["proxy"].as_str() {
         println!("proxy:           {p}");
     }
+    if let Some(pem) = v["upstream_ca"].as_str() {
+        let n = pem.matches("-----BEGIN CERTIFICATE-----").count();
+        println!("upstream CA:     {n} certificate(s) trusted besides the system's");
+    }
+}
+
+/// One list of the status' effective selection: names (ids when a category is not known by
+/// name), and where the list comes from.
+fn effective_list(l: &Value, what: &str) -> String {
+    let names: Vec<String> = l["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| i["name"].as_str().map(str::to_string).unwrap_or_else(|| s(&i["id"])))
+        .collect();
+    match (l["from_upstream"] == true, names.is_empty()) {
+        (true, true) => "all the upstream offers (from upstream; none synchronised yet)".to_string(),
+        (true, false) => format!("{} (from upstream)", names.join(", ")),
+        (false, true) => format!("none selected: no updates are synchronised until {what} are chosen"),
+        (false, false) => names.join(", "),
+    }
 }
 
 fn print_status(st: &Value) {
-    print_settings(&st["settings"]);
+    print_settings(&st["settings"], &st["effective"]);
     match st["running"].as_object() {
         Some(j) => {
             let phase = st["progress"]["phase"].as_str().unwrap_or("");
