@@ -8,6 +8,7 @@ pub mod admin_targeting;
 pub mod admin_transfer;
 pub mod body_budget;
 pub mod bootstrap;
+pub mod client_limits;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
