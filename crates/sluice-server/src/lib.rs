@@ -147,7 +147,20 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let client_app = client_router(state.clone());
     let admin_app = admin::router(state.clone());
     body_budget::init_global(config.body_budget_bytes, Duration::from_millis(config.body_budget_wait_ms));
-    let (client_limits, admin_limits) = (config.client_connections, config.admin_connections);
+    let (mut client_limits, admin_limits) = (config.client_connections, config.admin_connections);
+    let fitted = listener::fit_client_limit(
+        client_limits.max_connections,
+        admin_limits.max_connections,
+        listener::descriptor_limit(),
+    );
+    if fitted < client_limits.max_connections {
+        tracing::warn!(
+            configured = client_limits.max_connections,
+            used = fitted,
+            "client connection limit lowered to fit the open-file limit (raise it with ulimit -n or LimitNOFILE=)"
+        );
+        client_limits.max_connections = fitted;
+    }
     tasks.spawn(listener::serve(client_listener, client_app, client_limits, stop.clone(), "client"));
     tasks.spawn(listener::serve(admin_listener, admin_app, admin_limits, stop.clone(), "admin"));
     tracing::info!(%client_addr, %admin_addr, data = %config.data_dir.display(), "sluice is serving");

@@ -47,6 +47,28 @@ pub struct ConnectionLimits {
 /// bodies pinned 400 MB outside the body budget; real request heads are under 2 KB.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// Descriptors kept for everything but client connections: the admin listener's connections
+/// are added to these; the database, content files being served or written, sockets being
+/// refused and the process's own come out of them.
+pub const RESERVED_DESCRIPTORS: usize = 128;
+
+/// The process's soft limit on open descriptors, when the system says (`/proc/self/limits`).
+pub fn descriptor_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The client connection limit that fits the descriptor limit: past it, accept fails for every
+/// listener at once (the admin API included), which is what 1,100 idle sockets at a 1,024 limit
+/// did. Never below 1.
+pub fn fit_client_limit(client: usize, admin: usize, descriptors: Option<usize>) -> usize {
+    match descriptors {
+        Some(d) => client.min(d.saturating_sub(admin + RESERVED_DESCRIPTORS)).max(1),
+        None => client,
+    }
+}
+
 /// What a refused connection is told before it is closed, so WinHTTP retries later instead of
 /// reporting a broken connection.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n";
@@ -291,5 +313,24 @@ impl http_body::Body for StallGuard {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_14_the_client_limit_leaves_descriptors_for_the_admin_listener_and_the_rest() {
+        // The common 1,024 soft limit: 1,000 client connections would leave the admin
+        // listener, the database and the content store 24 descriptors.
+        assert_eq!(fit_client_limit(1000, 64, Some(1024)), 1024 - 64 - RESERVED_DESCRIPTORS);
+        assert_eq!(fit_client_limit(1000, 64, Some(65536)), 1000);
+        assert_eq!(fit_client_limit(1000, 64, None), 1000);
+        assert_eq!(fit_client_limit(1000, 64, Some(100)), 1);
+        // This machine's limit is read (Linux always has /proc/self/limits).
+        if cfg!(target_os = "linux") {
+            assert!(descriptor_limit().is_some_and(|d| d > 0));
+        }
     }
 }
