@@ -122,7 +122,9 @@ async fn stalled_post(addr: std::net::SocketAddr, announced: usize, sent: usize)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_14_stalled_bodies_are_cut_off() {
-    let h = start(limits(1000, 30, 30, 1)).await;
+    // A body that sent its part holds its share until the 3 s body timeout, six times the 500 ms
+    // a reader waits for the budget: the readers that find it exhausted are refused as busy.
+    let h = start(limits(1000, 30, 30, 3)).await;
     let addr = h.server.client_addr;
     let guard = Duration::from_secs(120);
 
