@@ -429,6 +429,48 @@ const SYNC_SETTINGS: &str = "sync-settings";
 /// Longest group name accepted (WSUS allows 256 characters).
 const MAX_GROUP_NAME: usize = 256;
 
+/// Characters that are invisible or reorder the text around them: bidi embeddings, overrides,
+/// isolates and marks, zero-width spaces and joiners, the word joiner, the byte order mark, line
+/// and paragraph separators. In a group name they make look-alikes ("Ring 1" and "Ring\u{200b} 1",
+/// or a right-to-left override that shows "Servers" for another name), which administrators and
+/// clients' TargetGroup policies would confuse.
+fn is_invisible_or_reordering(c: char) -> bool {
+    matches!(c,
+        '\u{61c}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{feff}')
+}
+
+/// What a computer group name may be (it is already trimmed): not empty, at most
+/// [`MAX_GROUP_NAME`] characters (WSUS's `tbTargetGroup.Name` is `nvarchar(256)`), no control
+/// characters and none of [`is_invisible_or_reordering`].
+pub fn check_group_name(name: &str) -> Result<(), CatalogError> {
+    if name.is_empty() {
+        return Err(invalid("a computer group needs a name"));
+    }
+    let len = name.encode_utf16().count();
+    if len > MAX_GROUP_NAME {
+        return Err(invalid(format!(
+            "a computer group name has at most {MAX_GROUP_NAME} characters (this one has {len})"
+        )));
+    }
+    if let Some(c) = name.chars().find(|&c| char::is_control(c)) {
+        return Err(invalid(format!(
+            "a computer group name cannot contain control characters (U+{:04X})",
+            c as u32
+        )));
+    }
+    if let Some(c) = name.chars().find(|&c| is_invisible_or_reordering(c)) {
+        return Err(invalid(format!(
+            "a computer group name cannot contain invisible or text-direction characters (U+{:04X}), which make look-alike names",
+            c as u32
+        )));
+    }
+    Ok(())
+}
+
 fn invalid(msg: impl Into<String>) -> CatalogError {
     CatalogError::InvalidRequest(msg.into())
 }
@@ -747,17 +789,7 @@ impl Catalog {
     pub async fn create_group(&self, req: &CreateGroupRequest) -> Result<ComputerGroupView, CatalogError> {
         self.refuse_on_replica().await?;
         let name = req.name.trim();
-        if name.is_empty() {
-            return Err(invalid("a computer group needs a name"));
-        }
-        if name.chars().count() > MAX_GROUP_NAME {
-            return Err(invalid(format!(
-                "a computer group name has at most {MAX_GROUP_NAME} characters"
-            )));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(invalid("a computer group name cannot contain control characters"));
-        }
+        check_group_name(name)?;
         // Clients list several target groups separated by ';' (client-side targeting).
         if name.contains(';') {
             return Err(invalid("a computer group name cannot contain ';'"));

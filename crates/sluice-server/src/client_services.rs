@@ -26,14 +26,24 @@ use uuid::Uuid;
 use crate::scan_state::{ScanState, Snapshot};
 use crate::AppState;
 
-/// Largest SOAP request accepted. Real requests stay under 100 KB (a driver-pass SyncUpdates
-/// with 70 devices is 46 KB); event batches can be larger.
-pub const MAX_SOAP_REQUEST: usize = 8 * 1024 * 1024;
+/// Largest ClientWebService request accepted. Real requests stay under 100 KB (the largest
+/// captured, a SyncUpdates of a driver pass with 70 devices, is 67 KB); the big ones are
+/// SyncUpdates with long cached-update id lists, about 20 bytes an id, so 4 MiB leaves room for
+/// some 200,000 ids.
+pub const MAX_SOAP_REQUEST: usize = 4 * 1024 * 1024;
 
-/// How much of a body beyond [`MAX_SOAP_REQUEST`] is still read (and thrown away) before the
-/// fault goes out. Clients such as WinHTTP send the whole request before reading the answer:
-/// closing on them mid-body resets the connection and they never see the fault.
-pub const MAX_DISCARDED_BODY: usize = 64 * 1024 * 1024;
+/// Largest SimpleAuth request: GetAuthorizationCookie is about 1 KB (client id, DNS name, the
+/// TargetGroup policy's names); 256 KiB also lets over-long names reach the check that names
+/// them in its fault.
+pub const MAX_SIMPLE_AUTH_REQUEST: usize = 256 * 1024;
+
+/// Largest ReportingWebService request: ReportEventBatch carries many events with free-text
+/// fields (the spec's example batches are 5–10 KB for a handful of events), and a client that
+/// was offline for long sends a backlog.
+pub const MAX_REPORTING_REQUEST: usize = 8 * 1024 * 1024;
+
+/// How much past those limits is still read and thrown away so the fault reaches WinHTTP.
+pub const MAX_DISCARDED_BODY: usize = crate::body_budget::MAX_DISCARDED_BODY;
 
 /// GetExtendedUpdateInfo accepts at most this many revision ids (advertised in GetConfig).
 pub const MAX_EXTENDED_UPDATES_PER_REQUEST: usize = 50;
@@ -166,34 +176,23 @@ pub fn accepts_xpress(headers: &HeaderMap) -> bool {
         .any(|q| q > 0.0)
 }
 
-/// The request body, at most [`MAX_SOAP_REQUEST`] bytes. A longer one is read to its end
-/// (up to [`MAX_DISCARDED_BODY`] more) so that the refusal reaches the client.
-async fn read_body(body: Body) -> Result<bytes::Bytes, &'static str> {
-    use axum::body::HttpBody;
-    use futures_util::StreamExt;
-    // An announced length past what would be discarded: refuse without reading any of it.
-    if body.size_hint().lower() > (MAX_SOAP_REQUEST + MAX_DISCARDED_BODY) as u64 {
-        return Err("request too large");
-    }
-    let mut stream = body.into_data_stream();
-    let mut buf = bytes::BytesMut::new();
-    let mut total: usize = 0;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| "request interrupted")?;
-        total = total.saturating_add(chunk.len());
-        if total > MAX_SOAP_REQUEST + MAX_DISCARDED_BODY {
-            return Err("request too large");
-        }
-        if total <= MAX_SOAP_REQUEST {
-            buf.extend_from_slice(&chunk);
-        } else if !buf.is_empty() {
-            buf = bytes::BytesMut::new();
-        }
-    }
-    if total > MAX_SOAP_REQUEST {
-        return Err("request too large");
-    }
-    Ok(buf.freeze())
+/// The request body, at most the service's limit, held against the process-wide body budget
+/// (`ServerBusy` when it stays exhausted, as a busy WSUS answers). A longer body is read to its
+/// end (up to [`MAX_DISCARDED_BODY`] more) so that the refusal reaches the client.
+async fn read_body(body: Body, service: Service) -> Result<bytes::Bytes, Fault> {
+    use crate::body_budget::{read_bounded, BodyError};
+    let limit = match service {
+        Service::Client => MAX_SOAP_REQUEST,
+        Service::SimpleAuth => MAX_SIMPLE_AUTH_REQUEST,
+        Service::Reporting => MAX_REPORTING_REQUEST,
+    };
+    read_bounded(body, limit, crate::body_budget::global()).await.map_err(|e| {
+        let code = match e {
+            BodyError::Busy => ErrorCode::ServerBusy,
+            BodyError::TooLarge { .. } | BodyError::Interrupted => ErrorCode::InvalidParameters,
+        };
+        Fault::new(code, service).with_message(e.to_string())
+    })
 }
 
 /// Entry point for every request on the client listener that is not content.
@@ -215,9 +214,9 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
         .map(str::to_string);
-    let body = match read_body(req.into_body()).await {
+    let body = match read_body(req.into_body(), service).await {
         Ok(b) => b,
-        Err(e) => return fault_response(&Fault::new(ErrorCode::InvalidParameters, service).with_message(e), xpress),
+        Err(fault) => return fault_response(&fault, xpress),
     };
     let request = match soap::decode_request(&body) {
         Ok(r) => r,

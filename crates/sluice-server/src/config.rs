@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -20,7 +21,37 @@ pub struct Config {
     pub admin_listen: SocketAddr,
     /// How long in-flight requests may finish after a shutdown signal.
     pub shutdown_grace_secs: u64,
+    /// Connections and timeouts of the client listener.
+    pub client_connections: crate::listener::ConnectionLimits,
+    /// Connections and timeouts of the admin listener: a separate limit, so clients filling
+    /// theirs never lock the administrator out.
+    pub admin_connections: crate::listener::ConnectionLimits,
+    /// Bytes of SOAP request bodies the whole process holds at once.
+    pub body_budget_bytes: usize,
+    /// How long a request waits for a share of an exhausted body budget before `ServerBusy`.
+    pub body_budget_wait_ms: u64,
 }
+
+/// Client listener defaults. 1,000 connections stays under the usual 1,024-descriptor limit
+/// with room for the database, content files and the admin listener. WinHTTP sends a request
+/// head at once and reuses a connection within seconds between SyncUpdates rounds, so 20 s for a
+/// head, 15 s of silence and 30 s between body pieces only cut off peers that are stuck or
+/// hostile.
+pub const DEFAULT_CLIENT_CONNECTIONS: crate::listener::ConnectionLimits = crate::listener::ConnectionLimits {
+    max_connections: 1000,
+    header_read: std::time::Duration::from_secs(20),
+    keep_alive_idle: std::time::Duration::from_secs(15),
+    body_read: std::time::Duration::from_secs(30),
+};
+
+/// Admin listener defaults: a few administrators and scripts; uploads (imports) may come over
+/// slower links, hence the longer body wait.
+pub const DEFAULT_ADMIN_CONNECTIONS: crate::listener::ConnectionLimits = crate::listener::ConnectionLimits {
+    max_connections: 64,
+    header_read: std::time::Duration::from_secs(20),
+    keep_alive_idle: std::time::Duration::from_secs(60),
+    body_read: std::time::Duration::from_secs(60),
+};
 
 impl Default for Config {
     fn default() -> Self {
@@ -31,6 +62,10 @@ impl Default for Config {
             client_listen: SocketAddr::from(([0, 0, 0, 0], 8530)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 8580)),
             shutdown_grace_secs: 10,
+            client_connections: DEFAULT_CLIENT_CONNECTIONS,
+            admin_connections: DEFAULT_ADMIN_CONNECTIONS,
+            body_budget_bytes: crate::body_budget::DEFAULT_BUDGET_BYTES,
+            body_budget_wait_ms: crate::body_budget::DEFAULT_BUDGET_WAIT.as_millis() as u64,
         }
     }
 }
@@ -45,6 +80,13 @@ pub struct FileConfig {
     pub client_listen: Option<SocketAddr>,
     pub admin_listen: Option<SocketAddr>,
     pub shutdown_grace_secs: Option<u64>,
+    pub client_max_connections: Option<usize>,
+    pub admin_max_connections: Option<usize>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub keep_alive_idle_secs: Option<u64>,
+    pub body_read_timeout_secs: Option<u64>,
+    pub body_budget_mib: Option<usize>,
+    pub body_budget_wait_ms: Option<u64>,
 }
 
 /// Values given on the command line (already merged with the environment by clap's `env`).
@@ -98,6 +140,30 @@ impl Config {
         }
         if let Some(v) = f.shutdown_grace_secs {
             self.shutdown_grace_secs = v;
+        }
+        if let Some(v) = f.client_max_connections {
+            self.client_connections.max_connections = v.max(1);
+        }
+        if let Some(v) = f.admin_max_connections {
+            self.admin_connections.max_connections = v.max(1);
+        }
+        // The timeouts apply to both listeners; zero would close every connection at once.
+        for l in [&mut self.client_connections, &mut self.admin_connections] {
+            if let Some(v) = f.header_read_timeout_secs {
+                l.header_read = Duration::from_secs(v.max(1));
+            }
+            if let Some(v) = f.keep_alive_idle_secs {
+                l.keep_alive_idle = Duration::from_secs(v.max(1));
+            }
+            if let Some(v) = f.body_read_timeout_secs {
+                l.body_read = Duration::from_secs(v.max(1));
+            }
+        }
+        if let Some(v) = f.body_budget_mib {
+            self.body_budget_bytes = v.max(1).saturating_mul(1024 * 1024);
+        }
+        if let Some(v) = f.body_budget_wait_ms {
+            self.body_budget_wait_ms = v;
         }
     }
 
@@ -153,6 +219,17 @@ mod tests {
         let o = Overrides { client_listen: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
         let c = Config::load(Some(&file), &o).unwrap();
         assert_eq!(c.client_listen.port(), 9100);
+        std::fs::write(
+            &file,
+            "client-max-connections = 50\nheader-read-timeout-secs = 5\nbody-budget-mib = 16\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), &Overrides::default()).unwrap();
+        assert_eq!(c.client_connections.max_connections, 50);
+        assert_eq!(c.admin_connections.max_connections, DEFAULT_ADMIN_CONNECTIONS.max_connections);
+        assert_eq!(c.client_connections.header_read, Duration::from_secs(5));
+        assert_eq!(c.admin_connections.header_read, Duration::from_secs(5));
+        assert_eq!(c.body_budget_bytes, 16 * 1024 * 1024);
         std::fs::write(&file, "nonsense-key = 1\n").unwrap();
         assert!(Config::load(Some(&file), &o).unwrap_err().to_string().contains("nonsense-key"));
     }

@@ -6,11 +6,14 @@ pub mod admin_downstreams;
 pub mod admin_sync;
 pub mod admin_targeting;
 pub mod admin_transfer;
+pub mod body_budget;
 pub mod bootstrap;
+pub mod client_limits;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
 pub mod instance_record;
+pub mod listener;
 pub mod scan_state;
 pub mod server_sync;
 
@@ -144,18 +147,23 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let mut tasks = tokio::task::JoinSet::new();
     let client_app = client_router(state.clone());
     let admin_app = admin::router(state.clone());
-    let s1 = stop.clone();
-    tasks.spawn(async move {
-        axum::serve(client_listener, client_app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(s1.cancelled_owned())
-            .await
-    });
-    let s2 = stop.clone();
-    tasks.spawn(async move {
-        axum::serve(admin_listener, admin_app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(s2.cancelled_owned())
-            .await
-    });
+    body_budget::init_global(config.body_budget_bytes, Duration::from_millis(config.body_budget_wait_ms));
+    let (mut client_limits, admin_limits) = (config.client_connections, config.admin_connections);
+    let fitted = listener::fit_client_limit(
+        client_limits.max_connections,
+        admin_limits.max_connections,
+        listener::descriptor_limit(),
+    );
+    if fitted < client_limits.max_connections {
+        tracing::warn!(
+            configured = client_limits.max_connections,
+            used = fitted,
+            "client connection limit lowered to fit the open-file limit (raise it with ulimit -n or LimitNOFILE=)"
+        );
+        client_limits.max_connections = fitted;
+    }
+    tasks.spawn(listener::serve(client_listener, client_app, client_limits, stop.clone(), "client"));
+    tasks.spawn(listener::serve(admin_listener, admin_app, admin_limits, stop.clone(), "admin"));
     tracing::info!(%client_addr, %admin_addr, data = %config.data_dir.display(), "sluice is serving");
     Ok(RunningServer {
         client_addr,

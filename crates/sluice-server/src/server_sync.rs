@@ -168,13 +168,22 @@ pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Se
             xpress,
         )
     };
-    let body = match axum::body::to_bytes(req.into_body(), MAX_REQUEST_BYTES).await {
+    // Held against the process-wide body budget; an exhausted budget is `ServerBusy`, which a
+    // downstream server retries later.
+    let body = match crate::body_budget::read_bounded(
+        req.into_body(),
+        MAX_REQUEST_BYTES,
+        crate::body_budget::global(),
+    )
+    .await
+    {
         Ok(b) => b,
-        Err(_) => {
-            return fault_out(
-                Fault::new(ErrorCode::InvalidParameters)
-                    .with_message("request too large or interrupted"),
-            );
+        Err(e) => {
+            let code = match e {
+                crate::body_budget::BodyError::Busy => ErrorCode::ServerBusy,
+                _ => ErrorCode::InvalidParameters,
+            };
+            return fault_out(Fault::new(code).with_message(e.to_string()));
         }
     };
     let request = match wss::decode_request(&body) {

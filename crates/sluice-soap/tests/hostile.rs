@@ -337,3 +337,24 @@ proptest! {
         let _ = decode_request(&body);
     }
 }
+
+/// Issue #8, item 15: a request carrying a character XML 1.0 forbids (raw or as a reference) is
+/// refused with the fault a real WSUS answers malformed XML with, `InvalidParameters`.
+#[test]
+fn item_15_forbidden_xml_characters_are_an_invalid_parameters_fault() {
+    let auth = "http://www.microsoft.com/SoftwareDistribution/Server/SimpleAuthWebService";
+    let bodies = [
+        envelope(&format!(
+            r#"<GetAuthorizationCookie xmlns="{auth}"><clientId>8c1e4e1a-0000-4000-8000-000000000001</clientId><targetGroupName></targetGroupName><dnsName>evil&#x1b;[31m</dnsName></GetAuthorizationCookie>"#
+        )),
+        envelope(&format!(
+            "<GetAuthorizationCookie xmlns=\"{auth}\"><clientId>8c1e4e1a-0000-4000-8000-000000000001</clientId><dnsName>evil\u{1b}[31m</dnsName></GetAuthorizationCookie>"
+        )),
+        envelope(&format!("<GetConfig xmlns=\"{CLIENT}\"><protocolVersion>1.20&#0;</protocolVersion></GetConfig>")),
+    ];
+    for body in &bodies {
+        let e = decode_request(body).expect_err(&String::from_utf8_lossy(body));
+        let fault = e.to_fault(Service::SimpleAuth);
+        assert_eq!(fault.error_code, ErrorCode::InvalidParameters, "{e:?}");
+    }
+}

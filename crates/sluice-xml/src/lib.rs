@@ -6,7 +6,10 @@
 //! decoding) needs random access to siblings, so a tree built in one quick-xml pass is simpler
 //! than several streaming passes and costs microseconds.
 //! Entities other than the five predefined ones and character references are refused, as is
-//! any DOCTYPE: nothing from a document can make us expand or fetch anything.
+//! any DOCTYPE: nothing from a document can make us expand or fetch anything. Characters XML 1.0
+//! forbids (most C0 controls, U+FFFE, U+FFFF), raw or as character references, are refused too:
+//! .NET's parser refuses them, so a real WSUS never sees them, and they would otherwise reach
+//! the database and administrators' terminals.
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{QName, ResolveResult};
@@ -108,10 +111,25 @@ fn resolved_ns(r: &ResolveResult<'_>, doc: &str, name: &str) -> Result<String, X
     }
 }
 
+/// Whether XML 1.0 allows `c` in a document (production `Char`; surrogates cannot occur in a
+/// Rust `char`).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn forbidden_char(c: char) -> String {
+    format!("character U+{:04X} is not allowed in XML 1.0", c as u32)
+}
+
 /// Parses a whole document into its root element.
 ///
 /// `doc` names the document in error messages.
 pub fn parse(xml: &str, doc: &str) -> Result<Element, XmlError> {
+    // One pass over the raw text covers names, text, attributes, comments and PIs alike;
+    // character references are checked where they are resolved.
+    if let Some((i, c)) = xml.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+        return Err(xml_err(doc, format!("at byte {i}: {}", forbidden_char(c))));
+    }
     let mut reader = NsReader::from_str(xml);
     reader.config_mut().trim_text(false);
     reader.config_mut().check_end_names = true;
@@ -163,7 +181,10 @@ pub fn parse(xml: &str, doc: &str) -> Result<Element, XmlError> {
             Event::GeneralRef(r) => {
                 let ch: String = if r.is_char_ref() {
                     match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
+                        Ok(Some(c)) if is_xml_char(c) => c.to_string(),
+                        Ok(Some(c)) => {
+                            return Err(xml_err(doc, format!("after byte {pos}: reference to {}", forbidden_char(c))));
+                        }
                         _ => return Err(xml_err(doc, "invalid character reference")),
                     }
                 } else {
@@ -223,6 +244,10 @@ fn start_element(
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| xml_err(doc, format!("bad value of attribute '{key}' on '{qname}': {e}")))?
             .into_owned();
+        // The raw text was checked; what a character reference in the value stands for was not.
+        if let Some(c) = value.chars().find(|&c| !is_xml_char(c)) {
+            return Err(xml_err(doc, format!("value of attribute '{key}' on '{qname}': {}", forbidden_char(c))));
+        }
         if key == "xmlns" {
             ns_decls.push((String::new(), value));
             continue;

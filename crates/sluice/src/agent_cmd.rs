@@ -102,28 +102,28 @@ async fn scan(a: ScanArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("computer {} ({}): {} scan round(s), {} new revision(s)", report.computer_id, profile.name, report.rounds, report.new_revisions);
+        outln!("computer {} ({}): {} scan round(s), {} new revision(s)", report.computer_id, profile.name, report.rounds, report.new_revisions);
         for o in report.offered.iter().filter(|o| o.action != "PreDeploymentCheck") {
-            println!("  offered {} {}{}", o.action, o.update_id, o.deadline.as_deref().map(|d| format!(" (deadline {d})")).unwrap_or_default());
+            outln!("  offered {} {}{}", o.action, o.update_id, o.deadline.as_deref().map(|d| format!(" (deadline {d})")).unwrap_or_default());
         }
-        println!("  needed: {}", report.needed.len());
-        println!("  not applicable: {}", report.not_applicable.len());
+        outln!("  needed: {}", report.needed.len());
+        outln!("  not applicable: {}", report.not_applicable.len());
         for (u, why) in &report.unknown {
-            println!("  unknown: {u}: {why}");
+            outln!("  unknown: {u}: {why}");
         }
         for f in &report.downloaded {
-            println!("  downloaded {} ({} bytes, verified)", f.file_name, f.size);
+            outln!("  downloaded {} ({} bytes, verified)", f.file_name, f.size);
         }
         for x in &report.executed {
-            println!("  ran the installer of {}: exit code {} ({}{})", x.update_id, x.exit_code, if x.succeeded { "succeeded" } else { "failed" }, if x.reboot { ", restart required" } else { "" });
+            outln!("  ran the installer of {}: exit code {} ({}{})", x.update_id, x.exit_code, if x.succeeded { "succeeded" } else { "failed" }, if x.reboot { ", restart required" } else { "" });
         }
         for u in &report.installed {
-            println!("  installed {u}{}", if report.pending_reboot.contains(u) { " (restart pending)" } else { "" });
+            outln!("  installed {u}{}", if report.pending_reboot.contains(u) { " (restart pending)" } else { "" });
         }
         for u in &report.uninstalled {
-            println!("  uninstalled {u}");
+            outln!("  uninstalled {u}");
         }
-        println!("  reported events: {:?}", report.reported_events);
+        outln!("  reported events: {:?}", report.reported_events);
     }
     Ok(())
 }
@@ -158,15 +158,15 @@ async fn fleet_cmd(a: FleetArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "{} machine(s) started, {} scan(s) completed in {:.1}s: {:.1} scans/s, {:.0} requests/s, {} bytes",
             report.clients_started, report.scans_completed, report.elapsed_secs, report.scans_per_sec, report.requests_per_sec, report.bytes_transferred
         );
         for (op, l) in &report.latency {
-            println!("  {op:<24} n={:<7} p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms", l.count, l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms);
+            outln!("  {op:<24} n={:<7} p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms", l.count, l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms);
         }
         for (kind, n) in &report.errors {
-            println!("  errors {kind}: {n}");
+            outln!("  errors {kind}: {n}");
         }
     }
     anyhow::ensure!(report.errors.is_empty(), "{} machine(s) failed", report.errors.values().sum::<usize>());

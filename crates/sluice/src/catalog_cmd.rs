@@ -54,7 +54,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
     }
     let s = catalog.summary();
     let categories: usize = DocumentKind::ALL.iter().filter(|k| k.is_category()).map(|k| s.updates.get(*k)).sum();
-    println!(
+    outln!(
         "{} documents ({:.1} MB) written to {} in {:.1} s (seed {})",
         report.documents,
         report.bytes as f64 / 1e6,
@@ -62,7 +62,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         a.seed
     );
-    println!(
+    outln!(
         "{} updates: {} bundles, {} bundled updates, {} standalone, {} detectoids; {} categories; {} later revisions",
         s.listed_updates,
         s.updates.get(DocumentKind::Bundle),
@@ -74,9 +74,9 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
     );
     let dir = a.out.display();
     if report.documents > GLOB_LIMIT {
-        println!("import: find {dir} -name '*.xml' -print0 | xargs -0 sluice import-xml");
+        outln!("import: find {dir} -name '*.xml' -print0 | xargs -0 sluice import-xml");
     } else {
-        println!("import: sluice import-xml {dir}/*.xml");
+        outln!("import: sluice import-xml {dir}/*.xml");
     }
     Ok(())
 }

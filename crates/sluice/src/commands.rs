@@ -134,7 +134,7 @@ pub async fn publish(remote: &Remote, a: PublishArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&detail)?);
     } else {
-        println!("{}", detail.summary.update_id);
+        outln!("{}", detail.summary.update_id);
     }
     Ok(())
 }
@@ -178,7 +178,7 @@ pub async fn import_xml(remote: &Remote, a: ImportArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&ImportResponse { revisions: all })?);
     } else {
         let new = all.iter().filter(|r| r.inserted).count();
-        println!("{} revision(s) imported, {} already present", new, all.len() - new);
+        outln!("{} revision(s) imported, {} already present", new, all.len() - new);
     }
     Ok(())
 }
@@ -232,9 +232,9 @@ pub async fn updates(remote: &Remote, c: UpdatesCommand) -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                println!("{:<36}  {:>4}  {:<10}  {:<22}  TITLE", "UPDATE ID", "REV", "KB", "CLASSIFICATION");
+                outln!("{:<36}  {:>4}  {:<10}  {:<22}  TITLE", "UPDATE ID", "REV", "KB", "CLASSIFICATION");
                 for u in &list {
-                    println!(
+                    outln!(
                         "{:<36}  {:>4}  {:<10}  {:<22}  {}",
                         u.update_id,
                         u.revision_number,
@@ -243,7 +243,7 @@ pub async fn updates(remote: &Remote, c: UpdatesCommand) -> anyhow::Result<()> {
                         u.title
                     );
                 }
-                println!("{} update(s)", list.len());
+                outln!("{} update(s)", list.len());
             }
         }
         UpdatesCommand::Show { update_id, json } => {
@@ -265,36 +265,36 @@ fn truncate(s: &str, n: usize) -> String {
 
 fn print_detail(d: &UpdateDetail) {
     let s = &d.summary;
-    println!("{}", s.title);
-    println!("  Update ID:       {} (revision {}, local id {})", s.update_id, s.revision_number, s.revision_id);
-    println!("  Type:            {}{}", s.update_type, if d.is_bundle { " (bundle)" } else { "" });
+    outln!("{}", s.title);
+    outln!("  Update ID:       {} (revision {}, local id {})", s.update_id, s.revision_number, s.revision_id);
+    outln!("  Type:            {}{}", s.update_type, if d.is_bundle { " (bundle)" } else { "" });
     if let Some(kb) = &s.kb_article {
-        println!("  KB article:      {kb}");
+        outln!("  KB article:      {kb}");
     }
     if let Some(m) = &s.msrc_number {
-        println!("  MSRC number:     {m}");
+        outln!("  MSRC number:     {m}");
     }
     if let Some(m) = &s.msrc_severity {
-        println!("  MSRC severity:   {m}");
+        outln!("  MSRC severity:   {m}");
     }
-    println!("  Classification:  {}", s.classification.as_deref().unwrap_or("-"));
-    println!("  Products:        {}", if s.products.is_empty() { "-".into() } else { s.products.join(", ") });
-    println!("  Created:         {}", s.creation_date.as_deref().unwrap_or("-"));
-    println!("  Locally published: {}", if s.is_locally_published { "yes" } else { "no" });
+    outln!("  Classification:  {}", s.classification.as_deref().unwrap_or("-"));
+    outln!("  Products:        {}", if s.products.is_empty() { "-".into() } else { s.products.join(", ") });
+    outln!("  Created:         {}", s.creation_date.as_deref().unwrap_or("-"));
+    outln!("  Locally published: {}", if s.is_locally_published { "yes" } else { "no" });
     if let Some(desc) = &d.description {
-        println!("  Description:     {desc}");
+        outln!("  Description:     {desc}");
     }
     if let Some(c) = &d.command_line {
-        println!("  Command line:    {c}");
+        outln!("  Command line:    {c}");
     }
     for f in &d.files {
-        println!("  File:            {} ({} bytes, sha1 {}, {})", f.name, f.size, f.sha1, f.state);
+        outln!("  File:            {} ({} bytes, sha1 {}, {})", f.name, f.size, f.sha1, f.state);
     }
     if !d.superseded_updates.is_empty() {
-        println!("  Supersedes:      {}", d.superseded_updates.join(", "));
+        outln!("  Supersedes:      {}", d.superseded_updates.join(", "));
     }
     for g in &d.prerequisites {
-        println!("  Prerequisite:    {}", g.join(" or "));
+        outln!("  Prerequisite:    {}", g.join(" or "));
     }
-    println!("  Languages:       {}", d.languages.join(", "));
+    outln!("  Languages:       {}", d.languages.join(", "));
 }

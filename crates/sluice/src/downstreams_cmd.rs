@@ -40,19 +40,18 @@ async fn fetch(client: &AdminClient) -> anyhow::Result<Vec<DownstreamView>> {
 }
 
 fn render(list: &[DownstreamView]) -> String {
-    use std::fmt::Write as _;
     let mut out = String::new();
     if list.is_empty() {
         out.push_str("no downstream server has synced from this server\n");
         return out;
     }
-    let _ = writeln!(
+    push_line!(
         out,
         "{:<36}  {:<32}  {:<10}  {:>9}  LAST SEEN",
         "ID", "NAME", "MODE", "COMPUTERS"
     );
     for d in list {
-        let _ = writeln!(
+        push_line!(
             out,
             "{:<36}  {:<32}  {:<10}  {:>9}  {}",
             d.id,
@@ -67,7 +66,7 @@ fn render(list: &[DownstreamView]) -> String {
                 .iter()
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect();
-            let _ = writeln!(
+            push_line!(
                 out,
                 "    {}  {}  {}  last sync {}{}",
                 c.computer_id,

@@ -1,5 +1,7 @@
 //! `sluice`: the server and its command-line administration tool in one binary.
 
+#[macro_use]
+mod terminal;
 mod catalog_cmd;
 mod agent_cmd;
 mod client;
@@ -110,7 +112,7 @@ fn main() -> std::process::ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            errln!("error: cannot start the runtime: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -139,7 +141,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

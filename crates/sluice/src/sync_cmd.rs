@@ -114,9 +114,9 @@ pub async fn run(remote: &Remote, c: SyncCommand) -> anyhow::Result<()> {
             if a.out.json {
                 return print_json(&h);
             }
-            println!("{:<6} {:<25} {:<10} {:>6} {:>8} {:>8}  error", "id", "started", "result", "new", "revised", "expired");
+            outln!("{:<6} {:<25} {:<10} {:>6} {:>8} {:>8}  error", "id", "started", "result", "new", "revised", "expired");
             for r in h.as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "{:<6} {:<25} {:<10} {:>6} {:>8} {:>8}  {}",
                     r["id"],
                     s(&r["started_at"]),
@@ -134,11 +134,11 @@ pub async fn run(remote: &Remote, c: SyncCommand) -> anyhow::Result<()> {
             if o.json {
                 return print_json(&list);
             }
-            println!("{:<36}  {:<14} {:<8}  name", "id", "kind", "selected");
+            outln!("{:<36}  {:<14} {:<8}  name", "id", "kind", "selected");
             for c in list.as_array().into_iter().flatten() {
                 let selected = if c["selected"] == true { "yes" } else { "no" };
                 let name = c["name"].as_str().unwrap_or("(not synchronised yet)");
-                println!("{:<36}  {:<14} {:<8}  {name}", s(&c["id"]), s(&c["kind"]), selected);
+                outln!("{:<36}  {:<14} {:<8}  {name}", s(&c["id"]), s(&c["kind"]), selected);
             }
             Ok(())
         }
@@ -208,23 +208,23 @@ async fn configure(client: &AdminClient, a: ConfigureArgs) -> anyhow::Result<()>
 }
 
 fn print_settings(v: &Value, effective: &Value) {
-    println!("upstream:        {}", s(&v["upstream"]));
-    println!("mode:            {}", s(&v["mode"]));
-    println!("storage:         {}", s(&v["storage"]));
+    outln!("upstream:        {}", s(&v["upstream"]));
+    outln!("mode:            {}", s(&v["mode"]));
+    outln!("storage:         {}", s(&v["storage"]));
     let list = |k: &str| v[k].as_array().map(|a| a.iter().map(s).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-    println!("products:        {}", effective_list(&effective["products"], "products"));
-    println!("classifications: {}", effective_list(&effective["classifications"], "classifications"));
-    println!("languages:       {}", list("languages"));
+    outln!("products:        {}", effective_list(&effective["products"], "products"));
+    outln!("classifications: {}", effective_list(&effective["classifications"], "classifications"));
+    outln!("languages:       {}", list("languages"));
     match v["schedule"].as_object() {
-        Some(sch) => println!("schedule:        first at {} UTC, {} per day", s(&sch["first_sync"]), sch["per_day"]),
-        None => println!("schedule:        manual"),
+        Some(sch) => outln!("schedule:        first at {} UTC, {} per day", s(&sch["first_sync"]), sch["per_day"]),
+        None => outln!("schedule:        manual"),
     }
     if let Some(p) = v["proxy"].as_str() {
-        println!("proxy:           {p}");
+        outln!("proxy:           {p}");
     }
     if let Some(pem) = v["upstream_ca"].as_str() {
         let n = pem.matches("-----BEGIN CERTIFICATE-----").count();
-        println!("upstream CA:     {n} certificate(s) trusted besides the system's");
+        outln!("upstream CA:     {n} certificate(s) trusted besides the system's");
     }
 }
 
@@ -250,13 +250,13 @@ fn print_status(st: &Value) {
     match st["running"].as_object() {
         Some(j) => {
             let phase = st["progress"]["phase"].as_str().unwrap_or("");
-            println!("running:         job {} ({}) {phase} {}/{}", s(&j["id"]), s(&j["state"]), j["done"], j["total"]);
+            outln!("running:         job {} ({}) {phase} {}/{}", s(&j["id"]), s(&j["state"]), j["done"], j["total"]);
         }
-        None => println!("running:         no"),
+        None => outln!("running:         no"),
     }
     match st["last"].as_object() {
         Some(l) => {
-            println!(
+            outln!(
                 "last sync:       {} {} at {}: {} new, {} revised, {} expired",
                 l["id"],
                 s(&l["result"]),
@@ -266,10 +266,10 @@ fn print_status(st: &Value) {
                 l["expired"]
             );
             if let Some(e) = l["error"].as_str() {
-                println!("last error:      {e}");
+                outln!("last error:      {e}");
             }
         }
-        None => println!("last sync:       never"),
+        None => outln!("last sync:       never"),
     }
 }
 
@@ -280,7 +280,7 @@ async fn start(client: &AdminClient, a: StartArgs) -> anyhow::Result<()> {
         if a.out.json {
             return print_json(&job);
         }
-        println!("sync job {job_id} {}", s(&job["state"]));
+        outln!("sync job {job_id} {}", s(&job["state"]));
         return Ok(());
     }
     let tty = std::io::stderr().is_terminal() && !a.out.json;
@@ -290,7 +290,8 @@ async fn start(client: &AdminClient, a: StartArgs) -> anyhow::Result<()> {
         let still = st["running"]["id"].as_str() == Some(job_id.as_str());
         if tty && still {
             let p = &st["progress"];
-            let line = format!("\r{:<14} {}/{}", s(&p["phase"]), p["done"], p["total"]);
+            // The carriage return is ours; the phase name is the server's and is escaped.
+            let line = format!("\r{}", crate::terminal::escape(&format!("{:<14} {}/{}", s(&p["phase"]), p["done"], p["total"])));
             let mut err = std::io::stderr();
             let _ = write!(err, "{line:<60}");
             let _ = err.flush();
@@ -299,7 +300,7 @@ async fn start(client: &AdminClient, a: StartArgs) -> anyhow::Result<()> {
             continue;
         }
         if tty {
-            eprintln!();
+            errln!();
         }
         // The job left the queue: the newest history entry is its run.
         let h: Value = client.send(client.request(reqwest::Method::GET, "/sync/history?limit=1")).await?;
@@ -307,7 +308,7 @@ async fn start(client: &AdminClient, a: StartArgs) -> anyhow::Result<()> {
         if a.out.json {
             print_json(&last)?;
         } else {
-            println!(
+            outln!(
                 "sync {}: {} new, {} revised, {} expired",
                 s(&last["result"]),
                 last["new_revisions"],

@@ -69,12 +69,12 @@ pub async fn groups(remote: &Remote, c: GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::Create { name, parent, json } => {
             let req = CreateGroupRequest { name, parent };
             let g: ComputerGroupView = client.send(client.request(Method::POST, "/groups").json(&req)).await?;
-            output(json, &g, |g| println!("created {} ({})", g.path, g.id))
+            output(json, &g, |g| outln!("created {} ({})", g.path, g.id))
         }
         GroupsCommand::List { json } => {
             let list: Vec<ComputerGroupView> = client.send(client.request(Method::GET, "/groups")).await?;
             output(json, &list, |list| {
-                println!("{:<44}  {:>9}  {:>9}  ID", "GROUP", "COMPUTERS", "APPROVALS");
+                outln!("{:<44}  {:>9}  {:>9}  ID", "GROUP", "COMPUTERS", "APPROVALS");
                 for g in list {
                     let depth = g.path.matches('/').count();
                     let label = format!(
@@ -83,7 +83,7 @@ pub async fn groups(remote: &Remote, c: GroupsCommand) -> anyhow::Result<()> {
                         g.name,
                         if g.built_in { " (built-in)" } else { "" }
                     );
-                    println!("{label:<44}  {:>9}  {:>9}  {}", g.computers, g.approvals, g.id);
+                    outln!("{label:<44}  {:>9}  {:>9}  {}", g.computers, g.approvals, g.id);
                 }
             })
         }
@@ -92,9 +92,9 @@ pub async fn groups(remote: &Remote, c: GroupsCommand) -> anyhow::Result<()> {
                 .send(client.request(Method::DELETE, &format!("/groups/{}", segment(&name))))
                 .await?;
             output(json, &d, |d| {
-                println!("deleted '{}' ({} approval(s) removed)", d.name, d.removed_approvals);
+                outln!("deleted '{}' ({} approval(s) removed)", d.name, d.removed_approvals);
                 if !d.moved_to_unassigned.is_empty() {
-                    println!("moved to Unassigned Computers: {}", d.moved_to_unassigned.join(", "));
+                    outln!("moved to Unassigned Computers: {}", d.moved_to_unassigned.join(", "));
                 }
             })
         }
@@ -131,12 +131,12 @@ pub enum ComputersCommand {
 }
 
 fn print_computers(list: &[ComputerView]) {
-    println!(
+    outln!(
         "{:<38}  {:<28}  {:<16}  {:<20}  GROUPS",
         "COMPUTER ID", "NAME", "OS VERSION", "LAST SYNC"
     );
     for c in list {
-        println!(
+        outln!(
             "{:<38}  {:<28}  {:<16}  {:<20}  {}",
             c.id,
             or_dash(c.dns_name.as_deref()),
@@ -145,7 +145,7 @@ fn print_computers(list: &[ComputerView]) {
             c.groups.join(", ")
         );
     }
-    println!("{} computer(s)", list.len());
+    outln!("{} computer(s)", list.len());
 }
 
 fn print_counts(c: &StatusCounts) -> String {
@@ -176,43 +176,43 @@ pub async fn computers(remote: &Remote, c: ComputersCommand) -> anyhow::Result<(
                 .await?;
             output(json, &d, |d| {
                 let c = &d.computer;
-                println!("{}", or_dash(c.dns_name.as_deref()));
-                println!("  Computer ID:     {}", c.id);
-                println!("  Groups:          {}", c.groups.join(", "));
-                println!("  IP address:      {}", or_dash(c.ip_address.as_deref()));
-                println!(
+                outln!("{}", or_dash(c.dns_name.as_deref()));
+                outln!("  Computer ID:     {}", c.id);
+                outln!("  Groups:          {}", c.groups.join(", "));
+                outln!("  IP address:      {}", or_dash(c.ip_address.as_deref()));
+                outln!(
                     "  OS:              {} ({})",
                     or_dash(c.os_description.as_deref()),
                     or_dash(c.os_version.as_deref())
                 );
-                println!(
+                outln!(
                     "  Hardware:        {} {}",
                     or_dash(d.manufacturer.as_deref()),
                     d.model.as_deref().unwrap_or("")
                 );
-                println!("  Agent version:   {}", or_dash(c.client_version.as_deref()));
-                println!("  Registered:      {}", c.registered_at);
-                println!("  Last sync:       {}", or_dash(c.last_sync_time.as_deref()));
-                println!("  Last report:     {}", or_dash(c.last_reported_status_time.as_deref()));
-                println!("  Status:          {}", print_counts(&d.counts));
+                outln!("  Agent version:   {}", or_dash(c.client_version.as_deref()));
+                outln!("  Registered:      {}", c.registered_at);
+                outln!("  Last sync:       {}", or_dash(c.last_sync_time.as_deref()));
+                outln!("  Last report:     {}", or_dash(c.last_reported_status_time.as_deref()));
+                outln!("  Status:          {}", print_counts(&d.counts));
                 if !d.approvals.is_empty() {
-                    println!("  Approved updates:");
+                    outln!("  Approved updates:");
                     for a in &d.approvals {
                         let deadline = a
                             .deadline
                             .as_deref()
                             .map(|d| format!(", deadline {d}"))
                             .unwrap_or_default();
-                        println!(
+                        outln!(
                             "    {}  {} (from '{}'{deadline})  {}",
                             a.update_id, a.action, a.group, a.title
                         );
                     }
                 }
                 if !d.status.is_empty() {
-                    println!("  Reported states:");
+                    outln!("  Reported states:");
                     for s in &d.status {
-                        println!("    {}  {:<24}  {}", s.update_id, s.state, s.title);
+                        outln!("    {}  {:<24}  {}", s.update_id, s.state, s.title);
                     }
                 }
             })
@@ -226,7 +226,7 @@ pub async fn computers(remote: &Remote, c: ComputersCommand) -> anyhow::Result<(
                         .json(&req),
                 )
                 .await?;
-            output(json, &v, |v| println!("{} is now in: {}", v.id, v.groups.join(", ")))
+            output(json, &v, |v| outln!("{} is now in: {}", v.id, v.groups.join(", ")))
         }
     }
 }
@@ -275,12 +275,12 @@ pub struct ApproveArgs {
 }
 
 fn print_approvals(list: &[ApprovalView]) {
-    println!(
+    outln!(
         "{:<36}  {:<22}  {:<12}  {:<20}  {:<12}  TITLE",
         "UPDATE ID", "GROUP", "ACTION", "DEADLINE", "BY"
     );
     for a in list {
-        println!(
+        outln!(
             "{:<36}  {:<22}  {:<12}  {:<20}  {:<12}  {}",
             a.update_id,
             a.group,
@@ -290,7 +290,7 @@ fn print_approvals(list: &[ApprovalView]) {
             a.title
         );
     }
-    println!("{} approval(s)", list.len());
+    outln!("{} approval(s)", list.len());
 }
 
 pub async fn approve(remote: &Remote, a: ApproveArgs) -> anyhow::Result<()> {
@@ -311,9 +311,9 @@ pub async fn approve(remote: &Remote, a: ApproveArgs) -> anyhow::Result<()> {
             .as_deref()
             .map(|d| format!(", deadline {d}"))
             .unwrap_or_default();
-        println!("{} {} for '{}'{deadline}: {}", v.update_id, v.action, v.group, v.title);
+        outln!("{} {} for '{}'{deadline}: {}", v.update_id, v.action, v.group, v.title);
         if let (Some(by), Some(at)) = (&v.license_accepted_by, &v.license_accepted_at) {
-            println!("license terms accepted by {by} at {at}");
+            outln!("license terms accepted by {by} at {at}");
         }
     })
 }
@@ -358,7 +358,7 @@ pub async fn approvals(remote: &Remote, c: ApprovalsCommand) -> anyhow::Result<(
                 .send(client.request(Method::DELETE, "/approvals").query(&q))
                 .await?;
             output(json, &v, |v| {
-                println!("removed the {} approval of {} for '{}'", v.action, v.update_id, v.group)
+                outln!("removed the {} approval of {} for '{}'", v.action, v.update_id, v.group)
             })
         }
     }
@@ -380,18 +380,18 @@ pub async fn decline(remote: &Remote, a: DeclineArgs, undo: bool) -> anyhow::Res
         .await?;
     output(a.json, &v, |v| {
         match (v.declined, v.changed) {
-            (true, true) => println!("declined {}: {}", v.update_id, v.title),
-            (true, false) => println!(
+            (true, true) => outln!("declined {}: {}", v.update_id, v.title),
+            (true, false) => outln!(
                 "{} was already declined (by {} at {})",
                 v.update_id,
                 or_dash(v.declined_by.as_deref()),
                 or_dash(v.declined_at.as_deref())
             ),
-            (false, true) => println!("{} is no longer declined (and not approved anywhere)", v.update_id),
-            (false, false) => println!("{} was not declined", v.update_id),
+            (false, true) => outln!("{} is no longer declined (and not approved anywhere)", v.update_id),
+            (false, false) => outln!("{} was not declined", v.update_id),
         }
         if !v.removed_approvals.is_empty() {
-            println!("approvals removed for: {}", v.removed_approvals.join(", "));
+            outln!("approvals removed for: {}", v.removed_approvals.join(", "));
         }
     })
 }
@@ -443,7 +443,7 @@ pub async fn targeting(remote: &Remote, c: TargetingCommand) -> anyhow::Result<(
             )
         }
     };
-    output(json, &settings, |s| println!("{}", s.mode.as_str()))
+    output(json, &settings, |s| outln!("{}", s.mode.as_str()))
 }
 
 // ------------------------------------------------------------------ status
@@ -472,15 +472,15 @@ pub async fn status(remote: &Remote, a: StatusArgs) -> anyhow::Result<()> {
     };
     let r: StatusReport = client.send(client.request(Method::GET, "/status").query(&q)).await?;
     output(a.json, &r, |r| {
-        println!("{} computer(s) in scope", r.computers_in_scope);
-        println!();
-        println!(
+        outln!("{} computer(s) in scope", r.computers_in_scope);
+        outln!();
+        outln!(
             "{:<36}  {:>9}  {:>6}  {:>6}  {:>6}  {:>9}  TITLE",
             "UPDATE ID", "INSTALLED", "NEEDED", "FAILED", "N/A", "NO STATUS"
         );
         for u in &r.updates {
             let c = &u.counts;
-            println!(
+            outln!(
                 "{:<36}  {:>9}  {:>6}  {:>6}  {:>6}  {:>9}  {}",
                 u.update_id,
                 c.installed + c.installed_pending_reboot,
@@ -491,14 +491,14 @@ pub async fn status(remote: &Remote, a: StatusArgs) -> anyhow::Result<()> {
                 u.title
             );
         }
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{:<38}  {:<28}  {:>9}  {:>6}  {:>6}  LAST REPORT",
             "COMPUTER ID", "NAME", "INSTALLED", "NEEDED", "FAILED"
         );
         for c in &r.computers {
             let n = &c.counts;
-            println!(
+            outln!(
                 "{:<38}  {:<28}  {:>9}  {:>6}  {:>6}  {}",
                 c.computer_id,
                 or_dash(c.dns_name.as_deref()),
@@ -509,10 +509,10 @@ pub async fn status(remote: &Remote, a: StatusArgs) -> anyhow::Result<()> {
             );
         }
         if !r.entries.is_empty() {
-            println!();
-            println!("{:<38}  {:<36}  {:<24}  REPORTED", "COMPUTER ID", "UPDATE ID", "STATE");
+            outln!();
+            outln!("{:<38}  {:<36}  {:<24}  REPORTED", "COMPUTER ID", "UPDATE ID", "STATE");
             for e in &r.entries {
-                println!(
+                outln!(
                     "{:<38}  {:<36}  {:<24}  {}",
                     e.computer_id, e.update_id, e.state, e.last_event_time
                 );

@@ -52,15 +52,15 @@ pub async fn export(remote: &Remote, a: ExportArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "exported {} revision(s), {} file record(s), {} content file(s) ({} bytes) to {} on the server",
             report.revisions, report.files, report.content_files, report.bytes, report.out
         );
         if a.content && report.content_missing > 0 {
-            println!("{} file(s) of the exported updates are not in the server's content store and were left out", report.content_missing);
+            outln!("{} file(s) of the exported updates are not in the server's content store and were left out", report.content_missing);
         }
-        println!("manifest SHA-256: {}", report.manifest_sha256);
-        println!("(import with --manifest-sha256 {} to detect a replaced manifest)", report.manifest_sha256);
+        outln!("manifest SHA-256: {}", report.manifest_sha256);
+        outln!("(import with --manifest-sha256 {} to detect a replaced manifest)", report.manifest_sha256);
     }
     Ok(())
 }
@@ -72,7 +72,7 @@ pub async fn import(remote: &Remote, a: ImportArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "verified {} package file(s); {} revision(s): {} new, {} already present; {} content file(s) stored, {} already present",
             report.package_files_verified,
             report.revisions,

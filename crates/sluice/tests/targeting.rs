@@ -559,3 +559,35 @@ async fn approvals_declines_license_terms_and_status() {
 
     server.shutdown().await.unwrap();
 }
+
+/// Issue #8, item 15: names a client chose reach the administrator's terminal escaped. A computer
+/// registered before the XML layer refused control characters (or through a path that does not
+/// parse XML) still has its raw DNS name in the store; `computers list` and `computers show` print
+/// it with the ESC and the bidi override made visible, while `--json` keeps the exact value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_15_cli_escapes_control_characters_in_computer_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
+    let cli = Cli {
+        server: format!("http://{}", server.admin_addr),
+        token: server.admin_token.clone(),
+    };
+    add_computer(&server, "pc-esc", "evil\x1b[31m").await;
+    add_computer(&server, "pc-bidi", "invoice\u{202e}gpj.exe").await;
+
+    let list = cli.ok(&["computers", "list"]).await;
+    assert!(list.contains("evil\\x1b[31m"), "{list:?}");
+    assert!(list.contains("invoice\\u{202e}gpj.exe"), "{list:?}");
+    assert!(!list.contains('\x1b') && !list.contains('\u{202e}'), "raw control characters printed: {list:?}");
+
+    let show = cli.ok(&["computers", "show", "pc-esc"]).await;
+    assert!(show.starts_with("evil\\x1b[31m\n"), "{show:?}");
+    assert!(!show.contains('\x1b'), "{show:?}");
+
+    // Machine-readable output is exact (JSON escapes the ESC itself).
+    let json = cli.json(&["computers", "list"]).await;
+    let mut dns = names(&json, "dns_name");
+    dns.sort();
+    assert_eq!(dns, vec!["evil\x1b[31m".to_string(), "invoice\u{202e}gpj.exe".to_string()]);
+    server.shutdown().await.unwrap();
+}
