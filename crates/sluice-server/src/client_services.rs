@@ -23,6 +23,7 @@ use sluice_store::{InstallState, NewComputer, UpdateStatus};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::client_limits;
 use crate::scan_state::{ScanState, Snapshot};
 use crate::AppState;
 
@@ -406,17 +407,12 @@ impl Ctx<'_> {
         let s = Service::SimpleAuth;
         let client_id = r.client_id.filter(|c| !c.trim().is_empty()).ok_or_else(|| fault(ErrorCode::InvalidParameters, s, "clientId"))?;
         let dns_name = r.dns_name.filter(|d| !d.trim().is_empty()).ok_or_else(|| fault(ErrorCode::InvalidParameters, s, "dnsName"))?;
-        if client_id.len() > 256 || dns_name.len() > 256 {
-            return Err(fault(ErrorCode::InvalidParameters, s, "clientId"));
-        }
-        let requested_groups: Vec<String> = r
-            .target_group_name
-            .unwrap_or_default()
-            .split(';')
-            .map(|g| g.trim().to_string())
-            .filter(|g| !g.is_empty())
-            .take(32)
-            .collect();
+        // Everything here is sealed into the cookie and comes back on every call: bounded to
+        // what WSUS stores for it, refused (not truncated) past that.
+        client_limits::check_client_id(&client_id).map_err(|e| fault(ErrorCode::InvalidParameters, s, e.field))?;
+        client_limits::check_dns_name(&dns_name).map_err(|e| fault(ErrorCode::InvalidParameters, s, e.field))?;
+        let requested_groups = client_limits::target_group_names(r.target_group_name.as_deref().unwrap_or_default())
+            .map_err(|_| fault(ErrorCode::InvalidParameters, s, "targetGroupName"))?;
         let data = self.scan().keys.seal_auth(&AuthCookie {
             computer_id: client_id.trim().to_string(),
             dns_name,
@@ -477,6 +473,8 @@ impl Ctx<'_> {
     async fn register_computer(&self, r: soap::RegisterComputerRequest) -> Result<Vec<u8>, Fault> {
         let c = self.open_cookie(r.cookie.as_ref(), Service::Client)?;
         let info = r.computer_info.unwrap_or_default();
+        client_limits::check_computer_info(&info)
+            .map_err(|e| fault(ErrorCode::InvalidParameters, Service::Client, format!("computerInfo.{}", e.field)))?;
         let client_version = match (info.client_version_major_number, info.client_version_minor_number, info.client_version_build_number, info.client_version_qfe_number) {
             (Some(a), Some(b), Some(c2), Some(d)) => Some(format!("{a}.{b}.{c2}.{d}")),
             _ => None,

@@ -257,3 +257,36 @@ async fn item_16_server_changed_across_servers_and_database_recreation() {
     let cookie = a2.registered(computer).await;
     a2.post(CLIENT_PATH, sync_body(&cookie, &[], &[])).await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_15_client_supplied_strings_are_bounded_to_wsus_columns() {
+    let h = Harness::start().await;
+    let computer = "7b0e5a52-1111-4000-8000-000000000015";
+    let cookie = h.handshake(computer).await;
+    // A 4 MB OSDescription was stored; now any field past its WSUS column is refused, by name.
+    let long = set(&register_body(&cookie), "OSDescription", &"A".repeat(257));
+    let f = expect_fault(&h.post(CLIENT_PATH, long).await, "InvalidParameters");
+    assert_eq!(f.message, "computerInfo.OSDescription");
+    let long = set(&register_body(&cookie), "ComputerModel", &"M".repeat(65));
+    assert_eq!(expect_fault(&h.post(CLIENT_PATH, long).await, "InvalidParameters").message, "computerInfo.ComputerModel");
+    assert!(h.server.state.store.get_computer(computer).await.unwrap().is_none(), "nothing registered");
+    // Within the bounds it registers.
+    h.post(CLIENT_PATH, set(&register_body(&cookie), "OSDescription", &"A".repeat(256))).await.ok();
+    assert!(h.server.state.store.get_computer(computer).await.unwrap().is_some());
+
+    // SimpleAuth: a 1 MB group name made a 1.3 MB cookie; names and their count are bounded.
+    let with_groups = |groups: &str| {
+        auth_cookie_body(computer).replacen("<dnsName>", &format!("<targetGroupName>{groups}</targetGroupName><dnsName>"), 1)
+    };
+    let f = expect_fault(&h.post(SIMPLE_AUTH_PATH, with_groups(&"G".repeat(257))).await, "InvalidParameters");
+    assert_eq!(f.message, "targetGroupName");
+    let many: Vec<String> = (0..33).map(|i| format!("Ring {i}")).collect();
+    expect_fault(&h.post(SIMPLE_AUTH_PATH, with_groups(&many.join(";"))).await, "InvalidParameters");
+    let bomb = expect_fault(&h.post(SIMPLE_AUTH_PATH, with_groups(&"G".repeat(1024 * 1024))).await, "InvalidParameters");
+    assert!(!bomb.message.is_empty());
+    let ok = h.post(SIMPLE_AUTH_PATH, with_groups(&many[..32].join(";"))).await.ok();
+    let cookie_data = element_text(&ok, "CookieData").unwrap();
+    assert!(cookie_data.len() < 4 * 1024, "{} bytes of cookie", cookie_data.len());
+    let f = expect_fault(&h.post(SIMPLE_AUTH_PATH, set(&auth_cookie_body(computer), "clientId", &"c".repeat(257))).await, "InvalidParameters");
+    assert_eq!(f.message, "clientId");
+}
