@@ -41,7 +41,7 @@ async fn stored(h: &Harness) -> (usize, usize, usize, usize) {
     let computers = store.list_computers(None).await.unwrap();
     let mut statuses = 0;
     for c in &computers {
-        statuses += store.status_for_computer(&c.id).await.unwrap().len();
+        statuses += store.status_for_computer(&c.info.id).await.unwrap().len();
     }
     let downstreams = store.list_downstreams().await.unwrap();
     let mut downstream_computers = 0;

@@ -1,7 +1,7 @@
 //! A Windows client's side of MS-WUSP for tests over real HTTP: native request bodies from the
 //! `wsus-m0-native` capture with only the values that must change substituted, a fault reader
 //! that shares nothing with the server's codec, and a server with a seeded catalog.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub use std::time::Duration;
 
