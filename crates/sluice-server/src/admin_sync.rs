@@ -1,6 +1,6 @@
 //! Admin API of upstream synchronisation: settings, manual start, status, history.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -38,7 +38,7 @@ async fn put_settings(
     Extension(caller): Extension<Caller>,
     req: Result<Json<SyncSettings>, JsonRejection>,
 ) -> Result<Json<SyncSettings>, ApiFailure> {
-    let Json(settings) = req.map_err(|e| bad_request(e.body_text()))?;
+    let Json(settings) = req?;
     settings.save(&state.store).await.map_err(failure)?;
     let detail = serde_json::to_string(&settings).unwrap_or_default();
     audit(&state, &caller, "sync-settings", &settings.upstream, detail).await;
@@ -63,7 +63,11 @@ struct HistoryQuery {
     limit: Option<i64>,
 }
 
-async fn history(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -> Result<Json<Vec<SyncView>>, ApiFailure> {
+async fn history(
+    State(state): State<AppState>,
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<Vec<SyncView>>, ApiFailure> {
+    let Query(q) = q?;
     let limit = q.limit.unwrap_or(20).clamp(1, 1000);
     sluice_sync::history(&state.store, limit).await.map(Json).map_err(failure)
 }
