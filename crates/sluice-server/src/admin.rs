@@ -64,25 +64,29 @@ pub(crate) fn bad_request(msg: impl Into<String>) -> ApiFailure {
 // 422 for a well-formed body of the wrong shape) and its explanation, in the API's JSON form.
 impl From<JsonRejection> for ApiFailure {
     fn from(e: JsonRejection) -> Self {
-        ApiFailure(e.status(), format!("request body: {}", e.body_text()))
+        let what = match e {
+            JsonRejection::MissingJsonContentType(_) => "unsupported content type",
+            _ => "malformed request body",
+        };
+        ApiFailure(e.status(), format!("{what}: {}", e.body_text()))
     }
 }
 
 impl From<QueryRejection> for ApiFailure {
     fn from(e: QueryRejection) -> Self {
-        ApiFailure(e.status(), format!("query string: {}", e.body_text()))
+        ApiFailure(e.status(), format!("malformed query: {}", e.body_text()))
     }
 }
 
 impl From<PathRejection> for ApiFailure {
     fn from(e: PathRejection) -> Self {
-        ApiFailure(e.status(), format!("path: {}", e.body_text()))
+        ApiFailure(e.status(), format!("malformed path: {}", e.body_text()))
     }
 }
 
 impl From<MultipartRejection> for ApiFailure {
     fn from(e: MultipartRejection) -> Self {
-        ApiFailure(e.status(), format!("upload: {}", e.body_text()))
+        ApiFailure(e.status(), format!("malformed upload: {}", e.body_text()))
     }
 }
 
