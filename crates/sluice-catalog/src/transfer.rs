@@ -254,10 +254,13 @@ impl Catalog {
                             return Err(invalid(format!("{} exists and is not empty", out.display())));
                         }
                     }
+                    // Where the package goes is the administrator's choice, so a directory
+                    // the server cannot make or read is a bad request, with the reason.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        std::fs::create_dir_all(&out).map_err(|e| io_err("creating", &out, e))?;
+                        std::fs::create_dir_all(&out)
+                            .map_err(|e| invalid(format!("cannot create the export directory {}: {e}", out.display())))?;
                     }
-                    Err(e) => return Err(io_err("reading", &out, e)),
+                    Err(e) => return Err(invalid(format!("cannot use {} as the export directory: {e}", out.display()))),
                 }
                 Ok(())
             })

@@ -2,8 +2,11 @@
 
 use std::net::SocketAddr;
 
+use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -57,6 +60,63 @@ pub(crate) fn bad_request(msg: impl Into<String>) -> ApiFailure {
     ApiFailure(StatusCode::BAD_REQUEST, msg.into())
 }
 
+// Extractor rejections keep axum's status (400, 415 for a missing or wrong Content-Type, 413,
+// 422 for a well-formed body of the wrong shape) and its explanation, in the API's JSON form.
+impl From<JsonRejection> for ApiFailure {
+    fn from(e: JsonRejection) -> Self {
+        let what = match e {
+            JsonRejection::MissingJsonContentType(_) => "unsupported content type",
+            _ => "malformed request body",
+        };
+        ApiFailure(e.status(), format!("{what}: {}", e.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiFailure {
+    fn from(e: QueryRejection) -> Self {
+        ApiFailure(e.status(), format!("malformed query: {}", e.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiFailure {
+    fn from(e: PathRejection) -> Self {
+        ApiFailure(e.status(), format!("malformed path: {}", e.body_text()))
+    }
+}
+
+impl From<MultipartRejection> for ApiFailure {
+    fn from(e: MultipartRejection) -> Self {
+        ApiFailure(e.status(), format!("malformed upload: {}", e.body_text()))
+    }
+}
+
+/// The largest error text passed through [`json_errors`]; axum's own are a line or two.
+const MAX_ERROR_TEXT: usize = 16 * 1024;
+
+/// Every error leaves the admin API as JSON. Handlers answer with [`ApiFailure`] already; this
+/// catches what axum answers before or instead of a handler: an unsupported method (405), a body
+/// over the route's limit (413), and any extractor a handler takes without mapping its rejection.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_ERROR_TEXT).await {
+        Ok(bytes) if !bytes.trim_ascii().is_empty() => String::from_utf8_lossy(bytes.trim_ascii()).into_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let body = serde_json::to_vec(&ApiError { error: text }).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(body))
+}
+
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/updates", get(list_updates))
@@ -73,7 +133,17 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(API_PREFIX, api)
         .fallback(|| async { ApiFailure(StatusCode::NOT_FOUND, "no such admin API route".into()) })
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// The token of an `Authorization: Bearer <token>` header. The scheme name is case-insensitive
+/// (RFC 9110, 11.1), so `bearer` and `BEARER` are the same scheme.
+fn bearer_token(value: &str) -> Option<&str> {
+    let value = value.trim_start();
+    let (scheme, rest) = value.split_once([' ', '\t'])?;
+    let token = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -81,8 +151,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     let Some(token) = token else {
         return ApiFailure(StatusCode::UNAUTHORIZED, "authentication required: send 'Authorization: Bearer <token>'".into())
             .into_response();
@@ -132,19 +201,28 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-async fn list_updates(State(state): State<AppState>, Query(q): Query<UpdateQuery>) -> Result<Json<Vec<UpdateSummary>>, ApiFailure> {
+async fn list_updates(
+    State(state): State<AppState>,
+    q: Result<Query<UpdateQuery>, QueryRejection>,
+) -> Result<Json<Vec<UpdateSummary>>, ApiFailure> {
+    let Query(q) = q?;
     Ok(Json(state.catalog.list_updates(&q).await?))
 }
 
-async fn show_update(State(state): State<AppState>, Path(update_id): Path<String>) -> Result<Json<UpdateDetail>, ApiFailure> {
+async fn show_update(
+    State(state): State<AppState>,
+    update_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<UpdateDetail>, ApiFailure> {
+    let Path(update_id) = update_id?;
     Ok(Json(state.catalog.update_detail(&update_id).await?))
 }
 
 async fn import(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Json(req): Json<ImportRequest>,
+    req: Result<Json<ImportRequest>, JsonRejection>,
 ) -> Result<Json<ImportResponse>, ApiFailure> {
+    let Json(req) = req?;
     if req.documents.is_empty() {
         return Err(bad_request("no documents"));
     }
@@ -158,8 +236,9 @@ async fn import(
 async fn publish(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<UpdateDetail>, ApiFailure> {
+    let mut multipart = multipart?;
     let mut metadata: Option<PublishRequest> = None;
     while let Some(field) = multipart.next_field().await.map_err(|e| bad_request(format!("malformed upload: {e}")))? {
         match field.name() {

@@ -1,7 +1,7 @@
 //! Admin API of upstream synchronisation: settings, manual start, status, history, and the
 //! products and classifications known.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -45,7 +45,7 @@ async fn put_settings(
     Extension(caller): Extension<Caller>,
     req: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<SyncSettings>, ApiFailure> {
-    let Json(mut doc) = req.map_err(|e| bad_request(e.body_text()))?;
+    let Json(mut doc) = req?;
     for (key, kind) in [("products", CategoryKind::Product), ("classifications", CategoryKind::Classification)] {
         let Some(list) = doc.get(key).and_then(Value::as_array) else { continue };
         let given: Vec<String> = list
@@ -80,7 +80,11 @@ struct HistoryQuery {
     limit: Option<i64>,
 }
 
-async fn history(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -> Result<Json<Vec<SyncView>>, ApiFailure> {
+async fn history(
+    State(state): State<AppState>,
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<Vec<SyncView>>, ApiFailure> {
+    let Query(q) = q?;
     let limit = q.limit.unwrap_or(20).clamp(1, 1000);
     sluice_sync::history(&state.store, limit).await.map(Json).map_err(failure)
 }

@@ -31,13 +31,11 @@ pub fn routes() -> Router<AppState> {
 
 /// Turns a malformed body into the API's JSON error instead of axum's plain text.
 fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiFailure> {
-    r.map(|Json(v)| v)
-        .map_err(|e| bad_request(format!("malformed request body: {}", e.body_text())))
+    r.map(|Json(v)| v).map_err(ApiFailure::from)
 }
 
 fn query<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, ApiFailure> {
-    r.map(|Query(v)| v)
-        .map_err(|e| bad_request(format!("malformed query: {}", e.body_text())))
+    r.map(|Query(v)| v).map_err(ApiFailure::from)
 }
 
 async fn list_groups(State(state): State<AppState>) -> Result<Json<Vec<ComputerGroupView>>, ApiFailure> {

@@ -11,7 +11,7 @@ use axum::{Extension, Json, Router};
 use sluice_catalog::api::ApiError;
 use sluice_catalog::transfer::{ExportReport, ExportRequest, ImportReport, ImportRequest};
 
-use crate::admin::{audit, bad_request, ApiFailure, Caller};
+use crate::admin::{audit, ApiFailure, Caller};
 use crate::bootstrap::ADMIN_USER;
 use crate::AppState;
 
@@ -39,7 +39,7 @@ async fn export(
     Extension(caller): Extension<Caller>,
     req: Result<Json<ExportRequest>, JsonRejection>,
 ) -> Result<Json<ExportReport>, Response> {
-    let Json(req) = req.map_err(|e| failure(bad_request(e.body_text())))?;
+    let Json(req) = req.map_err(failure)?;
     require_admin(&state, &caller).await?;
     let report = state.catalog.export_package(&req).await.map_err(failure)?;
     let detail = format!(
@@ -59,7 +59,7 @@ async fn import(
     Extension(caller): Extension<Caller>,
     req: Result<Json<ImportRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ImportReport>), Response> {
-    let Json(req) = req.map_err(|e| failure(bad_request(e.body_text())))?;
+    let Json(req) = req.map_err(failure)?;
     require_admin(&state, &caller).await?;
     match state.catalog.import_package(&req).await {
         Ok(report) => {

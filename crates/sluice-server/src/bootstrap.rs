@@ -36,6 +36,52 @@ fn write_secret(path: &Path, value: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Creates `path` (its missing parents with the default mode) as a directory only the service
+/// user may enter, or narrows an existing one that lets group or others in, and says so.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    match builder.create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => {}
+        Err(e) => return Err(e),
+    }
+    narrow(path, 0o700)
+}
+
+/// Sets `mode` on `path` when group or others have any access to it, and says so; a missing
+/// path is left alone.
+fn narrow(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let was = match std::fs::metadata(path) {
+            Ok(m) => m.permissions().mode() & 0o777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if was & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+            tracing::warn!(
+                path = %path.display(),
+                was = format!("{was:04o}"),
+                now = format!("{mode:04o}"),
+                "narrowed permissions: other users could reach it"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 pub fn hash_password(password: &str) -> Result<String, String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
@@ -47,6 +93,10 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 /// Ensures the administrator and a valid token in `<data>/admin-token` exist; returns the token.
 pub async fn ensure_admin(store: &Store, data_dir: &Path) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    // Written 0600, but a copy restored from a backup may have come back wider.
+    for secret in ["admin-password", "admin-token"] {
+        narrow(&data_dir.join(secret), 0o600)?;
+    }
     if store.get_user(ADMIN_USER).await?.is_none() {
         let password = random_secret();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password).map(|h| (h, password))).await??;

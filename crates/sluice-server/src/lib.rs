@@ -34,7 +34,7 @@ use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot prepare the directory {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
     #[error("cannot open the database: {0}")]
     Store(#[from] sluice_store::StoreError),
@@ -113,8 +113,11 @@ impl RunningServer {
 
 /// Opens everything, performs first-start setup and starts both listeners.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| ServerError::DataDir { path: config.data_dir.display().to_string(), source })?;
+    // The data directory holds the database with the cookie key and the admin secrets: only the
+    // service user may enter it, and so for the content store, wherever it is configured.
+    for dir in [config.data_dir.clone(), config.content_root()] {
+        bootstrap::private_dir(&dir).map_err(|source| ServerError::DataDir { path: dir.display().to_string(), source })?;
+    }
     let store = Store::open(&config.database_url()).await?;
     let content = Arc::new(ContentStore::open(config.content_root()).await?);
     let catalog = Catalog::new(store.clone(), content.clone());

@@ -8,9 +8,10 @@
 //! plus locally published updates.
 
 mod common;
+#[path = "../../../tests/support/wsdl.rs"]
+mod wsdl;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sluice_metadata::publish::{PublishSpec, software_update_xml};
 use sluice_server::RunningServer;
@@ -1027,61 +1028,9 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
 
 // ---------------------------------------------------------------- WSDL validation
 
-const DRIVER: &str = r#"
-import sys
-sys.path.insert(0, sys.argv[1])
-import wsdl_check
-failed = 0
-with open(sys.argv[2], encoding='utf-8') as manifest:
-    for line in manifest:
-        service, operation, fault, path = line.rstrip('\n').split('\t')
-        with open(path, 'rb') as f:
-            data = f.read()
-        try:
-            r = wsdl_check.validate_response(service, operation, data, strict=True)
-            if fault != '-':
-                if not r.fault or r.fault['ErrorCode'] != fault:
-                    raise wsdl_check.SchemaMismatch(f'expected a fault with ErrorCode {fault}, got {r.fault}')
-            elif r.fault:
-                raise wsdl_check.SchemaMismatch(f'unexpected fault {r.fault}')
-            if r.notes:
-                raise wsdl_check.SchemaMismatch(f'tolerated deviations: {r.notes}')
-        except wsdl_check.SchemaMismatch as e:
-            failed += 1
-            print(f'FAIL {path} [{service} {operation}]: {e}')
-            continue
-        print(f'PASS {path} [{service} {operation}]')
-print(f'{failed} failed')
-sys.exit(1 if failed else 0)
-"#;
-
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("SLUICE_SHARED_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
-}
-
-/// Every answer of the session, checked with `shared/tools/wsdl_check.py` (zeep, strict), as
-/// `crates/sluice-wsusss/tests/wsdl_validation.rs` does. `SLUICE_SKIP_WSDL_CHECK=1` skips it
-/// when python3 with zeep and lxml or the shared directory is missing.
+/// Every answer of the session, checked against the MS-WSUSSS WSDLs in `tests/wsdl/` (strict), as
+/// `crates/sluice-wsusss/tests/wsdl_validation.rs` does for the encoders alone.
 fn wsdl_check(seen: &[Seen]) {
-    let tools = shared_dir().join("tools");
-    let ready = tools.join("wsdl_check.py").is_file()
-        && Command::new("python3")
-            .args(["-c", "import zeep, lxml"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ready {
-        if std::env::var("SLUICE_SKIP_WSDL_CHECK").is_ok_and(|v| v == "1") {
-            eprintln!("WSDL check skipped (SLUICE_SKIP_WSDL_CHECK=1)");
-            return;
-        }
-        panic!(
-            "WSDL validation cannot run: needs {} and python3 with zeep and lxml",
-            tools.display()
-        );
-    }
     // Every operation of the three services was answered at least once.
     for op in Operation::ALL {
         if matches!(
@@ -1095,48 +1044,29 @@ fn wsdl_check(seen: &[Seen]) {
             "no answer of {op:?} was checked"
         );
     }
-    let dir = tempfile::tempdir().unwrap();
-    let mut manifest = String::new();
-    for (i, s) in seen.iter().enumerate() {
-        let path = dir.path().join(format!("{i:03}.xml"));
-        std::fs::write(&path, &s.body).unwrap();
-        let service = match s.op.service() {
-            Service::ServerSync => "wsusss-serversync",
-            Service::DssAuth => "wsusss-dssauth",
-            Service::Reporting => "wsusss-reporting",
-        };
-        manifest.push_str(&format!(
-            "{service}\t{}\t{}\t{}\n",
-            s.op.name(),
-            s.fault.as_deref().unwrap_or("-"),
-            path.display()
-        ));
-    }
-    let manifest_path = dir.path().join("manifest.tsv");
-    std::fs::write(&manifest_path, manifest).unwrap();
-    let driver = dir.path().join("driver.py");
-    std::fs::write(&driver, DRIVER).unwrap();
-    let out = Command::new("python3")
-        .arg(&driver)
-        .arg(&tools)
-        .arg(&manifest_path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "WSDL validation failed:\n{}\n{}",
-        stdout
-            .lines()
-            .filter(|l| !l.starts_with("PASS"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("PASS")).count(),
-        seen.len()
-    );
+    let messages: Vec<wsdl::Message> = seen
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let service = match s.op.service() {
+                Service::ServerSync => "wsusss-serversync",
+                Service::DssAuth => "wsusss-dssauth",
+                Service::Reporting => "wsusss-reporting",
+            };
+            let expect = s
+                .fault
+                .clone()
+                .map_or(wsdl::Expect::Valid, wsdl::Expect::Fault);
+            wsdl::Message::response(
+                format!("answer {i} ({})", s.op.name()),
+                service,
+                s.op.name(),
+                s.body.clone(),
+            )
+            .expect(expect)
+        })
+        .collect();
+    wsdl::assert_all(&messages);
 }
 
 // ---------------------------------------------------------------- real downstream requests

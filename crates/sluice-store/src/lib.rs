@@ -79,6 +79,7 @@ macro_rules! in_tx {
 
 mod codec;
 mod error;
+mod private;
 mod types;
 
 mod admin;
@@ -175,10 +176,17 @@ impl Store {
             });
         }
 
-        if let Some(parent) = base.get_filename().parent()
-            && !parent.as_os_str().is_empty()
+        // Left to SQLite, the files would be created 0644 (less the umask).
+        let path = base.get_filename().to_owned();
         {
-            tokio::fs::create_dir_all(parent).await?;
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                private::create_parent(&path)?;
+                private::prepare_database_file(&path)?;
+                private::narrow_companions(&path)
+            })
+            .await
+            .map_err(std::io::Error::other)??;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -187,6 +195,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(300))
             .connect_with(base.clone().journal_mode(SqliteJournalMode::Wal))
             .await?;
+        private::narrow_companions(&path)?;
         SQLITE_MIGRATIONS.run(&writer).await?;
         // Readers open after the writer switched the file to WAL (a persistent setting), and
         // are query-only so a misrouted write fails loudly instead of racing the writer.
