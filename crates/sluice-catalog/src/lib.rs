@@ -3,9 +3,12 @@
 
 pub mod api;
 pub mod targeting;
+pub mod times;
 pub mod transfer;
 mod prepare;
 mod publish;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -38,6 +41,15 @@ pub enum CatalogError {
     Content(#[from] sluice_content::ContentError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+pub(crate) fn invalid(msg: impl Into<String>) -> CatalogError {
+    CatalogError::InvalidRequest(msg.into())
+}
+
+/// A request that clashes with the catalog's state (mapped to 409 by the admin API).
+pub(crate) fn conflict(msg: impl Into<String>) -> CatalogError {
+    CatalogError::Store(StoreError::Conflict(msg.into()))
 }
 
 /// The catalog service. Cheap to clone.

@@ -33,7 +33,8 @@ use crate::api::{
     ComputerUpdateStatus, ComputerView, CreateGroupRequest, DeclineView, DeletedGroup, EffectiveApprovalView,
     StatusCounts, StatusQuery, StatusReport, TargetingSettings, UpdateStatusRow,
 };
-use crate::{Catalog, CatalogError};
+use crate::times::{format_utc, parse_rfc3339_utc};
+use crate::{Catalog, CatalogError, conflict, invalid};
 
 // ------------------------------------------------------------------ domain
 
@@ -386,24 +387,6 @@ fn format_config_time(t: OffsetDateTime) -> Result<String, CatalogError> {
     t.format(&Rfc3339).map_err(|e| CatalogError::Internal(format!("configuration change time {t}: {e}")))
 }
 
-/// Parses an RFC 3339 date-time (with its offset), as deadlines are given.
-pub fn parse_rfc3339_utc(s: &str) -> Result<OffsetDateTime, CatalogError> {
-    OffsetDateTime::parse(s.trim(), &Rfc3339)
-        .map(|t| t.to_offset(UtcOffset::UTC))
-        .map_err(|_| {
-            invalid(format!(
-                "'{s}' is not an RFC 3339 date-time such as 2026-05-01T18:00:00Z"
-            ))
-        })
-}
-
-/// Formats a time as RFC 3339 in UTC, the way every view shows times.
-pub fn format_utc(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
-}
-
 /// Parses an approval action as the API and CLI spell it.
 pub fn parse_action(s: &str) -> Result<ApprovalAction, CatalogError> {
     match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
@@ -469,15 +452,6 @@ pub fn check_group_name(name: &str) -> Result<(), CatalogError> {
         )));
     }
     Ok(())
-}
-
-fn invalid(msg: impl Into<String>) -> CatalogError {
-    CatalogError::InvalidRequest(msg.into())
-}
-
-/// A request that clashes with the catalog's state (mapped to 409 by the admin API).
-fn conflict(msg: impl Into<String>) -> CatalogError {
-    CatalogError::Store(StoreError::Conflict(msg.into()))
 }
 
 fn parse_update_id(s: &str) -> Result<Uuid, CatalogError> {
@@ -1388,8 +1362,8 @@ impl StatusCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_store::{NewComputer, Store};
-    use std::sync::Arc;
+    use crate::test_support::*;
+    use sluice_store::NewComputer;
 
     // A tree shaped like a small organisation:
     //   All Computers ── Unassigned Computers
@@ -1411,10 +1385,6 @@ mod tests {
     const U2: Uuid = Uuid::from_u128(0xa2);
 
     use ApprovalAction::{Install, NotApproved, Uninstall};
-
-    fn t(s: &str) -> OffsetDateTime {
-        parse_rfc3339_utc(s).unwrap()
-    }
 
     fn tree() -> Vec<ComputerGroup> {
         let g = |id, name: &str, parent: Option<Uuid>| ComputerGroup {
@@ -1454,12 +1424,6 @@ mod tests {
             .collect();
         TargetingSnapshot::new(&tree(), &approvals, declined.iter().copied())
     }
-
-    const T1: &str = "2026-02-01T00:00:00Z";
-    const T2: &str = "2026-02-02T00:00:00Z";
-    const T3: &str = "2026-02-03T00:00:00Z";
-    const D1: &str = "2026-03-01T08:00:00Z";
-    const D2: &str = "2026-03-02T08:00:00Z";
 
     struct Case {
         name: &'static str,
@@ -1725,65 +1689,6 @@ mod tests {
         assert_ne!(a, eula_key(None, &[[4; 20]]).unwrap());
         assert_eq!(eula_key(None, &[]).unwrap(), None);
         assert!(eula_key(Some("not-a-guid"), &[]).is_err());
-    }
-
-    // ---------------------------------------------------------------- service, on SQLite
-
-    struct Doc {
-        id: Uuid,
-        kind: &'static str,
-        deployable: bool,
-        extra_props: &'static str,
-        extra_localized: &'static str,
-    }
-
-    impl Doc {
-        fn software(id: Uuid) -> Doc {
-            Doc {
-                id,
-                kind: "Software",
-                deployable: true,
-                extra_props: "",
-                extra_localized: "",
-            }
-        }
-
-        fn xml(&self) -> (String, Vec<u8>) {
-            let xml = format!(
-                r#"<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update"><upd:UpdateIdentity UpdateID="{}" RevisionNumber="100" /><upd:Properties UpdateType="{}" ExplicitlyDeployable="{}" PublicationState="Published" CreationDate="2026-01-01T00:00:00Z"{}></upd:Properties><upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>en</upd:Language><upd:Title>Test {}</upd:Title></upd:LocalizedProperties>{}</upd:LocalizedPropertiesCollection></upd:Update>"#,
-                self.id, self.kind, self.deployable, self.extra_props, self.id, self.extra_localized
-            );
-            (format!("{}.xml", self.id), xml.into_bytes())
-        }
-    }
-
-    const EULA_FILE: &str = r#"<upd:EulaFile Language="en"><upd:File FileName="eula-en.txt" Digest="AAECAwQFBgcICQoLDA0ODxAREhM=" Size="2048" /></upd:EulaFile>"#;
-
-    async fn catalog(docs: &[Doc]) -> (Catalog, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let content = Arc::new(
-            sluice_content::ContentStore::open(dir.path().join("content"))
-                .await
-                .unwrap(),
-        );
-        let c = Catalog::new(store, content);
-        if !docs.is_empty() {
-            c.import_documents(docs.iter().map(Doc::xml).collect()).await.unwrap();
-        }
-        (c, dir)
-    }
-
-    fn req(update: Uuid, group: &str) -> ApprovalRequest {
-        ApprovalRequest {
-            update: update.to_string(),
-            group: group.into(),
-            ..ApprovalRequest::default()
-        }
-    }
-
-    fn is_conflict(e: &CatalogError) -> bool {
-        matches!(e, CatalogError::Store(s) if s.is_conflict())
     }
 
     #[tokio::test]
