@@ -8,6 +8,7 @@ pub mod times;
 pub mod transfer;
 mod prepare;
 mod publish;
+mod status;
 #[cfg(test)]
 mod test_support;
 
