@@ -2,6 +2,7 @@
 //! publishing, and the views administrators browse. Knows nothing of HTTP.
 
 pub mod api;
+pub mod approvals;
 pub mod settings;
 pub mod targeting;
 pub mod times;

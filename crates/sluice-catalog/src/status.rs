@@ -6,7 +6,8 @@ use sluice_store::{Computer, InstallState, UpdateStatus};
 use uuid::Uuid;
 
 use crate::api::{ComputerStatusRow, StatusCounts, StatusQuery, StatusReport, UpdateStatusRow};
-use crate::targeting::{TargetingSnapshot, parse_update_id};
+use crate::approvals::parse_update_id;
+use crate::targeting::TargetingSnapshot;
 use crate::times::format_utc;
 use crate::{Catalog, CatalogError};
 
