@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod approvals;
+pub mod groups;
 pub mod settings;
 pub mod targeting;
 pub mod times;
