@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use sluice_catalog::targeting::format_utc;
+use sluice_catalog::times::format_utc;
 use sluice_store::downstreams::{DownstreamComputer, DownstreamServer};
 
 use crate::AppState;

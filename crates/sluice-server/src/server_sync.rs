@@ -935,7 +935,7 @@ impl Ctx<'_> {
                     sluice_metadata::parse_update_bytes(xml.as_bytes(), "stored revision").ok()?;
                 let u = &parsed.update;
                 let digests: Vec<[u8; 20]> = u.eulas.iter().map(|x| x.file.sha1).collect();
-                sluice_catalog::targeting::eula_key(u.properties.eula_id.as_deref(), &digests)
+                sluice_catalog::approvals::eula_key(u.properties.eula_id.as_deref(), &digests)
                     .ok()
                     .flatten()
             })

@@ -244,7 +244,7 @@ async fn eula_of(catalog: &Catalog, update: Uuid) -> Result<Option<Uuid>, SyncEr
         let parsed = sluice_metadata::parse_update_bytes(xml.as_bytes(), "stored revision").map_err(|e| SyncError::Internal(e.to_string()))?;
         let u = &parsed.update;
         let digests: Vec<[u8; 20]> = u.eulas.iter().map(|x| x.file.sha1).collect();
-        Ok(sluice_catalog::targeting::eula_key(u.properties.eula_id.as_deref(), &digests)?)
+        Ok(sluice_catalog::approvals::eula_key(u.properties.eula_id.as_deref(), &digests)?)
     })
     .await
     .map_err(|e| SyncError::Internal(e.to_string()))?

@@ -3,7 +3,8 @@
 use clap::{Args, Subcommand, ValueEnum};
 use reqwest::Method;
 use serde::Serialize;
-use sluice_catalog::targeting::{TargetingMode, format_utc, parse_rfc3339_utc};
+use sluice_catalog::targeting::TargetingMode;
+use sluice_catalog::times::{format_utc, parse_rfc3339_utc};
 use sluice_server::api::*;
 
 use crate::Remote;

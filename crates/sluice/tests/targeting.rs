@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sluice_catalog::targeting::parse_rfc3339_utc;
+use sluice_catalog::times::parse_rfc3339_utc;
 use sluice_server::config::Config;
 use sluice_store::{InstallState, NewComputer, UpdateStatus};
 
