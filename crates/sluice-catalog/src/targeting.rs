@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sluice_metadata::UpdateType as DocType;
 use sluice_store::{
-    ALL_COMPUTERS_GROUP, Approval, ApprovalAction, ApprovalRemoval, Computer, ComputerGroup, InstallState, Revision, StoreError,
+    ALL_COMPUTERS_GROUP, Approval, ApprovalAction, ApprovalRemoval, Computer, ComputerGroup, Revision, StoreError,
     UNASSIGNED_COMPUTERS_GROUP, UpdateStatus, UpdateType,
 };
 use time::format_description::well_known::Rfc3339;
@@ -1358,37 +1358,10 @@ impl TitleCache {
     }
 }
 
-impl StatusCounts {
-    /// Counts one reported state.
-    pub fn add(&mut self, state: InstallState) {
-        let slot = match state {
-            InstallState::Unknown => &mut self.unknown,
-            InstallState::NotApplicable => &mut self.not_applicable,
-            InstallState::NotInstalled => &mut self.not_installed,
-            InstallState::Downloaded => &mut self.downloaded,
-            InstallState::Installed => &mut self.installed,
-            InstallState::InstalledPendingReboot => &mut self.installed_pending_reboot,
-            InstallState::Failed => &mut self.failed,
-        };
-        *slot += 1;
-        self.total += 1;
-        // As the WSUS console counts "Needed": applicable and not (completely) installed.
-        if matches!(
-            state,
-            InstallState::NotInstalled
-                | InstallState::Downloaded
-                | InstallState::InstalledPendingReboot
-                | InstallState::Failed
-        ) {
-            self.needed += 1;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_store::{NewComputer, Store};
+    use sluice_store::{InstallState, NewComputer, Store};
     use std::sync::Arc;
 
     // A tree shaped like a small organisation:
