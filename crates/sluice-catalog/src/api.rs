@@ -1,395 +1,55 @@
-//! Catalog commands and views as the admin API carries them (JSON): shared by the server,
-//! which maps routes onto them, and the `sluice` CLI.
+//! The admin API's JSON types, defined in `sluice-api` (which the CLI shares without linking
+//! the catalog) and re-exported here for the catalog's services and the server.
 
-use serde::{Deserialize, Serialize};
+pub use sluice_api::API_PREFIX;
+pub use sluice_api::catalog::*;
 
-pub const API_PREFIX: &str = "/api/v1";
-
-/// How a command-line installer's exit code is to be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReturnCodeMeaning {
-    Success,
-    Reboot,
-    Failure,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReturnCodeSpec {
-    pub code: i64,
-    pub meaning: ReturnCodeMeaning,
-}
-
-/// The file of an update being published, as the client measured it. The server recomputes
-/// both digests while storing and refuses the upload if they differ.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublishFile {
-    pub name: String,
-    pub size: u64,
-    /// Lower-case hex.
-    pub sha1: String,
-    /// Lower-case hex.
-    pub sha256: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct PublishRequest {
-    pub title: String,
-    pub description: Option<String>,
-    pub kb: Option<String>,
-    pub msrc_number: Option<String>,
-    pub msrc_severity: Option<String>,
-    /// Classification title or id (e.g. "Security Updates").
-    pub classification: Option<String>,
-    /// Product title or id; a new product category is created for an unknown title.
-    pub product: Option<String>,
-    /// Arguments passed to the file when it is installed.
-    pub command_line: Option<String>,
-    pub return_codes: Vec<ReturnCodeSpec>,
-    pub installed_rule: Option<String>,
-    pub installable_rule: Option<String>,
-    pub prerequisites: Vec<String>,
-    pub supersedes: Vec<String>,
-    pub file: Option<PublishFile>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportDocument {
-    /// Names the document in error messages (usually its file name).
-    pub name: String,
-    pub xml: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportRequest {
-    pub documents: Vec<ImportDocument>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportedRevision {
-    pub update_id: String,
-    pub revision_number: i32,
-    pub revision_id: i64,
-    /// False when the revision was already in the catalog (nothing changed).
-    pub inserted: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportResponse {
-    pub revisions: Vec<ImportedRevision>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpdateSummary {
-    pub update_id: String,
-    pub revision_number: i32,
-    pub revision_id: i64,
-    pub title: String,
-    pub update_type: String,
-    pub kb_article: Option<String>,
-    pub msrc_severity: Option<String>,
-    pub msrc_number: Option<String>,
-    pub classification: Option<String>,
-    pub products: Vec<String>,
-    pub creation_date: Option<String>,
-    pub is_locally_published: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpdateFileInfo {
-    pub name: String,
-    pub size: u64,
-    pub sha1: String,
-    pub sha256: Option<String>,
-    /// absent | downloading | present | failed
-    pub state: String,
-    /// Where clients fetch it from this server, relative to the client listener.
-    pub content_path: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpdateDetail {
-    #[serde(flatten)]
-    pub summary: UpdateSummary,
-    pub description: Option<String>,
-    pub publication_state: Option<String>,
-    pub is_bundle: bool,
-    pub files: Vec<UpdateFileInfo>,
-    pub prerequisites: Vec<Vec<String>>,
-    pub bundled_updates: Vec<Vec<String>>,
-    pub superseded_updates: Vec<String>,
-    pub languages: Vec<String>,
-    pub command_line: Option<String>,
-    pub has_installed_rule: bool,
-    pub has_installable_rule: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiError {
-    pub error: String,
-}
-
-/// Filters of an update listing (query string of `GET /updates`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct UpdateQuery {
-    pub text: Option<String>,
-    pub classification: Option<String>,
-    pub product: Option<String>,
-    pub kb: Option<String>,
-    /// Also list categories and detectoids.
-    #[serde(default)]
-    pub all_types: bool,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
-// ------------------------------------------------------------------ computer groups, approvals, status
-
-/// A computer group (`GET /groups`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComputerGroupView {
-    pub id: String,
-    pub name: String,
-    pub parent_id: Option<String>,
-    /// The parent's name.
-    pub parent: Option<String>,
-    /// Names from "All Computers" down to this group, joined by '/'.
-    pub path: String,
-    pub built_in: bool,
-    /// Direct members ("All Computers": every computer).
-    pub computers: i64,
-    /// Approvals set on this group itself (not inherited ones).
-    pub approvals: i64,
-    pub created_at: String,
-}
-
-/// `POST /groups`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct CreateGroupRequest {
-    pub name: String,
-    /// Parent group name or id [default: All Computers].
-    #[serde(default)]
-    pub parent: Option<String>,
-}
-
-/// Answer of `DELETE /groups/{name-or-id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeletedGroup {
-    pub id: String,
-    pub name: String,
-    /// Members that had no other group and are now in "Unassigned Computers".
-    pub moved_to_unassigned: Vec<String>,
-    /// How many approvals of the group went with it.
-    pub removed_approvals: usize,
-}
-
-/// A computer as listed (`GET /computers`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComputerView {
-    pub id: String,
-    pub dns_name: Option<String>,
-    pub ip_address: Option<String>,
-    pub os_description: Option<String>,
-    /// major.minor.build.revision, as far as reported.
-    pub os_version: Option<String>,
-    pub client_version: Option<String>,
-    /// Group names ("Unassigned Computers" when it has no other; "All Computers" is implied).
-    pub groups: Vec<String>,
-    pub last_sync_time: Option<String>,
-    pub last_reported_status_time: Option<String>,
-    pub registered_at: String,
-}
-
-/// What applies to one update on a computer after inheritance and conflicts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EffectiveApprovalView {
-    pub update_id: String,
-    pub title: String,
-    /// install | uninstall | not_approved
-    pub action: String,
-    /// RFC 3339, UTC.
-    pub deadline: Option<String>,
-    /// The group whose approval applies (possibly an ancestor of the computer's group).
-    pub group: String,
-    pub last_change: String,
-}
-
-/// One reported state of an update on a computer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComputerUpdateStatus {
-    pub update_id: String,
-    pub title: String,
-    pub revision_number: i32,
-    /// unknown | not_applicable | not_installed | downloaded | installed |
-    /// installed_pending_reboot | failed
-    pub state: String,
-    pub last_event_time: String,
-}
-
-/// Computers in each reported state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct StatusCounts {
-    pub unknown: i64,
-    pub not_applicable: i64,
-    pub not_installed: i64,
-    pub downloaded: i64,
-    pub installed: i64,
-    pub installed_pending_reboot: i64,
-    pub failed: i64,
-    /// not installed + downloaded + installed pending reboot + failed, as WSUS counts "Needed".
-    pub needed: i64,
-    /// Every report counted.
-    pub total: i64,
-}
-
-/// `GET /computers/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComputerDetail {
-    #[serde(flatten)]
-    pub computer: ComputerView,
-    pub os_service_pack: Option<String>,
-    pub locale: Option<String>,
-    pub manufacturer: Option<String>,
-    pub model: Option<String>,
-    pub bios_name: Option<String>,
-    pub bios_version: Option<String>,
-    /// Effective approvals, by update id.
-    pub approvals: Vec<EffectiveApprovalView>,
-    /// Reported states, by update id.
-    pub status: Vec<ComputerUpdateStatus>,
-    pub counts: StatusCounts,
-}
-
-/// `POST /computers/{id}/move`: the computer's new groups (names or ids; none = Unassigned).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct MoveComputerRequest {
-    pub groups: Vec<String>,
-}
-
-/// Query of `GET /computers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ComputerQuery {
-    /// Group name or id: only its direct members.
-    pub group: Option<String>,
-}
-
-/// `POST /approvals`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ApprovalRequest {
-    /// Update id.
-    pub update: String,
-    /// Group name or id.
-    pub group: String,
-    /// install (default) | uninstall | not_approved
-    #[serde(default)]
-    pub action: Option<String>,
-    /// RFC 3339 date-time; a past one means "at the next check-in".
-    #[serde(default)]
-    pub deadline: Option<String>,
-    /// Accept the update's license terms (recorded with the caller's name).
-    #[serde(default)]
-    pub accept_license: bool,
-}
-
-/// An approval of an update for a group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovalView {
-    pub update_id: String,
-    pub title: String,
-    pub group_id: String,
-    pub group: String,
-    /// install | uninstall | not_approved
-    pub action: String,
-    /// RFC 3339, UTC.
-    pub deadline: Option<String>,
-    pub approved_by: String,
-    pub approved_at: String,
-    /// Who accepted the license terms, for an approval that needed them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_accepted_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_accepted_at: Option<String>,
-}
-
-/// Query of `GET /approvals` and `DELETE /approvals`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ApprovalQuery {
-    /// Update id.
-    pub update: Option<String>,
-    /// Group name or id.
-    pub group: Option<String>,
-}
-
-/// Answer of `POST /updates/{id}/decline` and `/undecline`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeclineView {
-    pub update_id: String,
-    pub title: String,
-    /// The state now.
-    pub declined: bool,
-    /// False when the update already was in that state.
-    pub changed: bool,
-    pub declined_by: Option<String>,
-    pub declined_at: Option<String>,
-    /// Groups whose approvals the decline removed.
-    pub removed_approvals: Vec<String>,
-}
-
-/// `GET/PUT /settings/targeting`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `GET/PUT /settings/targeting`, over the catalog's own [`TargetingMode`]: its JSON is that of
+/// [`sluice_api::TargetingSettings`] (checked below).
+///
+/// [`TargetingMode`]: crate::targeting::TargetingMode
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TargetingSettings {
     pub mode: crate::targeting::TargetingMode,
 }
 
-/// Query of `GET /status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct StatusQuery {
-    /// Update id.
-    pub update: Option<String>,
-    /// Computer id.
-    pub computer: Option<String>,
-    /// Group name or id: its direct members.
-    pub group: Option<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targeting::TargetingMode;
 
-/// Reported states of one update across the computers in scope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpdateStatusRow {
-    pub update_id: String,
-    pub title: String,
-    pub counts: StatusCounts,
-    /// Computers in scope that have not reported on the update.
-    pub no_status: i64,
-}
+    #[test]
+    fn targeting_settings_travel_as_the_api_crate_spells_them() {
+        for (ours, theirs) in [
+            (TargetingMode::Server, sluice_api::TargetingMode::Server),
+            (TargetingMode::Client, sluice_api::TargetingMode::Client),
+        ] {
+            let json = serde_json::to_value(TargetingSettings { mode: ours }).unwrap();
+            assert_eq!(json, serde_json::to_value(sluice_api::TargetingSettings { mode: theirs }).unwrap());
+            let back: sluice_api::TargetingSettings = serde_json::from_value(json).unwrap();
+            assert_eq!(back.mode.as_str(), ours.as_str());
+        }
+    }
 
-/// Reported states of the updates in scope on one computer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComputerStatusRow {
-    pub computer_id: String,
-    pub dns_name: Option<String>,
-    pub last_reported_status_time: Option<String>,
-    pub counts: StatusCounts,
-}
-
-/// One reported state (listed when the scope is one update or one computer).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusEntry {
-    pub computer_id: String,
-    pub update_id: String,
-    pub title: String,
-    pub revision_number: i32,
-    pub state: String,
-    pub last_event_time: String,
-}
-
-/// `GET /status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusReport {
-    pub update: Option<String>,
-    pub computer: Option<String>,
-    pub group: Option<String>,
-    pub computers_in_scope: i64,
-    pub updates: Vec<UpdateStatusRow>,
-    pub computers: Vec<ComputerStatusRow>,
-    pub entries: Vec<StatusEntry>,
+    /// The counters are the API's; the states come from the store: every stored state lands
+    /// in the counter of its own name.
+    #[test]
+    fn every_stored_state_is_counted_under_its_name() {
+        use sluice_store::InstallState;
+        for state in [
+            InstallState::Unknown,
+            InstallState::NotApplicable,
+            InstallState::NotInstalled,
+            InstallState::Downloaded,
+            InstallState::Installed,
+            InstallState::InstalledPendingReboot,
+            InstallState::Failed,
+        ] {
+            let mut counts = StatusCounts::default();
+            counts.add(state);
+            let json = serde_json::to_value(counts).unwrap();
+            assert_eq!(json[state.as_str()], 1, "{state}: {json}");
+            assert_eq!(counts.total, 1);
+        }
+    }
 }

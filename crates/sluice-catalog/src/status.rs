@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sluice_store::{Computer, InstallState, UpdateStatus};
+use sluice_store::{Computer, UpdateStatus};
 use uuid::Uuid;
 
 use crate::api::{ComputerStatusRow, StatusCounts, StatusQuery, StatusReport, UpdateStatusRow};
@@ -149,36 +149,11 @@ impl TitleCache {
     }
 }
 
-impl StatusCounts {
-    /// Counts one reported state.
-    pub fn add(&mut self, state: InstallState) {
-        let slot = match state {
-            InstallState::Unknown => &mut self.unknown,
-            InstallState::NotApplicable => &mut self.not_applicable,
-            InstallState::NotInstalled => &mut self.not_installed,
-            InstallState::Downloaded => &mut self.downloaded,
-            InstallState::Installed => &mut self.installed,
-            InstallState::InstalledPendingReboot => &mut self.installed_pending_reboot,
-            InstallState::Failed => &mut self.failed,
-        };
-        *slot += 1;
-        self.total += 1;
-        // As the WSUS console counts "Needed": applicable and not (completely) installed.
-        if matches!(
-            state,
-            InstallState::NotInstalled
-                | InstallState::Downloaded
-                | InstallState::InstalledPendingReboot
-                | InstallState::Failed
-        ) {
-            self.needed += 1;
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_store::InstallState;
     use crate::api::CreateGroupRequest;
     use crate::test_support::*;
     use sluice_store::NewComputer;

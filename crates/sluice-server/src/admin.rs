@@ -197,8 +197,8 @@ pub(crate) async fn audit(state: &AppState, caller: &Caller, action: &str, targe
     }
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+async fn health() -> Json<sluice_api::Health> {
+    Json(sluice_api::Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
 async fn list_updates(

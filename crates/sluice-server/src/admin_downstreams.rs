@@ -4,52 +4,12 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+pub use sluice_api::{DownstreamComputerView, DownstreamSummary, DownstreamView};
 use sluice_catalog::times::format_utc;
 use sluice_store::downstreams::{DownstreamComputer, DownstreamServer};
 
 use crate::AppState;
 use crate::admin::ApiFailure;
-
-/// One downstream server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DownstreamView {
-    /// Its WSUS ServerId.
-    pub id: String,
-    /// FQDN it presented or reported.
-    pub name: String,
-    /// Address of its last call.
-    pub address: Option<String>,
-    pub first_seen: String,
-    pub last_seen: String,
-    /// `replica`, `autonomous`, or `unknown` until it declared itself.
-    pub mode: String,
-    pub parent_server_id: Option<String>,
-    pub version: Option<String>,
-    pub last_sync_time: Option<String>,
-    pub last_rollup_time: Option<String>,
-    /// The summary it rolled up (server counts, client summaries), if any.
-    pub summary: Option<serde_json::Value>,
-    pub computers: Vec<DownstreamComputerView>,
-}
-
-/// A computer behind a downstream server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DownstreamComputerView {
-    pub computer_id: String,
-    pub name: Option<String>,
-    pub ip_address: Option<String>,
-    pub os_description: Option<String>,
-    pub os_version: Option<String>,
-    pub client_version: Option<String>,
-    pub last_sync_time: Option<String>,
-    pub last_sync_result: i32,
-    pub last_reported_status_time: Option<String>,
-    pub rollup_number: Option<i32>,
-    pub last_rollup_time: String,
-    /// Update states it reported (WSUS SummarizationState → count).
-    pub update_states: std::collections::BTreeMap<String, usize>,
-}
 
 fn fail(e: sluice_store::StoreError) -> ApiFailure {
     ApiFailure::from(sluice_catalog::CatalogError::Store(e))
@@ -121,7 +81,8 @@ fn server_view(s: DownstreamServer, computers: Vec<DownstreamComputerView>) -> D
         version: s.version,
         last_sync_time: s.last_sync_time.map(format_utc),
         last_rollup_time: s.last_rollup_time.map(format_utc),
-        summary: s.summary.and_then(|j| serde_json::from_str(&j).ok()),
+        // Written by the rollup handler (server_sync.rs) from the same type.
+        summary: s.summary.and_then(|j| serde_json::from_str::<DownstreamSummary>(&j).ok()),
         computers,
     }
 }

@@ -1,16 +1,17 @@
 //! Admin API of upstream synchronisation: settings, manual start, status, history, and the
-//! products and classifications known.
+//! products and classifications known. The answers are `sluice_api::sync` views, converted
+//! from `sluice-sync`'s own types here.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use sluice_catalog::CatalogError;
 use serde_json::Value;
-use sluice_sync::selection::{CategoryKind, KnownCategory};
-use sluice_sync::{SyncError, SyncSettings, SyncStatus, SyncView};
+use sluice_api::sync as api;
+use sluice_catalog::CatalogError;
+use sluice_sync::selection::{CategoryKind, EffectiveList, KnownCategory};
+use sluice_sync::{JobView, LiveProgress, Schedule, StorageMode, SyncError, SyncMode, SyncSettings, SyncStatus, SyncView};
 
 use crate::admin::{ApiFailure, Caller, audit, bad_request};
 use crate::AppState;
@@ -33,8 +34,115 @@ fn failure(e: SyncError) -> ApiFailure {
     }
 }
 
-async fn get_settings(State(state): State<AppState>) -> Result<Json<SyncSettings>, ApiFailure> {
-    SyncSettings::load(&state.store).await.map(Json).map_err(failure)
+fn settings_view(s: &SyncSettings) -> api::SyncSettings {
+    let ids = |v: &[uuid::Uuid]| v.iter().map(ToString::to_string).collect();
+    api::SyncSettings {
+        upstream: s.upstream.clone(),
+        mode: match s.mode {
+            SyncMode::Autonomous => api::SyncMode::Autonomous,
+            SyncMode::Replica => api::SyncMode::Replica,
+        },
+        storage: match s.storage {
+            StorageMode::None => api::StorageMode::None,
+            StorageMode::All => api::StorageMode::All,
+            StorageMode::Approved => api::StorageMode::Approved,
+        },
+        products: ids(&s.products),
+        classifications: ids(&s.classifications),
+        languages: s.languages.clone(),
+        schedule: s.schedule.as_ref().map(|sch| api::Schedule { first_sync: sch.first_sync.clone(), per_day: sch.per_day }),
+        proxy: s.proxy.clone(),
+        upstream_ca: s.upstream_ca.clone(),
+        connect_timeout_secs: s.connect_timeout_secs,
+        read_timeout_secs: s.read_timeout_secs,
+        download_concurrency: s.download_concurrency,
+    }
+}
+
+/// The settings a `PUT` asks for, once its product and classification names are resolved.
+async fn settings_from(state: &AppState, v: api::SyncSettings) -> Result<SyncSettings, ApiFailure> {
+    let products = sluice_sync::selection::resolve(&state.store, CategoryKind::Product, &v.products).await.map_err(failure)?;
+    let classifications =
+        sluice_sync::selection::resolve(&state.store, CategoryKind::Classification, &v.classifications).await.map_err(failure)?;
+    Ok(SyncSettings {
+        upstream: v.upstream,
+        mode: match v.mode {
+            api::SyncMode::Autonomous => SyncMode::Autonomous,
+            api::SyncMode::Replica => SyncMode::Replica,
+        },
+        storage: match v.storage {
+            api::StorageMode::None => StorageMode::None,
+            api::StorageMode::All => StorageMode::All,
+            api::StorageMode::Approved => StorageMode::Approved,
+        },
+        products,
+        classifications,
+        languages: v.languages,
+        schedule: v.schedule.map(|s| Schedule { first_sync: s.first_sync, per_day: s.per_day }),
+        proxy: v.proxy,
+        upstream_ca: v.upstream_ca,
+        connect_timeout_secs: v.connect_timeout_secs,
+        read_timeout_secs: v.read_timeout_secs,
+        download_concurrency: v.download_concurrency,
+    })
+}
+
+fn job_view(j: JobView) -> api::JobView {
+    api::JobView { id: j.id, state: j.state, done: j.done, total: j.total, error: j.error }
+}
+
+fn sync_view(s: SyncView) -> api::SyncView {
+    api::SyncView {
+        id: s.id,
+        started_at: s.started_at,
+        finished_at: s.finished_at,
+        result: s.result,
+        new_revisions: s.new_revisions,
+        revised: s.revised,
+        expired: s.expired,
+        error: s.error,
+        upstream: s.upstream,
+    }
+}
+
+fn progress_view(p: LiveProgress) -> api::LiveProgress {
+    api::LiveProgress { job_id: p.job_id.map(|j| j.to_string()), sync_id: p.sync_id, phase: p.phase, done: p.done, total: p.total }
+}
+
+fn kind_view(k: CategoryKind) -> api::CategoryKind {
+    match k {
+        CategoryKind::Product => api::CategoryKind::Product,
+        CategoryKind::Classification => api::CategoryKind::Classification,
+    }
+}
+
+fn effective_list(l: EffectiveList) -> api::EffectiveList {
+    api::EffectiveList {
+        from_upstream: l.from_upstream,
+        items: l.items.into_iter().map(|i| api::NamedCategory { id: i.id.to_string(), name: i.name }).collect(),
+    }
+}
+
+fn status_view(s: SyncStatus) -> api::SyncStatus {
+    api::SyncStatus {
+        settings: settings_view(&s.settings),
+        effective: api::EffectiveSelection {
+            products: effective_list(s.effective.products),
+            classifications: effective_list(s.effective.classifications),
+        },
+        running: s.running.map(job_view),
+        progress: s.progress.map(progress_view),
+        last: s.last.map(sync_view),
+    }
+}
+
+fn category_view(c: KnownCategory) -> api::KnownCategory {
+    api::KnownCategory { id: c.id.to_string(), name: c.name, kind: kind_view(c.kind), selected: c.selected }
+}
+
+async fn get_settings(State(state): State<AppState>) -> Result<Json<api::SyncSettings>, ApiFailure> {
+    let settings = SyncSettings::load(&state.store).await.map_err(failure)?;
+    Ok(Json(settings_view(&settings)))
 }
 
 /// The settings document; `products` and `classifications` may name categories by title
@@ -44,52 +152,82 @@ async fn put_settings(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     req: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<SyncSettings>, ApiFailure> {
-    let Json(mut doc) = req?;
-    for (key, kind) in [("products", CategoryKind::Product), ("classifications", CategoryKind::Classification)] {
-        let Some(list) = doc.get(key).and_then(Value::as_array) else { continue };
-        let given: Vec<String> = list
-            .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| bad_request(format!("{key}: ids or names (strings) expected"))))
-            .collect::<Result<_, _>>()?;
-        let ids = sluice_sync::selection::resolve(&state.store, kind, &given).await.map_err(failure)?;
-        doc[key] = Value::from(ids.iter().map(ToString::to_string).collect::<Vec<_>>());
-    }
-    let settings: SyncSettings = serde_json::from_value(doc).map_err(|e| bad_request(format!("sync settings: {e}")))?;
+) -> Result<Json<api::SyncSettings>, ApiFailure> {
+    // Parsed in two steps so a wrong field is reported as a sync settings problem, not as
+    // axum's generic body rejection.
+    let Json(doc) = req?;
+    let wanted: api::SyncSettings = serde_json::from_value(doc).map_err(|e| bad_request(format!("sync settings: {e}")))?;
+    let settings = settings_from(&state, wanted).await?;
     settings.save(&state.store).await.map_err(failure)?;
     let detail = serde_json::to_string(&settings).unwrap_or_default();
     audit(&state, &caller, "sync-settings", &settings.upstream, detail).await;
-    Ok(Json(settings))
+    Ok(Json(settings_view(&settings)))
 }
 
 async fn start(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Result<(StatusCode, Json<sluice_sync::JobView>), ApiFailure> {
+) -> Result<(StatusCode, Json<api::JobView>), ApiFailure> {
     let job = sluice_sync::request_sync(&state.store).await.map_err(failure)?;
     audit(&state, &caller, "sync-start", &job.id.to_string(), String::new()).await;
-    Ok((StatusCode::ACCEPTED, Json(sluice_sync::JobView::from(&job))))
+    Ok((StatusCode::ACCEPTED, Json(job_view(JobView::from(&job)))))
 }
 
-async fn status(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiFailure> {
-    sluice_sync::status(&state.store).await.map(Json).map_err(failure)
-}
-
-#[derive(Deserialize)]
-struct HistoryQuery {
-    limit: Option<i64>,
+async fn status(State(state): State<AppState>) -> Result<Json<api::SyncStatus>, ApiFailure> {
+    sluice_sync::status(&state.store).await.map(|s| Json(status_view(s))).map_err(failure)
 }
 
 async fn history(
     State(state): State<AppState>,
-    q: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Result<Json<Vec<SyncView>>, ApiFailure> {
+    q: Result<Query<api::SyncHistoryQuery>, QueryRejection>,
+) -> Result<Json<Vec<api::SyncView>>, ApiFailure> {
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(20).clamp(1, 1000);
-    sluice_sync::history(&state.store, limit).await.map(Json).map_err(failure)
+    let runs = sluice_sync::history(&state.store, limit).await.map_err(failure)?;
+    Ok(Json(runs.into_iter().map(sync_view).collect()))
 }
 
-async fn products(State(state): State<AppState>) -> Result<Json<Vec<KnownCategory>>, ApiFailure> {
+async fn products(State(state): State<AppState>) -> Result<Json<Vec<api::KnownCategory>>, ApiFailure> {
     let settings = SyncSettings::load(&state.store).await.map_err(failure)?;
-    sluice_sync::selection::known_categories(&state.store, &settings).await.map(Json).map_err(failure)
+    let known = sluice_sync::selection::known_categories(&state.store, &settings).await.map_err(failure)?;
+    Ok(Json(known.into_iter().map(category_view).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The API crate spells out the defaults a `PUT` without a field gets; they must be the
+    /// sync engine's, and the views must carry exactly what the engine's types serialise to.
+    #[test]
+    fn views_serialise_as_the_sync_engine_types_do() {
+        assert_eq!(settings_view(&SyncSettings::default()), api::SyncSettings::default());
+        let mut s = SyncSettings::default();
+        s.products = vec![uuid::Uuid::new_v4()];
+        s.classifications = vec![uuid::Uuid::new_v4(), uuid::Uuid::new_v4()];
+        s.schedule = Some(Schedule { first_sync: "03:30".into(), per_day: 4 });
+        s.proxy = Some("http://proxy:3128".into());
+        s.mode = SyncMode::Replica;
+        s.storage = StorageMode::All;
+        assert_eq!(serde_json::to_value(settings_view(&s)).unwrap(), serde_json::to_value(&s).unwrap());
+        let back: SyncSettings = serde_json::from_value(serde_json::to_value(settings_view(&s)).unwrap()).unwrap();
+        assert_eq!(back, s);
+
+        let view = SyncView {
+            id: 7,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            result: "failed".into(),
+            new_revisions: 1,
+            revised: 2,
+            expired: 3,
+            error: Some("cannot reach the upstream".into()),
+            upstream: "http://wsus:8530".into(),
+        };
+        assert_eq!(serde_json::to_value(sync_view(view.clone())).unwrap(), serde_json::to_value(&view).unwrap());
+        let progress = LiveProgress { job_id: Some(uuid::Uuid::new_v4()), sync_id: 3, phase: "updates".into(), done: 5, total: 9 };
+        assert_eq!(serde_json::to_value(progress_view(progress.clone())).unwrap(), serde_json::to_value(&progress).unwrap());
+        let known = KnownCategory { id: uuid::Uuid::new_v4(), name: None, kind: CategoryKind::Classification, selected: true };
+        assert_eq!(serde_json::to_value(category_view(known.clone())).unwrap(), serde_json::to_value(&known).unwrap());
+    }
 }

@@ -1074,7 +1074,7 @@ impl Ctx<'_> {
                 version: s.version.clone(),
                 is_replica: s.is_replica,
                 last_sync_time: wire_time(&s.last_sync_time),
-                summary: Some(summary_json(s).to_string()),
+                summary: Some(summary_json(s)),
             })
             .collect();
         // Everything is checked before the first row is written: a refused entry stores
@@ -1327,43 +1327,42 @@ fn ordered(index: &sluice_scan::index::CatalogIndex, selected: &HashSet<usize>) 
     out
 }
 
-fn summary_json(s: &wss::DownstreamServerRollupInfo) -> serde_json::Value {
-    let summary = s.server_summary.map(|m| {
-        serde_json::json!({
-            "update_count": m.update_count,
-            "declined_update_count": m.declined_update_count,
-            "approved_update_count": m.approved_update_count,
-            "not_approved_update_count": m.not_approved_update_count,
-            "updates_with_stale_update_approvals_count": m.updates_with_stale_update_approvals_count,
-            "expired_update_count": m.expired_update_count,
-            "critical_or_security_updates_not_approved_for_install_count": m.critical_or_security_updates_not_approved_for_install_count,
-            "wsus_infrastructure_updates_not_approved_for_install_count": m.wsus_infrastructure_updates_not_approved_for_install_count,
-            "updates_with_client_errors_count": m.updates_with_client_errors_count,
-            "updates_with_server_errors_count": m.updates_with_server_errors_count,
-            "updates_needing_files_count": m.updates_needing_files_count,
-            "updates_needed_by_computers_count": m.updates_needed_by_computers_count,
-            "updates_up_to_date_count": m.updates_up_to_date_count,
-            "custom_computer_target_group_count": m.custom_computer_target_group_count,
-            "computer_target_count": m.computer_target_count,
-            "computer_targets_needing_updates_count": m.computer_targets_needing_updates_count,
-            "computer_targets_with_update_errors_count": m.computer_targets_with_update_errors_count,
-            "computers_up_to_date_count": m.computers_up_to_date_count,
-        })
+/// What `GET /api/v1/downstreams` shows of a downstream's ReportServerRollup.
+fn summary_json(s: &wss::DownstreamServerRollupInfo) -> String {
+    let server = s.server_summary.map(|m| sluice_api::DownstreamServerCounts {
+        update_count: m.update_count,
+        declined_update_count: m.declined_update_count,
+        approved_update_count: m.approved_update_count,
+        not_approved_update_count: m.not_approved_update_count,
+        updates_with_stale_update_approvals_count: m.updates_with_stale_update_approvals_count,
+        expired_update_count: m.expired_update_count,
+        critical_or_security_updates_not_approved_for_install_count: m.critical_or_security_updates_not_approved_for_install_count,
+        wsus_infrastructure_updates_not_approved_for_install_count: m.wsus_infrastructure_updates_not_approved_for_install_count,
+        updates_with_client_errors_count: m.updates_with_client_errors_count,
+        updates_with_server_errors_count: m.updates_with_server_errors_count,
+        updates_needing_files_count: m.updates_needing_files_count,
+        updates_needed_by_computers_count: m.updates_needed_by_computers_count,
+        updates_up_to_date_count: m.updates_up_to_date_count,
+        custom_computer_target_group_count: m.custom_computer_target_group_count,
+        computer_target_count: m.computer_target_count,
+        computer_targets_needing_updates_count: m.computer_targets_needing_updates_count,
+        computer_targets_with_update_errors_count: m.computer_targets_with_update_errors_count,
+        computers_up_to_date_count: m.computers_up_to_date_count,
     });
-    let clients: Vec<serde_json::Value> = s
+    let clients = s
         .client_summaries
         .iter()
         .flatten()
-        .map(|c| {
-            serde_json::json!({
-                "os_version": format!("{}.{}.{}", c.os_major_version, c.os_minor_version, c.os_build_number),
-                "os_locale": c.os_locale,
-                "processor_architecture": c.processor_architecture,
-                "count": c.count,
-            })
+        .map(|c| sluice_api::DownstreamClientSummary {
+            os_version: format!("{}.{}.{}", c.os_major_version, c.os_minor_version, c.os_build_number),
+            os_locale: c.os_locale.clone(),
+            processor_architecture: c.processor_architecture.clone(),
+            count: c.count,
         })
         .collect();
-    serde_json::json!({ "server": summary, "clients": clients, "last_rollup_time_reported": s.last_rollup_time })
+    let summary = sluice_api::DownstreamSummary { server, clients, last_rollup_time_reported: s.last_rollup_time.clone() };
+    // Plain structs of numbers and strings: serialising cannot fail.
+    serde_json::to_string(&summary).unwrap_or_default()
 }
 
 /// The languages announced in GetConfigData: Microsoft Update's list, with "all" enabled, as

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use serde::de::DeserializeOwned;
-use sluice_server::api::{ApiError, API_PREFIX};
+use sluice_api::{ApiError, API_PREFIX};
 
 use crate::Remote;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use sha1::Digest as _;
-use sluice_server::api::*;
+use sluice_api::*;
 use tokio::io::AsyncReadExt;
 
 use crate::client::AdminClient;

@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 use reqwest::Method;
-use sluice_server::admin_downstreams::DownstreamView;
+use sluice_api::DownstreamView;
 
 use crate::Remote;
 use crate::client::AdminClient;
@@ -108,50 +108,5 @@ mod tests {
             "{text}"
         );
         assert!(render(&[]).contains("no downstream"));
-    }
-
-    /// The command against a real server: what `sluice downstreams list --json` prints.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn lists_what_the_server_recorded() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = sluice_server::config::Config {
-            data_dir: tmp.path().join("data"),
-            client_listen: "127.0.0.1:0".parse().unwrap(),
-            admin_listen: "127.0.0.1:0".parse().unwrap(),
-            ..Default::default()
-        };
-        let server = sluice_server::start(config).await.unwrap();
-        let id = uuid::Uuid::new_v4();
-        let store = &server.state.store;
-        store
-            .record_downstream_contact(&sluice_store::downstreams::DownstreamContact {
-                id,
-                account_name: "dss9.example.invalid".into(),
-                address: Some("10.0.0.9".into()),
-                at: time::OffsetDateTime::now_utc(),
-            })
-            .await
-            .unwrap();
-        let remote = Remote {
-            server: Some(format!("http://{}", server.admin_addr)),
-            token: Some(server.admin_token.clone()),
-            data: None,
-        };
-        let list = fetch(&AdminClient::from_remote(&remote).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(list.len(), 1);
-        assert_eq!(
-            (
-                list[0].id.clone(),
-                list[0].name.as_str(),
-                list[0].mode.as_str()
-            ),
-            (id.to_string(), "dss9.example.invalid", "unknown")
-        );
-        run(&remote, DownstreamsCommand::List { json: true })
-            .await
-            .unwrap();
-        server.shutdown().await.unwrap();
     }
 }

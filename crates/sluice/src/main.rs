@@ -7,6 +7,7 @@ mod agent_cmd;
 mod client;
 mod commands;
 mod downstreams_cmd;
+mod serve_cmd;
 mod sync_cmd;
 mod targeting;
 mod transfer_cmd;
@@ -118,7 +119,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = rt.block_on(async move {
         match cli.command {
-            Command::Serve(a) => serve(cli.remote, a).await,
+            Command::Serve(a) => serve_cmd::serve(cli.remote, a).await,
             Command::Agent(c) => agent_cmd::run(c).await,
             Command::Publish(a) => commands::publish(&cli.remote, a).await,
             Command::ImportXml(a) => commands::import_xml(&cli.remote, a).await,
@@ -145,23 +146,4 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let overrides = sluice_server::config::Overrides {
-        data: remote.data,
-        database: a.database,
-        content: a.content,
-        client_listen: a.client_listen,
-        admin_listen: a.admin_listen,
-    };
-    let config = sluice_server::config::Config::load(a.config.as_deref(), &overrides)?;
-    sluice_server::run(config, sluice_server::shutdown_signal()).await?;
-    Ok(())
 }

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use serde::Serialize;
+use sluice_api::sync::{
+    EffectiveList, EffectiveSelection, JobView, KnownCategory, Schedule, StorageMode, SyncMode, SyncSettings, SyncStatus, SyncView,
+};
 
 use crate::client::AdminClient;
 use crate::Remote;
@@ -101,7 +104,7 @@ pub async fn run(remote: &Remote, c: SyncCommand) -> anyhow::Result<()> {
         SyncCommand::Configure(a) => configure(&client, a).await,
         SyncCommand::Start(a) => start(&client, a).await,
         SyncCommand::Status(o) => {
-            let s: Value = client.send(client.request(reqwest::Method::GET, "/sync/status")).await?;
+            let s: SyncStatus = client.send(client.request(reqwest::Method::GET, "/sync/status")).await?;
             if o.json {
                 return print_json(&s);
             }
@@ -110,119 +113,123 @@ pub async fn run(remote: &Remote, c: SyncCommand) -> anyhow::Result<()> {
         }
         SyncCommand::History(a) => {
             let path = format!("/sync/history?limit={}", a.limit);
-            let h: Value = client.send(client.request(reqwest::Method::GET, &path)).await?;
+            let h: Vec<SyncView> = client.send(client.request(reqwest::Method::GET, &path)).await?;
             if a.out.json {
                 return print_json(&h);
             }
             outln!("{:<6} {:<25} {:<10} {:>6} {:>8} {:>8}  error", "id", "started", "result", "new", "revised", "expired");
-            for r in h.as_array().into_iter().flatten() {
+            for r in &h {
                 outln!(
                     "{:<6} {:<25} {:<10} {:>6} {:>8} {:>8}  {}",
-                    r["id"],
-                    s(&r["started_at"]),
-                    s(&r["result"]),
-                    r["new_revisions"],
-                    r["revised"],
-                    r["expired"],
-                    s(&r["error"])
+                    r.id,
+                    r.started_at,
+                    r.result,
+                    r.new_revisions,
+                    r.revised,
+                    r.expired,
+                    or_empty(&r.error)
                 );
             }
             Ok(())
         }
         SyncCommand::Products(o) => {
-            let list: Value = client.send(client.request(reqwest::Method::GET, "/sync/products")).await?;
+            let list: Vec<KnownCategory> = client.send(client.request(reqwest::Method::GET, "/sync/products")).await?;
             if o.json {
                 return print_json(&list);
             }
             outln!("{:<36}  {:<14} {:<8}  name", "id", "kind", "selected");
-            for c in list.as_array().into_iter().flatten() {
-                let selected = if c["selected"] == true { "yes" } else { "no" };
-                let name = c["name"].as_str().unwrap_or("(not synchronised yet)");
-                outln!("{:<36}  {:<14} {:<8}  {name}", s(&c["id"]), s(&c["kind"]), selected);
+            for c in &list {
+                let selected = if c.selected { "yes" } else { "no" };
+                let name = c.name.as_deref().unwrap_or("(not synchronised yet)");
+                outln!("{:<36}  {:<14} {:<8}  {name}", c.id, c.kind.as_str(), selected);
             }
             Ok(())
         }
     }
 }
 
-fn s(v: &Value) -> String {
-    v.as_str().map(str::to_string).unwrap_or_default()
+fn or_empty(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or_default()
 }
 
-fn print_json(v: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+/// Prints the server's answer as JSON. Keys come out in name order, as they did when these
+/// answers were untyped, so scripts diffing the output see no change.
+fn print_json<T: Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&serde_json::to_value(v)?)?);
     Ok(())
 }
 
 async fn configure(client: &AdminClient, a: ConfigureArgs) -> anyhow::Result<()> {
-    let mut cur: Value = client.send(client.request(reqwest::Method::GET, "/sync/settings")).await?;
+    let mut cur: SyncSettings = client.send(client.request(reqwest::Method::GET, "/sync/settings")).await?;
     if let Some(u) = a.upstream {
-        cur["upstream"] = json!(u);
+        cur.upstream = u;
     }
     if a.replica {
-        cur["mode"] = json!("replica");
+        cur.mode = SyncMode::Replica;
     }
     if a.autonomous {
-        cur["mode"] = json!("autonomous");
+        cur.mode = SyncMode::Autonomous;
     }
     if let Some(st) = a.storage {
-        cur["storage"] = json!(st);
+        // clap allows only these three.
+        cur.storage = match st.as_str() {
+            "none" => StorageMode::None,
+            "all" => StorageMode::All,
+            _ => StorageMode::Approved,
+        };
     }
     // Names are resolved by the server, against the categories it has synchronised.
     let trimmed = |v: Vec<String>| v.into_iter().map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>();
     if let Some(p) = a.products {
-        cur["products"] = json!(trimmed(p));
+        cur.products = trimmed(p);
     }
     if let Some(c) = a.classifications {
-        cur["classifications"] = json!(trimmed(c));
+        cur.classifications = trimmed(c);
     }
     if let Some(l) = a.languages {
-        let l: Vec<String> = l.into_iter().map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
-        cur["languages"] = json!(l);
+        cur.languages = trimmed(l);
     }
     if let (Some(time), Some(n)) = (a.schedule, a.per_day) {
-        cur["schedule"] = json!({ "first_sync": time, "per_day": n });
+        cur.schedule = Some(Schedule { first_sync: time, per_day: n });
     }
     if a.manual {
-        cur["schedule"] = Value::Null;
+        cur.schedule = None;
     }
     if let Some(p) = a.proxy {
-        cur["proxy"] = if p.is_empty() { Value::Null } else { json!(p) };
+        cur.proxy = if p.is_empty() { None } else { Some(p) };
     }
     if let Some(path) = a.upstream_ca {
-        cur["upstream_ca"] = if path.is_empty() {
-            Value::Null
+        cur.upstream_ca = if path.is_empty() {
+            None
         } else {
-            let pem = std::fs::read_to_string(&path).with_context(|| format!("--upstream-ca {path}: cannot read the CA file"))?;
-            json!(pem)
+            Some(std::fs::read_to_string(&path).with_context(|| format!("--upstream-ca {path}: cannot read the CA file"))?)
         };
     }
-    let saved: Value = client.send(client.request(reqwest::Method::PUT, "/sync/settings").json(&cur)).await?;
+    let saved: SyncSettings = client.send(client.request(reqwest::Method::PUT, "/sync/settings").json(&cur)).await?;
     if a.out.json {
         return print_json(&saved);
     }
     // The selection by name, as the next sync will use it.
-    let st: Value = client.send(client.request(reqwest::Method::GET, "/sync/status")).await?;
-    print_settings(&saved, &st["effective"]);
+    let st: SyncStatus = client.send(client.request(reqwest::Method::GET, "/sync/status")).await?;
+    print_settings(&saved, &st.effective);
     Ok(())
 }
 
-fn print_settings(v: &Value, effective: &Value) {
-    outln!("upstream:        {}", s(&v["upstream"]));
-    outln!("mode:            {}", s(&v["mode"]));
-    outln!("storage:         {}", s(&v["storage"]));
-    let list = |k: &str| v[k].as_array().map(|a| a.iter().map(s).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-    outln!("products:        {}", effective_list(&effective["products"], "products"));
-    outln!("classifications: {}", effective_list(&effective["classifications"], "classifications"));
-    outln!("languages:       {}", list("languages"));
-    match v["schedule"].as_object() {
-        Some(sch) => outln!("schedule:        first at {} UTC, {} per day", s(&sch["first_sync"]), sch["per_day"]),
+fn print_settings(v: &SyncSettings, effective: &EffectiveSelection) {
+    outln!("upstream:        {}", v.upstream);
+    outln!("mode:            {}", v.mode.as_str());
+    outln!("storage:         {}", v.storage.as_str());
+    outln!("products:        {}", effective_list(&effective.products, "products"));
+    outln!("classifications: {}", effective_list(&effective.classifications, "classifications"));
+    outln!("languages:       {}", v.languages.join(", "));
+    match &v.schedule {
+        Some(sch) => outln!("schedule:        first at {} UTC, {} per day", sch.first_sync, sch.per_day),
         None => outln!("schedule:        manual"),
     }
-    if let Some(p) = v["proxy"].as_str() {
+    if let Some(p) = &v.proxy {
         outln!("proxy:           {p}");
     }
-    if let Some(pem) = v["upstream_ca"].as_str() {
+    if let Some(pem) = &v.upstream_ca {
         let n = pem.matches("-----BEGIN CERTIFICATE-----").count();
         outln!("upstream CA:     {n} certificate(s) trusted besides the system's");
     }
@@ -230,14 +237,9 @@ fn print_settings(v: &Value, effective: &Value) {
 
 /// One list of the status' effective selection: names (ids when a category is not known by
 /// name), and where the list comes from.
-fn effective_list(l: &Value, what: &str) -> String {
-    let names: Vec<String> = l["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| i["name"].as_str().map(str::to_string).unwrap_or_else(|| s(&i["id"])))
-        .collect();
-    match (l["from_upstream"] == true, names.is_empty()) {
+fn effective_list(l: &EffectiveList, what: &str) -> String {
+    let names: Vec<&str> = l.items.iter().map(|i| i.name.as_deref().unwrap_or(&i.id)).collect();
+    match (l.from_upstream, names.is_empty()) {
         (true, true) => "all the upstream offers (from upstream; none synchronised yet)".to_string(),
         (true, false) => format!("{} (from upstream)", names.join(", ")),
         (false, true) => format!("none selected: no updates are synchronised until {what} are chosen"),
@@ -245,27 +247,27 @@ fn effective_list(l: &Value, what: &str) -> String {
     }
 }
 
-fn print_status(st: &Value) {
-    print_settings(&st["settings"], &st["effective"]);
-    match st["running"].as_object() {
+fn print_status(st: &SyncStatus) {
+    print_settings(&st.settings, &st.effective);
+    match &st.running {
         Some(j) => {
-            let phase = st["progress"]["phase"].as_str().unwrap_or("");
-            outln!("running:         job {} ({}) {phase} {}/{}", s(&j["id"]), s(&j["state"]), j["done"], j["total"]);
+            let phase = st.progress.as_ref().map(|p| p.phase.as_str()).unwrap_or("");
+            outln!("running:         job {} ({}) {phase} {}/{}", j.id, j.state, j.done, j.total);
         }
         None => outln!("running:         no"),
     }
-    match st["last"].as_object() {
+    match &st.last {
         Some(l) => {
             outln!(
                 "last sync:       {} {} at {}: {} new, {} revised, {} expired",
-                l["id"],
-                s(&l["result"]),
-                s(&l["finished_at"]),
-                l["new_revisions"],
-                l["revised"],
-                l["expired"]
+                l.id,
+                l.result,
+                or_empty(&l.finished_at),
+                l.new_revisions,
+                l.revised,
+                l.expired
             );
-            if let Some(e) = l["error"].as_str() {
+            if let Some(e) = &l.error {
                 outln!("last error:      {e}");
             }
         }
@@ -274,24 +276,28 @@ fn print_status(st: &Value) {
 }
 
 async fn start(client: &AdminClient, a: StartArgs) -> anyhow::Result<()> {
-    let job: Value = client.send(client.request(reqwest::Method::POST, "/sync/start")).await?;
-    let job_id = s(&job["id"]);
+    let job: JobView = client.send(client.request(reqwest::Method::POST, "/sync/start")).await?;
     if !a.wait {
         if a.out.json {
             return print_json(&job);
         }
-        outln!("sync job {job_id} {}", s(&job["state"]));
+        outln!("sync job {} {}", job.id, job.state);
         return Ok(());
     }
     let tty = std::io::stderr().is_terminal() && !a.out.json;
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let st: Value = client.send(client.request(reqwest::Method::GET, "/sync/status")).await?;
-        let still = st["running"]["id"].as_str() == Some(job_id.as_str());
+        let st: SyncStatus = client.send(client.request(reqwest::Method::GET, "/sync/status")).await?;
+        let still = st.running.as_ref().is_some_and(|r| r.id == job.id);
         if tty && still {
-            let p = &st["progress"];
+            // The job's own counts until the server reports a phase.
+            let (phase, done, total) = match (&st.progress, &st.running) {
+                (Some(p), _) => (p.phase.as_str(), p.done, p.total),
+                (None, Some(r)) => ("", r.done, r.total),
+                (None, None) => ("", 0, 0),
+            };
             // The carriage return is ours; the phase name is the server's and is escaped.
-            let line = format!("\r{}", crate::terminal::escape(&format!("{:<14} {}/{}", s(&p["phase"]), p["done"], p["total"])));
+            let line = format!("\r{}", crate::terminal::escape(&format!("{phase:<14} {done}/{total}")));
             let mut err = std::io::stderr();
             let _ = write!(err, "{line:<60}");
             let _ = err.flush();
@@ -303,21 +309,19 @@ async fn start(client: &AdminClient, a: StartArgs) -> anyhow::Result<()> {
             errln!();
         }
         // The job left the queue: the newest history entry is its run.
-        let h: Value = client.send(client.request(reqwest::Method::GET, "/sync/history?limit=1")).await?;
-        let last = h.get(0).cloned().unwrap_or(Value::Null);
+        let h: Vec<SyncView> = client.send(client.request(reqwest::Method::GET, "/sync/history?limit=1")).await?;
+        let last = h.into_iter().next();
         if a.out.json {
             print_json(&last)?;
-        } else {
-            outln!(
-                "sync {}: {} new, {} revised, {} expired",
-                s(&last["result"]),
-                last["new_revisions"],
-                last["revised"],
-                last["expired"]
-            );
         }
-        if last["result"] != "succeeded" {
-            bail!("the sync failed: {}", s(&last["error"]));
+        let Some(last) = last else {
+            bail!("sync job {} ended without a recorded run", job.id);
+        };
+        if !a.out.json {
+            outln!("sync {}: {} new, {} revised, {} expired", last.result, last.new_revisions, last.revised, last.expired);
+        }
+        if last.result != "succeeded" {
+            bail!("the sync failed: {}", or_empty(&last.error));
         }
         return Ok(());
     }

@@ -3,9 +3,7 @@
 use clap::{Args, Subcommand, ValueEnum};
 use reqwest::Method;
 use serde::Serialize;
-use sluice_catalog::targeting::TargetingMode;
-use sluice_catalog::times::{format_utc, parse_rfc3339_utc};
-use sluice_server::api::*;
+use sluice_api::*;
 
 use crate::Remote;
 use crate::client::AdminClient;
@@ -253,7 +251,11 @@ impl ActionArg {
 
 /// A deadline as typed, checked here so a typo fails before anything is sent, and sent in UTC.
 fn parse_deadline(s: &str) -> Result<String, String> {
-    parse_rfc3339_utc(s).map(format_utc).map_err(|e| e.to_string())
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(s.trim(), &Rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok())
+        .ok_or_else(|| format!("'{s}' is not an RFC 3339 date-time such as 2026-05-01T18:00:00Z"))
 }
 
 #[derive(Args, Debug)]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use sluice_catalog::transfer::{ExportReport, ExportRequest, ImportReport, ImportRequest};
+use sluice_api::transfer::{ExportReport, ExportRequest, ImportReport, ImportRequest};
 
 use crate::client::AdminClient;
 use crate::Remote;

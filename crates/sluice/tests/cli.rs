@@ -213,6 +213,39 @@ async fn admin_api_requires_a_valid_token_and_the_token_survives_restarts() {
     third.shutdown().await.unwrap();
 }
 
+/// `sluice downstreams list` against a real server: the JSON is the admin API's view and the
+/// table names the server. (Was a unit test inside the command's module, which then had to link
+/// the server; the CLI's modules now speak the API only.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downstreams_list_shows_what_the_server_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
+    let cli = Cli { server: format!("http://{}", server.admin_addr), token: server.admin_token.clone() };
+    assert!(cli.ok(&["downstreams", "list"]).await.contains("no downstream server"));
+
+    let id = uuid::Uuid::new_v4();
+    server
+        .state
+        .store
+        .record_downstream_contact(&sluice_store::downstreams::DownstreamContact {
+            id,
+            account_name: "dss9.example.invalid".into(),
+            address: Some("10.0.0.9".into()),
+            at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_str(&cli.ok(&["downstreams", "list", "--json"]).await).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["id"], id.to_string().as_str());
+    assert_eq!(list[0]["name"], "dss9.example.invalid");
+    assert_eq!(list[0]["mode"], "unknown");
+    assert_eq!(list[0]["summary"], serde_json::Value::Null);
+    let table = cli.ok(&["downstreams", "list"]).await;
+    assert!(table.contains("dss9.example.invalid") && table.contains(&id.to_string()), "{table}");
+    server.shutdown().await.unwrap();
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -1,0 +1,23 @@
+//! `sluice serve`: the one command that runs the server in this process, and so the only CLI
+//! module that links `sluice-server` (tests/architecture.rs checks that).
+
+use crate::{Remote, ServeArgs};
+
+pub(crate) async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let overrides = sluice_server::config::Overrides {
+        data: remote.data,
+        database: a.database,
+        content: a.content,
+        client_listen: a.client_listen,
+        admin_listen: a.admin_listen,
+    };
+    let config = sluice_server::config::Config::load(a.config.as_deref(), &overrides)?;
+    sluice_server::run(config, sluice_server::shutdown_signal()).await?;
+    Ok(())
+}
