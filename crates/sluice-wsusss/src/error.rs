@@ -43,6 +43,18 @@ impl DecodeError {
     }
 }
 
+impl From<sluice_soap_core::DecodeError> for DecodeError {
+    fn from(e: sluice_soap_core::DecodeError) -> DecodeError {
+        use sluice_soap_core::DecodeError as Core;
+        match e {
+            Core::TooLarge { len, limit } => DecodeError::TooLarge { len, limit },
+            Core::NotSoap(m) => DecodeError::NotSoap(m),
+            Core::Malformed(m) => DecodeError::Malformed(m),
+            Core::InvalidParameter { name, reason } => DecodeError::InvalidParameter { name, reason },
+        }
+    }
+}
+
 /// Why a downstream got no usable response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResponseError {
@@ -52,6 +64,12 @@ pub enum ResponseError {
     /// The response could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+}
+
+impl From<sluice_soap_core::DecodeError> for ResponseError {
+    fn from(e: sluice_soap_core::DecodeError) -> ResponseError {
+        ResponseError::Decode(e.into())
+    }
 }
 
 impl ResponseError {

@@ -14,14 +14,12 @@
 //! The `detail` children are unqualified; an empty `Message` is written `<Message></Message>`,
 //! not `<Message />` (WSUS builds the detail with XmlDocument, not XmlSerializer).
 
+use sluice_soap_core::{EmptyMessage, FAULT_HTTP_STATUS, FaultCode, FaultParts, Style};
 use sluice_xml::Element;
 use uuid::Uuid;
 
 use crate::Operation;
-use crate::wire::{Writer, escape_text_into, text};
-
-/// HTTP status of every SOAP fault, whatever the [`ErrorCode`] (real WSUS: 500).
-pub const FAULT_HTTP_STATUS: u16 = 500;
+use crate::wire::text;
 
 /// The WSUS `ErrorCode` of a fault: what the downstream does next ([MS-WSUSSS] table in 4.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -96,38 +94,6 @@ impl ErrorCode {
         match self {
             ErrorCode::InternalServerError | ErrorCode::ServerBusy => FaultCode::Server,
             _ => FaultCode::Client,
-        }
-    }
-}
-
-/// The SOAP 1.1 `faultcode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FaultCode {
-    Client,
-    Server,
-    VersionMismatch,
-    MustUnderstand,
-}
-
-impl FaultCode {
-    fn as_str(self) -> &'static str {
-        match self {
-            FaultCode::Client => "Client",
-            FaultCode::Server => "Server",
-            FaultCode::VersionMismatch => "VersionMismatch",
-            FaultCode::MustUnderstand => "MustUnderstand",
-        }
-    }
-
-    /// From a `faultcode` QName value; the prefix is ignored and dotted refinements
-    /// (`Client.Authentication`) count as their base code. Unknown values count as `Server`.
-    fn parse(s: &str) -> FaultCode {
-        let local = s.trim().rsplit(':').next().unwrap_or_default();
-        match local.split('.').next().unwrap_or_default() {
-            "Client" => FaultCode::Client,
-            "VersionMismatch" => FaultCode::VersionMismatch,
-            "MustUnderstand" => FaultCode::MustUnderstand,
-            _ => FaultCode::Server,
         }
     }
 }
@@ -207,35 +173,20 @@ impl Fault {
 
 /// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`FAULT_HTTP_STATUS`].
 pub fn encode_fault(fault: &Fault) -> Vec<u8> {
-    let cap = 700
-        + fault.message.len()
-        + fault.fault_string.len()
-        + fault.method.as_ref().map_or(0, String::len)
-        + fault.fault_actor.as_ref().map_or(0, String::len);
-    let mut w = Writer::envelope(cap);
-    w.raw("<soap:Fault><faultcode>soap:");
-    w.raw(fault.fault_code.as_str());
-    w.raw("</faultcode>");
-    w.text("faultstring", &fault.fault_string);
-    if let Some(actor) = &fault.fault_actor {
-        w.text("faultactor", actor);
-    }
-    w.open("detail");
-    w.text("ErrorCode", fault.error_code.as_str());
-    // Always the long form, even when empty: that is what real WSUS writes.
-    w.open("Message");
-    escape_text_into(&fault.message, &mut w.buf);
-    w.close("Message");
-    let mut tmp = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    w.open("ID");
-    w.raw(fault.id.hyphenated().encode_lower(&mut tmp));
-    w.close("ID");
-    if let Some(method) = &fault.method {
-        w.text("Method", method);
-    }
-    w.close("detail");
-    w.raw("</soap:Fault>");
-    w.finish()
+    sluice_soap_core::encode_fault(
+        Style::Asmx,
+        // Always the long form, even when empty: that is what real WSUS writes.
+        EmptyMessage::StartEnd,
+        &FaultParts {
+            fault_code: fault.fault_code,
+            fault_string: &fault.fault_string,
+            fault_actor: fault.fault_actor.as_deref(),
+            error_code: fault.error_code.as_str(),
+            message: &fault.message,
+            id: fault.id,
+            method: fault.method.as_deref(),
+        },
+    )
 }
 
 /// Reads a SOAP 1.1 `Fault` element. Lenient: every part may be missing or qualified.
@@ -276,8 +227,5 @@ mod tests {
         ] {
             assert_eq!(ErrorCode::parse(code.as_str()), code);
         }
-        assert_eq!(FaultCode::parse("soap:Client.Authentication"), FaultCode::Client);
-        assert_eq!(FaultCode::parse("s:Server"), FaultCode::Server);
-        assert_eq!(FaultCode::parse("weird"), FaultCode::Server);
     }
 }
