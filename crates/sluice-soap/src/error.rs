@@ -27,6 +27,18 @@ pub enum SoapError {
     InvalidParameter { name: String, reason: String },
 }
 
+impl From<sluice_soap_core::DecodeError> for SoapError {
+    fn from(e: sluice_soap_core::DecodeError) -> SoapError {
+        use sluice_soap_core::DecodeError as Core;
+        match e {
+            Core::TooLarge { len, limit } => SoapError::TooLarge { len, limit },
+            Core::NotSoap(m) => SoapError::NotSoap(m),
+            Core::Malformed(m) => SoapError::Malformed(m),
+            Core::InvalidParameter { name, reason } => SoapError::InvalidParameter { name, reason },
+        }
+    }
+}
+
 impl SoapError {
     /// The WSUS error code of the fault to answer with.
     pub fn error_code(&self) -> ErrorCode {

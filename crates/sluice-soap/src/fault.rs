@@ -14,14 +14,10 @@
 //! XML declaration, the `soap:` prefix with `xsi`/`xsd` declared on the envelope, and in the
 //! spec examples a `faultactor` with the service URL. The `detail` children are unqualified.
 
+use sluice_soap_core::{EmptyMessage, FAULT_HTTP_STATUS, FaultCode, FaultParts, Style};
 use uuid::Uuid;
 
-use crate::encode::{Style, Writer};
 use crate::{Operation, Service};
-
-/// HTTP status of every SOAP fault (SOAP 1.1 §6.2; real WSUS answers faults with 500 and
-/// `Connection: close`), whatever the [`ErrorCode`].
-pub const FAULT_HTTP_STATUS: u16 = 500;
 
 /// The WSUS `ErrorCode` of a fault, which decides what Windows Update Agent does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,13 +78,6 @@ impl ErrorCode {
             _ => FaultCode::Client,
         }
     }
-}
-
-/// The SOAP 1.1 `faultcode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FaultCode {
-    Client,
-    Server,
 }
 
 /// A fault to send. Build it with [`Fault::new`] or [`Fault::for_operation`].
@@ -172,55 +161,17 @@ pub fn encode_fault(fault: &Fault) -> Vec<u8> {
         Service::Client => Style::Client,
         Service::SimpleAuth | Service::Reporting => Style::Asmx,
     };
-    let cap = 600
-        + fault.message.len()
-        + fault.fault_string.len()
-        + fault.method.as_ref().map_or(0, String::len)
-        + fault.fault_actor.as_ref().map_or(0, String::len);
-    let mut w = Writer::new(style, cap);
-    let p = style.prefix();
-    match style {
-        // Exactly what the real client-service fault looks like: no declaration, and unlike
-        // successful responses no xsi/xsd declarations on the Body.
-        Style::Client => w.raw(r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>"#),
-        Style::Asmx => w.raw(concat!(
-            r#"<?xml version="1.0" encoding="utf-8"?>"#,
-            r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" "#,
-            r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">"#,
-            "<soap:Body>"
-        )),
-    }
-    w.raw("<");
-    w.raw(p);
-    w.raw(":Fault>");
-    w.open("faultcode");
-    w.raw(p);
-    w.raw(match fault.fault_code() {
-        FaultCode::Client => ":Client",
-        FaultCode::Server => ":Server",
-    });
-    w.close("faultcode");
-    w.text("faultstring", &fault.fault_string);
-    if let Some(actor) = &fault.fault_actor {
-        w.text("faultactor", actor);
-    }
-    w.open("detail");
-    w.text("ErrorCode", fault.error_code.as_str());
-    w.text("Message", &fault.message);
-    let mut tmp = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    w.open("ID");
-    w.raw(fault.id.hyphenated().encode_lower(&mut tmp));
-    w.close("ID");
-    if let Some(method) = &fault.method {
-        w.text("Method", method);
-    }
-    w.close("detail");
-    w.raw("</");
-    w.raw(p);
-    w.raw(":Fault></");
-    w.raw(p);
-    w.raw(":Body></");
-    w.raw(p);
-    w.raw(":Envelope>");
-    w.buf
+    sluice_soap_core::encode_fault(
+        style,
+        EmptyMessage::Empty,
+        &FaultParts {
+            fault_code: fault.fault_code(),
+            fault_string: &fault.fault_string,
+            fault_actor: fault.fault_actor.as_deref(),
+            error_code: fault.error_code.as_str(),
+            message: &fault.message,
+            id: fault.id,
+            method: fault.method.as_deref(),
+        },
+    )
 }
