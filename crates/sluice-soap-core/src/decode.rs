@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::ns;
 
-/// Why an envelope or one of its values could not be read. Each protocol crate turns this into
-/// its own error type, which adds the cases that need its operations.
+/// Why a message body could not be decoded: a request on the receiving side, a response on the
+/// calling side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The body exceeds the limit the caller gave [`parse_envelope`].
@@ -24,6 +24,12 @@ pub enum DecodeError {
     /// Not well-formed XML, not UTF-8/UTF-16, a DOCTYPE or entity, or nesting too deep.
     #[error("malformed message: {0}")]
     Malformed(String),
+    /// The body element of a request is not an operation of the services the codec serves.
+    #[error("unknown operation {{{ns}}}{name}")]
+    UnknownOperation { ns: String, name: String },
+    /// A response carries another element than the response of the operation that was called.
+    #[error("expected {expected}, got {{{ns}}}{name}")]
+    UnexpectedResponse { expected: String, ns: String, name: String },
     /// A value of the wrong type; `name` is its path below the operation element
     /// (`parameters.InstalledNonLeafUpdateIDs`, `filter.Categories.IdAndDelta.Id`).
     #[error("invalid parameter {name}: {reason}")]

@@ -70,6 +70,52 @@ pub struct FaultParts<'a> {
     pub method: Option<&'a str>,
 }
 
+/// Adds the builder methods of a WSUS fault to a protocol's `Fault` type, which has the fields
+/// `message: String`, `id: Uuid`, `method: Option<String>`, `fault_actor: Option<String>` and
+/// `fault_string: String`. A macro rather than a shared type: each protocol's fault carries its
+/// own `ErrorCode` and what decides its envelope, and callers keep plain inherent methods.
+#[macro_export]
+macro_rules! fault_builders {
+    ($fault:ident) => {
+        impl $fault {
+            /// Sets `detail/Message`.
+            pub fn with_message(mut self, message: impl Into<String>) -> $fault {
+                self.message = message.into();
+                self
+            }
+
+            /// Sets `Method`; pass the request's `SOAPAction` header as received (quoted).
+            pub fn with_method(mut self, method: impl Into<String>) -> $fault {
+                self.method = Some(method.into());
+                self
+            }
+
+            /// Sets `detail/ID` (a fresh random one is set by the constructors).
+            pub fn with_id(mut self, id: $crate::uuid::Uuid) -> $fault {
+                self.id = id;
+                self
+            }
+
+            /// Sets `faultactor`: the absolute URL of the service, as real WSUS sends it.
+            pub fn with_actor(mut self, actor: impl Into<String>) -> $fault {
+                self.fault_actor = Some(actor.into());
+                self
+            }
+
+            /// Sets `faultstring` (real WSUS: `Fault occurred`).
+            pub fn with_fault_string(mut self, s: impl Into<String>) -> $fault {
+                self.fault_string = s.into();
+                self
+            }
+
+            /// Always [`FAULT_HTTP_STATUS`]($crate::FAULT_HTTP_STATUS).
+            pub fn http_status(&self) -> u16 {
+                $crate::FAULT_HTTP_STATUS
+            }
+        }
+    };
+}
+
 /// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`FAULT_HTTP_STATUS`].
 pub fn encode_fault(style: Style, empty_message: EmptyMessage, fault: &FaultParts<'_>) -> Vec<u8> {
     let cap = 700

@@ -19,6 +19,32 @@ pub use decode::{
 pub use encode::{Style, Writer, escape_text_into};
 pub use fault::{EmptyMessage, FAULT_HTTP_STATUS, FaultCode, FaultParts, encode_fault};
 
+#[doc(hidden)]
+pub use uuid;
+
+/// Declares a newtype over the shared [`Reader`] or [`Writer`] that dereferences to it, so a
+/// protocol crate can give it methods for its own compound values.
+#[macro_export]
+macro_rules! extend {
+    ($(#[$attr:meta])* $vis:vis struct $name:ident($base:ty);) => {
+        $(#[$attr])*
+        $vis struct $name($base);
+
+        impl ::std::ops::Deref for $name {
+            type Target = $base;
+            fn deref(&self) -> &$base {
+                &self.0
+            }
+        }
+
+        impl ::std::ops::DerefMut for $name {
+            fn deref_mut(&mut self) -> &mut $base {
+                &mut self.0
+            }
+        }
+    };
+}
+
 /// `Content-Type` of every SOAP 1.1 request, response and fault, as real WSUS sends it.
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 

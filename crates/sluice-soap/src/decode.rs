@@ -1,7 +1,5 @@
 //! Request types and [`decode_request`].
 
-use std::ops::Deref;
-
 use sluice_soap_core::{Path, body_element, is_nil, parse_envelope, text};
 use sluice_xml::Element;
 use uuid::Uuid;
@@ -523,14 +521,9 @@ fn invalid(path: Path<'_>, reason: impl Into<String>) -> SoapError {
     sluice_soap_core::invalid(path, reason).into()
 }
 
-/// The core reader plus the protocol's compound values.
-struct Reader(sluice_soap_core::Reader);
-
-impl Deref for Reader {
-    type Target = sluice_soap_core::Reader;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
+sluice_soap_core::extend! {
+    /// The shared reader plus the protocol's compound values.
+    struct Reader(sluice_soap_core::Reader);
 }
 
 impl Reader {

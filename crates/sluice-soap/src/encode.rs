@@ -5,7 +5,6 @@
 //! them (a SyncUpdates page without new updates has no `NewUpdates` element at all).
 
 use std::io::Write as _;
-use std::ops::{Deref, DerefMut};
 
 use sluice_soap_core::Style;
 use time::Date;
@@ -234,20 +233,9 @@ pub(crate) const fn style_of(op: Operation) -> Style {
 /// Fixed cost of an envelope around a result, a bound used for capacity estimates.
 const ENVELOPE_BYTES: usize = 400;
 
-/// The core writer plus the protocol's compound values.
-pub(crate) struct Writer(sluice_soap_core::Writer);
-
-impl Deref for Writer {
-    type Target = sluice_soap_core::Writer;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl DerefMut for Writer {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
+sluice_soap_core::extend! {
+    /// The shared writer plus the protocol's compound values.
+    pub(crate) struct Writer(sluice_soap_core::Writer);
 }
 
 impl Writer {

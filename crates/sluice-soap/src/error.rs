@@ -34,6 +34,9 @@ impl From<sluice_soap_core::DecodeError> for SoapError {
             Core::TooLarge { len, limit } => SoapError::TooLarge { len, limit },
             Core::NotSoap(m) => SoapError::NotSoap(m),
             Core::Malformed(m) => SoapError::Malformed(m),
+            Core::UnknownOperation { ns, name } => SoapError::UnknownOperation { ns, name },
+            // Only a caller decoding responses meets this; the client services decode requests.
+            e @ Core::UnexpectedResponse { .. } => SoapError::NotSoap(e.to_string()),
             Core::InvalidParameter { name, reason } => SoapError::InvalidParameter { name, reason },
         }
     }

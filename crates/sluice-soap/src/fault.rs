@@ -14,7 +14,7 @@
 //! XML declaration, the `soap:` prefix with `xsi`/`xsd` declared on the envelope, and in the
 //! spec examples a `faultactor` with the service URL. The `detail` children are unqualified.
 
-use sluice_soap_core::{EmptyMessage, FAULT_HTTP_STATUS, FaultCode, FaultParts, Style};
+use sluice_soap_core::{EmptyMessage, FaultCode, FaultParts, Style};
 use uuid::Uuid;
 
 use crate::{Operation, Service};
@@ -118,44 +118,15 @@ impl Fault {
         Fault::new(error_code, op.service()).with_method(op.quoted_soap_action())
     }
 
-    pub fn with_message(mut self, message: impl Into<String>) -> Fault {
-        self.message = message.into();
-        self
-    }
-
-    /// Sets `Method`; pass the request's `SOAPAction` header as received (quoted).
-    pub fn with_method(mut self, method: impl Into<String>) -> Fault {
-        self.method = Some(method.into());
-        self
-    }
-
-    pub fn with_id(mut self, id: Uuid) -> Fault {
-        self.id = id;
-        self
-    }
-
-    pub fn with_actor(mut self, actor: impl Into<String>) -> Fault {
-        self.fault_actor = Some(actor.into());
-        self
-    }
-
-    pub fn with_fault_string(mut self, s: impl Into<String>) -> Fault {
-        self.fault_string = s.into();
-        self
-    }
-
     /// The `faultcode` (follows the error code).
     pub fn fault_code(&self) -> FaultCode {
         self.error_code.fault_code()
     }
-
-    /// Always [`FAULT_HTTP_STATUS`].
-    pub fn http_status(&self) -> u16 {
-        FAULT_HTTP_STATUS
-    }
 }
 
-/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`FAULT_HTTP_STATUS`].
+sluice_soap_core::fault_builders!(Fault);
+
+/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`crate::FAULT_HTTP_STATUS`].
 pub fn encode_fault(fault: &Fault) -> Vec<u8> {
     let style = match fault.service {
         Service::Client => Style::Client,

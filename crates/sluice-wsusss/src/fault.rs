@@ -14,7 +14,7 @@
 //! The `detail` children are unqualified; an empty `Message` is written `<Message></Message>`,
 //! not `<Message />` (WSUS builds the detail with XmlDocument, not XmlSerializer).
 
-use sluice_soap_core::{EmptyMessage, FAULT_HTTP_STATUS, FaultCode, FaultParts, Style};
+use sluice_soap_core::{EmptyMessage, FaultCode, FaultParts, Style};
 use sluice_xml::Element;
 use uuid::Uuid;
 
@@ -134,44 +134,11 @@ impl Fault {
     pub fn for_operation(error_code: ErrorCode, op: Operation) -> Fault {
         Fault::new(error_code).with_method(op.quoted_soap_action())
     }
-
-    /// Sets `detail/Message`.
-    pub fn with_message(mut self, message: impl Into<String>) -> Fault {
-        self.message = message.into();
-        self
-    }
-
-    /// Sets `Method`; pass the request's `SOAPAction` header as received (quoted).
-    pub fn with_method(mut self, method: impl Into<String>) -> Fault {
-        self.method = Some(method.into());
-        self
-    }
-
-    /// Sets `detail/ID` (a fresh random one is set by the constructors).
-    pub fn with_id(mut self, id: Uuid) -> Fault {
-        self.id = id;
-        self
-    }
-
-    /// Sets `faultactor`: the absolute URL of the service, as real WSUS sends it.
-    pub fn with_actor(mut self, actor: impl Into<String>) -> Fault {
-        self.fault_actor = Some(actor.into());
-        self
-    }
-
-    /// Sets `faultstring`.
-    pub fn with_fault_string(mut self, s: impl Into<String>) -> Fault {
-        self.fault_string = s.into();
-        self
-    }
-
-    /// Always [`FAULT_HTTP_STATUS`].
-    pub fn http_status(&self) -> u16 {
-        FAULT_HTTP_STATUS
-    }
 }
 
-/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`FAULT_HTTP_STATUS`].
+sluice_soap_core::fault_builders!(Fault);
+
+/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`crate::FAULT_HTTP_STATUS`].
 pub fn encode_fault(fault: &Fault) -> Vec<u8> {
     sluice_soap_core::encode_fault(
         Style::Asmx,

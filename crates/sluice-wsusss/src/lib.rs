@@ -82,7 +82,7 @@ pub use blob::{
 };
 pub use datetime::SyncAnchor;
 pub use sluice_soap_core::{CONTENT_TYPE, format_datetime, parse_datetime};
-pub use error::{DecodeError, ResponseError};
+pub use error::{DecodeError, ResponseError, ToFault};
 pub use fault::{ErrorCode, Fault, encode_fault};
 pub use sluice_soap_core::{FAULT_HTTP_STATUS, FaultCode};
 pub use request::*;

@@ -2,13 +2,12 @@
 //! writers and readers of the protocol's own compound values (cookies, update identities).
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 
 use sluice_soap_core::Style;
 use sluice_xml::Element;
 use uuid::Uuid;
 
-pub(crate) use sluice_soap_core::{Path, text};
+pub(crate) use sluice_soap_core::{Path, body_element, invalid, parse_envelope, text};
 
 use crate::error::DecodeError;
 use crate::types::{AuthorizationCookie, Cookie, UpdateIdentity};
@@ -23,21 +22,10 @@ const DATETIME_MIN: &str = "0001-01-01T00:00:00";
 /// Fixed cost of an envelope and an operation wrapper, for capacity estimates.
 pub(crate) const ENVELOPE_BYTES: usize = 400;
 
-/// The ASMX writer: the .NET client proxy of a real WSUS downstream and the real upstream both
-/// write every message, request or response, in that style.
-pub(crate) struct Writer(sluice_soap_core::Writer);
-
-impl Deref for Writer {
-    type Target = sluice_soap_core::Writer;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl DerefMut for Writer {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
+sluice_soap_core::extend! {
+    /// The ASMX writer: the .NET client proxy of a real WSUS downstream and the real upstream
+    /// both write every message, request or response, in that style.
+    pub(crate) struct Writer(sluice_soap_core::Writer);
 }
 
 impl Writer {
@@ -131,28 +119,9 @@ impl Writer {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-/// Parses an envelope and returns its root, from which [`body_element`] takes the first element
-/// of the `Body`.
-pub(crate) fn parse_envelope(body: &[u8], limit: usize, what: &str) -> Result<Element, DecodeError> {
-    Ok(sluice_soap_core::parse_envelope(body, limit, what)?)
-}
-
-pub(crate) fn body_element(root: &Element) -> Result<&Element, DecodeError> {
-    Ok(sluice_soap_core::body_element(root)?)
-}
-
-pub(crate) fn invalid(path: Path<'_>, reason: impl Into<String>) -> DecodeError {
-    sluice_soap_core::invalid(path, reason).into()
-}
-
-/// The core reader plus the protocol's compound values.
-pub(crate) struct Reader(sluice_soap_core::Reader);
-
-impl Deref for Reader {
-    type Target = sluice_soap_core::Reader;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
+sluice_soap_core::extend! {
+    /// The shared reader plus the protocol's compound values.
+    pub(crate) struct Reader(sluice_soap_core::Reader);
 }
 
 impl Reader {
