@@ -33,6 +33,18 @@ impl FaultCode {
         }
     }
 
+    /// The code a real WSUS sends with a WSUS `ErrorCode` (by its wire name): `Server` for
+    /// failures of the server itself (`InternalServerError`, `ServerBusy`), `Client` for
+    /// everything the caller can act on (`InvalidParameters`, `InvalidCookie`, …), which is what
+    /// makes Windows Update Agent and downstream servers follow the `ErrorCode` instead of backing
+    /// off.
+    pub fn for_error_code(error_code: &str) -> FaultCode {
+        match error_code {
+            "InternalServerError" | "ServerBusy" => FaultCode::Server,
+            _ => FaultCode::Client,
+        }
+    }
+
     /// From a `faultcode` QName value; the prefix is ignored and dotted refinements
     /// (`Client.Authentication`) count as their base code. Unknown values count as `Server`.
     pub fn parse(s: &str) -> FaultCode {
@@ -164,6 +176,9 @@ mod tests {
         assert_eq!(FaultCode::parse("soap:Client.Authentication"), FaultCode::Client);
         assert_eq!(FaultCode::parse("s:Server"), FaultCode::Server);
         assert_eq!(FaultCode::parse("weird"), FaultCode::Server);
+        assert_eq!(FaultCode::for_error_code("ServerBusy"), FaultCode::Server);
+        assert_eq!(FaultCode::for_error_code("InternalServerError"), FaultCode::Server);
+        assert_eq!(FaultCode::for_error_code("InvalidParameters"), FaultCode::Client);
         for c in [FaultCode::Client, FaultCode::Server, FaultCode::VersionMismatch, FaultCode::MustUnderstand] {
             assert_eq!(FaultCode::parse(c.as_str()), c);
         }

@@ -10,6 +10,8 @@ mod datetime;
 mod decode;
 mod encode;
 mod fault;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use datetime::{format_date, format_datetime, parse_date_time_prefix, parse_datetime};
 pub use decode::{

@@ -69,14 +69,9 @@ impl ErrorCode {
         }
     }
 
-    /// `soap:Server` for failures of the server itself, `soap:Client` for everything the client
-    /// can act on (that is what real WSUS sends: `InvalidParameters` as `s:Client`, an internal
-    /// error as `soap:Server`).
-    pub const fn fault_code(self) -> FaultCode {
-        match self {
-            ErrorCode::InternalServerError | ErrorCode::ServerBusy => FaultCode::Server,
-            _ => FaultCode::Client,
-        }
+    /// See [`FaultCode::for_error_code`].
+    pub fn fault_code(self) -> FaultCode {
+        FaultCode::for_error_code(self.as_str())
     }
 }
 

@@ -87,14 +87,9 @@ impl ErrorCode {
         }
     }
 
-    /// `soap:Server` for failures of the upstream itself, `soap:Client` for everything else, as
-    /// real WSUS sends them (`InternalServerError` → Server; `InvalidParameters`,
-    /// `InvalidCookie` → Client).
+    /// See [`FaultCode::for_error_code`].
     pub fn fault_code(&self) -> FaultCode {
-        match self {
-            ErrorCode::InternalServerError | ErrorCode::ServerBusy => FaultCode::Server,
-            _ => FaultCode::Client,
-        }
+        FaultCode::for_error_code(self.as_str())
     }
 }
 

@@ -327,53 +327,11 @@ pub fn reencode_fault(bytes: &[u8], service: Service) -> Vec<u8> {
     encode_fault(&fault)
 }
 
-/// Structural equality of two XML documents: element namespaces, local names, attributes
-/// other than namespace declarations, and trimmed text; whitespace-only text, comments,
-/// prefixes and the XML declaration are ignored. QName values such as `faultcode` are compared
-/// by their local part. Returns a description of the first difference.
-pub fn same_structure(a: &Element, b: &Element) -> Result<(), String> {
-    fn attrs(e: &Element) -> Vec<(String, String, String)> {
-        let mut v: Vec<_> = e.attrs.iter().map(|a| (a.ns.clone(), a.local.clone(), a.value.clone())).collect();
-        v.sort();
-        v
-    }
-    fn text(e: &Element) -> String {
-        let t = e.text().trim().to_string();
-        if e.local == "faultcode" { t.rsplit(':').next().unwrap_or("").to_string() } else { t }
-    }
-    if a.ns != b.ns || a.local != b.local {
-        return Err(format!("{{{}}}{} vs {{{}}}{}", a.ns, a.local, b.ns, b.local));
-    }
-    if attrs(a) != attrs(b) {
-        return Err(format!("attributes of {}: {:?} vs {:?}", a.local, attrs(a), attrs(b)));
-    }
-    if text(a) != text(b) {
-        return Err(format!("text of {}: {:?} vs {:?}", a.local, text(a), text(b)));
-    }
-    let (ka, kb): (Vec<_>, Vec<_>) = (a.elements().collect(), b.elements().collect());
-    if ka.len() != kb.len() {
-        return Err(format!(
-            "children of {}: {:?} vs {:?}",
-            a.local,
-            ka.iter().map(|e| &e.local).collect::<Vec<_>>(),
-            kb.iter().map(|e| &e.local).collect::<Vec<_>>()
-        ));
-    }
-    for (x, y) in ka.iter().zip(kb.iter()) {
-        same_structure(x, y)?;
-    }
-    Ok(())
-}
+// Not every test file that includes this module compares bytes.
+#[allow(unused_imports)]
+pub use sluice_soap_core::testing::first_difference;
 
-/// First differing byte, with context, for readable assertion messages.
-pub fn first_difference(ours: &[u8], real: &[u8]) -> String {
-    let i = ours.iter().zip(real).position(|(a, b)| a != b).unwrap_or(ours.len().min(real.len()));
-    let ctx = |b: &[u8]| String::from_utf8_lossy(&b[i.saturating_sub(80)..(i + 80).min(b.len())]).into_owned();
-    format!(
-        "lengths {} vs {}, first difference at byte {i}:\n ours: …{}…\n real: …{}…",
-        ours.len(),
-        real.len(),
-        ctx(ours),
-        ctx(real)
-    )
+/// Structural equality of two XML documents (see [`sluice_soap_core::testing::same_structure`]).
+pub fn same_structure(a: &Element, b: &Element) -> Result<(), String> {
+    sluice_soap_core::testing::same_structure(a, b, &[])
 }
