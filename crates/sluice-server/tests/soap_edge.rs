@@ -2,6 +2,8 @@
 //! and MS-WSUSSS, answers with the headers a real WSUS sends for it (the captures under
 //! `tests/fixtures` say which), and a `Host` that cannot go into a URL is not put into one.
 
+// The shared client re-exports what the other test files need.
+#[allow(unused_imports)]
 mod wusp_client;
 
 use sluice_wsusss as wss;
