@@ -82,9 +82,9 @@ pub struct FaultParts<'a> {
     pub method: Option<&'a str>,
 }
 
-/// Adds the builder methods of a WSUS fault to a protocol's `Fault` type, which has the fields
-/// `message: String`, `id: Uuid`, `method: Option<String>`, `fault_actor: Option<String>` and
-/// `fault_string: String`. A macro rather than a shared type: each protocol's fault carries its
+/// Adds the builder methods of a WSUS fault, and its encoding, to a protocol's `Fault` type,
+/// which has the fields `error_code` (with an `as_str()` wire name), `message: String`,
+/// `id: Uuid`, `method: Option<String>`, `fault_actor: Option<String>` and `fault_string: String`. A macro rather than a shared type: each protocol's fault carries its
 /// own `ErrorCode` and what decides its envelope, and callers keep plain inherent methods.
 #[macro_export]
 macro_rules! fault_builders {
@@ -123,6 +123,28 @@ macro_rules! fault_builders {
             /// Always [`FAULT_HTTP_STATUS`]($crate::FAULT_HTTP_STATUS).
             pub fn http_status(&self) -> u16 {
                 $crate::FAULT_HTTP_STATUS
+            }
+
+            /// The fault as the service that sends it writes it.
+            fn encode_as(
+                &self,
+                style: $crate::Style,
+                empty_message: $crate::EmptyMessage,
+                fault_code: $crate::FaultCode,
+            ) -> Vec<u8> {
+                $crate::encode_fault(
+                    style,
+                    empty_message,
+                    &$crate::FaultParts {
+                        fault_code,
+                        fault_string: &self.fault_string,
+                        fault_actor: self.fault_actor.as_deref(),
+                        error_code: self.error_code.as_str(),
+                        message: &self.message,
+                        id: self.id,
+                        method: self.method.as_deref(),
+                    },
+                )
             }
         }
     };

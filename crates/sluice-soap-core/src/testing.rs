@@ -1,7 +1,35 @@
 //! Helpers for the codecs' tests, which compare their output with real captures and with the
 //! spec's examples. Behind the `testing` feature: nothing in a server needs them.
 
+use std::path::Path;
+
 use sluice_xml::Element;
+
+/// The exchange directories of captured sets below `root` (`set/000001`, …) that hold a
+/// `request.body`, set by set in the order given, each sorted.
+pub fn exchange_dirs(root: &Path, sets: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for set in sets {
+        let dir = root.join(set);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("dir entry"))
+            .filter(|e| e.path().join("request.body").is_file())
+            .map(|e| format!("{set}/{}", e.file_name().to_string_lossy()))
+            .collect();
+        names.sort();
+        out.extend(names);
+    }
+    out
+}
+
+/// A header of a captured HTTP head (header names vary in case between captures).
+pub fn header_value(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
 
 /// Structural equality of two XML elements: namespaces, local names, attributes other than
 /// namespace declarations, and trimmed text; whitespace-only text, comments and prefixes are

@@ -14,7 +14,7 @@
 //! XML declaration, the `soap:` prefix with `xsi`/`xsd` declared on the envelope, and in the
 //! spec examples a `faultactor` with the service URL. The `detail` children are unqualified.
 
-use sluice_soap_core::{EmptyMessage, FaultCode, FaultParts, Style};
+use sluice_soap_core::{EmptyMessage, FaultCode, Style};
 use uuid::Uuid;
 
 use crate::{Operation, Service};
@@ -127,17 +127,5 @@ pub fn encode_fault(fault: &Fault) -> Vec<u8> {
         Service::Client => Style::Client,
         Service::SimpleAuth | Service::Reporting => Style::Asmx,
     };
-    sluice_soap_core::encode_fault(
-        style,
-        EmptyMessage::Empty,
-        &FaultParts {
-            fault_code: fault.fault_code(),
-            fault_string: &fault.fault_string,
-            fault_actor: fault.fault_actor.as_deref(),
-            error_code: fault.error_code.as_str(),
-            message: &fault.message,
-            id: fault.id,
-            method: fault.method.as_deref(),
-        },
-    )
+    fault.encode_as(style, EmptyMessage::Empty, fault.fault_code())
 }

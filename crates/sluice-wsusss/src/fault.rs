@@ -14,7 +14,7 @@
 //! The `detail` children are unqualified; an empty `Message` is written `<Message></Message>`,
 //! not `<Message />` (WSUS builds the detail with XmlDocument, not XmlSerializer).
 
-use sluice_soap_core::{EmptyMessage, FaultCode, FaultParts, Style};
+use sluice_soap_core::{EmptyMessage, FaultCode, Style};
 use sluice_xml::Element;
 use uuid::Uuid;
 
@@ -135,20 +135,8 @@ sluice_soap_core::fault_builders!(Fault);
 
 /// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`crate::FAULT_HTTP_STATUS`].
 pub fn encode_fault(fault: &Fault) -> Vec<u8> {
-    sluice_soap_core::encode_fault(
-        Style::Asmx,
-        // Always the long form, even when empty: that is what real WSUS writes.
-        EmptyMessage::StartEnd,
-        &FaultParts {
-            fault_code: fault.fault_code,
-            fault_string: &fault.fault_string,
-            fault_actor: fault.fault_actor.as_deref(),
-            error_code: fault.error_code.as_str(),
-            message: &fault.message,
-            id: fault.id,
-            method: fault.method.as_deref(),
-        },
-    )
+    // Always the long form of an empty Message: that is what real WSUS writes.
+    fault.encode_as(Style::Asmx, EmptyMessage::StartEnd, fault.fault_code)
 }
 
 /// Reads a SOAP 1.1 `Fault` element. Lenient: every part may be missing or qualified.

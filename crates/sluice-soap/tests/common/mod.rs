@@ -23,31 +23,13 @@ pub fn read(rel: &str) -> Vec<u8> {
 
 /// Exchange directories (relative to the fixture root) holding a `request.body`.
 pub fn exchanges() -> Vec<String> {
-    let mut out = Vec::new();
-    for set in ["wsus-m0-native/scan", "wsus-m0-native/flow", "wsus-m0"] {
-        let dir = fixtures().join(set);
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.expect("dir entry"))
-            .filter(|e| e.path().join("request.body").is_file())
-            .map(|e| format!("{set}/{}", e.file_name().to_string_lossy()))
-            .collect();
-        names.sort();
-        out.extend(names);
-    }
-    out
+    sluice_soap_core::testing::exchange_dirs(&fixtures(), &["wsus-m0-native/scan", "wsus-m0-native/flow", "wsus-m0"])
 }
 
-/// The `SOAPAction` header of a captured request (header names vary in case).
+/// The `SOAPAction` header of a captured request.
 pub fn soap_action(exchange: &str) -> String {
     let headers = String::from_utf8(read(&format!("{exchange}/request.headers"))).expect("headers are text");
-    headers
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("soapaction").then(|| v.trim().to_string())
-        })
-        .unwrap_or_else(|| panic!("{exchange}: no SOAPAction"))
+    sluice_soap_core::testing::header_value(&headers, "soapaction").unwrap_or_else(|| panic!("{exchange}: no SOAPAction"))
 }
 
 /// Spec-example files of [MS-WUSP] matching a suffix (`-request.xml`, `-response.xml`, `-fault-`).

@@ -28,27 +28,12 @@ pub fn read_doc(update_id: &str, revision: i32) -> String {
 
 /// Every captured exchange (`exchanges/000001`, `exchanges-client/000001`, …), sorted.
 pub fn exchanges() -> Vec<String> {
-    let mut out = Vec::new();
-    for set in ["exchanges", "exchanges-client"] {
-        let dir = fixtures().join(set);
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.expect("dir entry"))
-            .filter(|e| e.path().join("request.body").is_file())
-            .map(|e| format!("{set}/{}", e.file_name().to_string_lossy()))
-            .collect();
-        names.sort();
-        out.extend(names);
-    }
-    out
+    sluice_soap_core::testing::exchange_dirs(&fixtures(), &["exchanges", "exchanges-client"])
 }
 
 fn header(exchange: &str, file: &str, name: &str) -> Option<String> {
     let headers = String::from_utf8(read(&format!("{exchange}/{file}"))).expect("headers are text");
-    headers.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-    })
+    sluice_soap_core::testing::header_value(&headers, name)
 }
 
 /// The `SOAPAction` header of a captured request (header names vary in case).
