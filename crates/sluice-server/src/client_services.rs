@@ -164,7 +164,7 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
     };
     let edge = match SoapEdge::open(&req, style(service)) {
         Ok(edge) => edge,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let fault_out = |fault: &Fault| edge.respond(fault.http_status(), soap::encode_fault(fault));
     let body = match edge.read_body(req.into_body(), body_limit(service)).await {

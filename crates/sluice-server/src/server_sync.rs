@@ -116,7 +116,7 @@ pub fn route(path: &str, headers: &HeaderMap) -> Option<Service> {
 pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Service) -> Response {
     let edge = match SoapEdge::open(&req, Style::Asmx) {
         Ok(edge) => edge,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let host = edge.host().map(str::to_string);
     // Real WSUS names the faulting service's URL as `faultactor`.

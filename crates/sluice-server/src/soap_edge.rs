@@ -26,9 +26,9 @@ pub struct SoapEdge {
 impl SoapEdge {
     /// Starts answering `req` on a service written in `style`; a request that is not a POST gets
     /// its answer (405) as the error.
-    pub fn open(req: &Request, style: Style) -> Result<SoapEdge, Response> {
+    pub fn open(req: &Request, style: Style) -> Result<SoapEdge, Box<Response>> {
         if req.method() != Method::POST {
-            return Err((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response());
+            return Err(Box::new((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response()));
         }
         Ok(SoapEdge { style, xpress: accepts_xpress(req.headers()), host: host(req.headers()) })
     }
