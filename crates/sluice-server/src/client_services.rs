@@ -8,9 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sluice_catalog::targeting::TargetingMode;
 use sluice_scan::cookie::{AuthCookie, ClientCookie, CookieError, COOKIE_LIFETIME};
@@ -23,8 +22,10 @@ use sluice_store::{InstallState, NewComputer, UpdateStatus};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::body_budget::BodyError;
 use crate::client_limits;
 use crate::scan_state::{ScanState, Snapshot};
+use crate::soap_edge::SoapEdge;
 use crate::AppState;
 
 /// Largest ClientWebService request accepted. Real requests stay under 100 KB (the largest
@@ -134,66 +135,22 @@ pub fn service_for_path(path: &str) -> Option<Service> {
     }
 }
 
-fn fault_response(fault: &Fault, accept_xpress: bool) -> Response {
-    soap_response(StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), soap::encode_fault(fault), accept_xpress)
-}
-
-fn soap_response(status: StatusCode, body: Vec<u8>, accept_xpress: bool) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
-    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    let body = if accept_xpress && !body.is_empty() {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(sluice_xpress::CONTENT_CODING));
-        sluice_xpress::compress(&body)
-    } else {
-        body
-    };
-    (status, headers, Body::from(body)).into_response()
-}
-
-/// Whether the request's Accept-Encoding allows xpress: named with a q-value above zero
-/// (RFC 9110 12.5.3: `q=0` means "not acceptable"); a `*` does not count, since xpress is a
-/// coding only WUA knows.
-pub fn accepts_xpress(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|item| {
-            let mut parts = item.split(';');
-            let coding = parts.next()?.trim();
-            if !coding.eq_ignore_ascii_case(sluice_xpress::CONTENT_CODING) {
-                return None;
-            }
-            let q = parts
-                .filter_map(|p| p.split_once('='))
-                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
-                .map(|(_, v)| v.trim().parse::<f32>().unwrap_or(0.0))
-                .unwrap_or(1.0);
-            Some(q)
-        })
-        .any(|q| q > 0.0)
-}
-
-/// The request body, at most the service's limit, held against the process-wide body budget
-/// (`ServerBusy` when it stays exhausted, as a busy WSUS answers). A longer body is read to its
-/// end (up to [`MAX_DISCARDED_BODY`] more) so that the refusal reaches the client.
-async fn read_body(body: Body, service: Service) -> Result<bytes::Bytes, Fault> {
-    use crate::body_budget::{read_bounded, BodyError};
-    let limit = match service {
+/// The largest request body each service accepts.
+fn body_limit(service: Service) -> usize {
+    match service {
         Service::Client => MAX_SOAP_REQUEST,
         Service::SimpleAuth => MAX_SIMPLE_AUTH_REQUEST,
         Service::Reporting => MAX_REPORTING_REQUEST,
-    };
-    read_bounded(body, limit, crate::body_budget::global()).await.map_err(|e| {
-        let code = match e {
-            BodyError::Busy => ErrorCode::ServerBusy,
-            BodyError::TooLarge { .. } | BodyError::Interrupted => ErrorCode::InvalidParameters,
-        };
-        Fault::new(code, service).with_message(e.to_string())
-    })
+    }
+}
+
+/// The serialisation (and so the HTTP headers) of each service: WCF for the client web
+/// service, ASMX for the other two.
+fn style(service: Service) -> sluice_soap_core::Style {
+    match service {
+        Service::Client => sluice_soap_core::Style::Client,
+        Service::SimpleAuth | Service::Reporting => sluice_soap_core::Style::Asmx,
+    }
 }
 
 /// Entry point for every request on the client listener that is not content.
@@ -205,40 +162,38 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
     let Some(service) = service_for_path(req.uri().path()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let xpress = accepts_xpress(req.headers());
-    if req.method() != Method::POST {
-        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
-    }
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
-        .map(str::to_string);
-    let body = match read_body(req.into_body(), service).await {
+    let edge = match SoapEdge::open(&req, style(service)) {
+        Ok(edge) => edge,
+        Err(refused) => return *refused,
+    };
+    let fault_out = |fault: &Fault| edge.respond(fault.http_status(), soap::encode_fault(fault));
+    let body = match edge.read_body(req.into_body(), body_limit(service)).await {
         Ok(b) => b,
-        Err(fault) => return fault_response(&fault, xpress),
+        // A busy budget is `ServerBusy`, which the client retries later, as against a busy WSUS.
+        Err(e) => {
+            let code = if e == BodyError::Busy { ErrorCode::ServerBusy } else { ErrorCode::InvalidParameters };
+            return fault_out(&Fault::new(code, service).with_message(e.to_string()));
+        }
     };
     let request = match soap::decode_request(&body) {
         Ok(r) => r,
-        Err(e) => return fault_response(&e.to_fault(service), xpress),
+        Err(e) => return fault_out(&e.to_fault(service)),
     };
     let op = request.operation();
     if op.service() != service {
-        return fault_response(
+        return fault_out(
             &Fault::new(ErrorCode::InvalidParameters, service).with_message(format!("{op:?} is not an operation of this service")),
-            xpress,
         );
     }
-    let ctx = Ctx { state: &state, host, peer };
+    let ctx = Ctx { state: &state, host: edge.host().map(str::to_string), peer };
     match ctx.dispatch(request).await {
-        Ok(bytes) => soap_response(StatusCode::OK, bytes, xpress),
+        Ok(bytes) => edge.respond(StatusCode::OK.as_u16(), bytes),
         Err(fault) => {
             let fault = if fault.method.is_none() { fault.with_method(op.quoted_soap_action()) } else { fault };
             if fault.error_code == ErrorCode::InternalServerError {
                 tracing::error!(operation = ?op, message = %fault.message, "client request failed");
             }
-            fault_response(&fault, xpress)
+            fault_out(&fault)
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod instance_record;
 pub mod listener;
 pub mod scan_state;
 pub mod server_sync;
+pub mod soap_edge;
 
 use std::future::Future;
 use std::net::SocketAddr;

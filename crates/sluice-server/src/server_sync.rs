@@ -41,10 +41,9 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use sha2::{Digest, Sha256};
 use sluice_scan::cookie::CookieError;
 use sluice_scan::index::Kind;
@@ -52,15 +51,18 @@ use sluice_store::downstreams::{
     DownstreamComputer, DownstreamContact, DownstreamRollup, DownstreamUpdateStatus,
 };
 use sluice_store::{ApprovalAction, FileState};
+use sluice_soap_core::Style;
 use sluice_wsusss as wss;
 use sluice_wsusss::{
     Cookie, ErrorCode, Fault, Operation, Request as WRequest, Response as WResponse, Service,
-    SyncAnchor, UpdateIdentity,
+    SyncAnchor, ToFault, UpdateIdentity,
 };
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::body_budget::BodyError;
+use crate::soap_edge::SoapEdge;
 
 /// Largest request accepted (a 500-computer status rollup is the largest real one).
 pub const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
@@ -110,79 +112,28 @@ pub fn route(path: &str, headers: &HeaderMap) -> Option<Service> {
     }
 }
 
-fn soap(status: StatusCode, body: Vec<u8>, xpress: bool) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(wss::CONTENT_TYPE),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=0"),
-    );
-    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    let body = if xpress && !body.is_empty() {
-        headers.insert(
-            header::CONTENT_ENCODING,
-            HeaderValue::from_static(sluice_xpress::CONTENT_CODING),
-        );
-        sluice_xpress::compress(&body)
-    } else {
-        body
-    };
-    (status, headers, Body::from(body)).into_response()
-}
-
 /// Answers one request on a MS-WSUSSS service.
 pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Service) -> Response {
-    if req.method() != Method::POST {
-        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
-    }
-    let xpress = crate::client_services::accepts_xpress(req.headers());
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .map(str::to_string);
+    let edge = match SoapEdge::open(&req, Style::Asmx) {
+        Ok(edge) => edge,
+        Err(refused) => return *refused,
+    };
+    let host = edge.host().map(str::to_string);
+    // Real WSUS names the faulting service's URL as `faultactor`.
     let actor = format!(
         "http://{}{}",
-        host.clone()
-            .unwrap_or_else(|| state.client_addr.to_string()),
+        host.clone().unwrap_or_else(|| state.client_addr.to_string()),
         service.path()
     );
     let fault_out = |f: Fault| {
-        let f = if f.fault_actor.is_none() {
-            f.with_actor(actor.clone())
-        } else {
-            f
-        };
-        soap(
-            StatusCode::from_u16(f.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            wss::encode_fault(&f),
-            xpress,
-        )
+        let f = if f.fault_actor.is_none() { f.with_actor(actor.clone()) } else { f };
+        edge.respond(f.http_status(), wss::encode_fault(&f))
     };
-    // Held against the process-wide body budget; an exhausted budget is `ServerBusy`, which a
-    // downstream server retries later.
-    let body = match crate::body_budget::read_bounded(
-        req.into_body(),
-        MAX_REQUEST_BYTES,
-        crate::body_budget::global(),
-    )
-    .await
-    {
+    let body = match edge.read_body(req.into_body(), MAX_REQUEST_BYTES).await {
         Ok(b) => b,
+        // A busy budget is `ServerBusy`, which a downstream server retries later.
         Err(e) => {
-            let code = match e {
-                crate::body_budget::BodyError::Busy => ErrorCode::ServerBusy,
-                _ => ErrorCode::InvalidParameters,
-            };
+            let code = if e == BodyError::Busy { ErrorCode::ServerBusy } else { ErrorCode::InvalidParameters };
             return fault_out(Fault::new(code).with_message(e.to_string()));
         }
     };
@@ -197,22 +148,14 @@ pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Se
                 .with_message(format!("{} is not an operation of this service", op.name())),
         );
     }
-    let ctx = Ctx {
-        state: &state,
-        host,
-        peer,
-    };
+    let ctx = Ctx { state: &state, host, peer };
     match ctx.dispatch(request).await {
-        Ok(r) => soap(StatusCode::OK, wss::encode_response(&r), xpress),
+        Ok(r) => edge.respond(StatusCode::OK.as_u16(), wss::encode_response(&r)),
         Err(f) => {
             if f.error_code == ErrorCode::InternalServerError {
                 tracing::error!(operation = op.name(), message = %f.message, "downstream server request failed");
             }
-            let f = if f.method.is_none() {
-                f.with_method(op.quoted_soap_action())
-            } else {
-                f
-            };
+            let f = if f.method.is_none() { f.with_method(op.quoted_soap_action()) } else { f };
             fault_out(f)
         }
     }
@@ -1422,6 +1365,7 @@ fn languages() -> Vec<wss::ServerSyncLanguageData> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn protocol_versions() {

@@ -1,15 +1,11 @@
 //! Request types and [`decode_request`].
 
-use std::borrow::Cow;
-use std::fmt;
-use std::str::FromStr;
-
-use base64::Engine as _;
-use sluice_xml::{Element, Node};
+use sluice_soap_core::{Path, body_element, is_nil, parse_envelope, text};
+use sluice_xml::Element;
 use uuid::Uuid;
 
 use crate::error::SoapError;
-use crate::{MAX_REQUEST_BYTES, Operation, ns};
+use crate::{MAX_REQUEST_BYTES, Operation};
 
 // ---------------------------------------------------------------------------------------------
 // Types shared by several requests
@@ -452,30 +448,11 @@ pub struct PrivateData {
 /// request seen is ~67 KB); bodies above [`MAX_REQUEST_BYTES`] are refused here regardless.
 /// UTF-8 (with or without BOM) and BOM-marked UTF-16 are accepted.
 pub fn decode_request(body: &[u8]) -> Result<Request, SoapError> {
-    if body.len() > MAX_REQUEST_BYTES {
-        return Err(SoapError::TooLarge { len: body.len(), limit: MAX_REQUEST_BYTES });
-    }
-    let text = body_text(body)?;
-    let root = sluice_xml::parse(&text, "SOAP request").map_err(|e| SoapError::Malformed(e.reason))?;
-    if !root.is(ns::SOAP_ENV, "Envelope") {
-        return Err(SoapError::NotSoap(if root.is(ns::SOAP12_ENV, "Envelope") {
-            "SOAP 1.2 envelopes are not supported".into()
-        } else {
-            format!("the root element is {{{}}}{}, not a SOAP 1.1 Envelope", root.ns, root.local)
-        }));
-    }
-    let body_el =
-        root.child(ns::SOAP_ENV, "Body").ok_or_else(|| SoapError::NotSoap("the envelope has no Body".into()))?;
-    let mut ops = body_el.elements();
-    let op_el = ops.next().ok_or_else(|| SoapError::NotSoap("the Body is empty".into()))?;
-    // A document-style body holds one operation; answering only the first of several would
-    // tell the sender the rest were done.
-    if ops.next().is_some() {
-        return Err(SoapError::NotSoap("the Body holds more than one operation".into()));
-    }
+    let root = parse_envelope(body, MAX_REQUEST_BYTES, "SOAP request")?;
+    let op_el = body_element(&root)?;
     let op = Operation::from_element(&op_el.ns, &op_el.local)
         .ok_or_else(|| SoapError::UnknownOperation { ns: op_el.ns.clone(), name: op_el.local.clone() })?;
-    let r = Reader { ns: op.service().namespace() };
+    let r = Reader(sluice_soap_core::Reader { ns: op.service().namespace() });
     let el = op_el;
     Ok(match op {
         Operation::GetConfig => {
@@ -540,228 +517,24 @@ pub fn decode_request(body: &[u8]) -> Result<Request, SoapError> {
     })
 }
 
-/// The body as text: UTF-8 (an optional BOM dropped) or BOM-marked UTF-16 of either order.
-fn body_text(body: &[u8]) -> Result<Cow<'_, str>, SoapError> {
-    let utf16 = |bytes: &[u8], le: bool| -> Result<Cow<'_, str>, SoapError> {
-        if !bytes.len().is_multiple_of(2) {
-            return Err(SoapError::Malformed("UTF-16 body with an odd number of bytes".into()));
-        }
-        let units = bytes.chunks_exact(2).map(|c| {
-            let pair = [c[0], c[1]];
-            if le { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
-        });
-        char::decode_utf16(units)
-            .collect::<Result<String, _>>()
-            .map(Cow::Owned)
-            .map_err(|_| SoapError::Malformed("invalid UTF-16".into()))
-    };
-    match body {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => std::str::from_utf8(rest).map(Cow::Borrowed),
-        [0xFF, 0xFE, rest @ ..] => return utf16(rest, true),
-        [0xFE, 0xFF, rest @ ..] => return utf16(rest, false),
-        _ => std::str::from_utf8(body).map(Cow::Borrowed),
-    }
-    .map_err(|e| SoapError::Malformed(format!("the body is not UTF-8: {e}")))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parameter paths for error messages, built only when an error is reported
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy)]
-struct Path<'a> {
-    parent: Option<&'a Path<'a>>,
-    name: &'a str,
-}
-
-impl<'a> Path<'a> {
-    const ROOT: Path<'static> = Path { parent: None, name: "" };
-
-    fn child<'b>(&'b self, name: &'b str) -> Path<'b>
-    where
-        'a: 'b,
-    {
-        Path { parent: Some(self), name }
-    }
-}
-
-impl fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(p) = self.parent
-            && (!p.name.is_empty() || p.parent.is_some())
-        {
-            write!(f, "{p}.")?;
-        }
-        f.write_str(self.name)
-    }
-}
-
 fn invalid(path: Path<'_>, reason: impl Into<String>) -> SoapError {
-    SoapError::InvalidParameter { name: path.to_string(), reason: reason.into() }
+    sluice_soap_core::invalid(path, reason).into()
 }
 
-// ---------------------------------------------------------------------------------------------
-// Element access
-// ---------------------------------------------------------------------------------------------
-
-fn is_nil(el: &Element) -> bool {
-    el.attrs.iter().any(|a| a.local == "nil" && a.ns == ns::XSI && matches!(a.value.trim(), "true" | "1"))
-}
-
-/// Text of an element without allocating in the common single-text-node case.
-fn text(el: &Element) -> Cow<'_, str> {
-    match el.children.as_slice() {
-        [] => Cow::Borrowed(""),
-        [Node::Text(t)] => Cow::Borrowed(t.as_str()),
-        _ => Cow::Owned(el.text()),
-    }
-}
-
-fn parse_num<T: FromStr>(el: &Element, path: Path<'_>, what: &str) -> Result<T, SoapError> {
-    let t = text(el);
-    t.trim().parse::<T>().map_err(|_| invalid(path, format!("'{}' is not {what}", clip(&t))))
-}
-
-fn parse_bool(el: &Element, path: Path<'_>) -> Result<bool, SoapError> {
-    match text(el).trim() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        other => Err(invalid(path, format!("'{}' is not a boolean", clip(other)))),
-    }
-}
-
-fn parse_guid(el: &Element, path: Path<'_>) -> Result<Uuid, SoapError> {
-    let t = text(el);
-    Uuid::parse_str(t.trim()).map_err(|_| invalid(path, format!("'{}' is not a GUID", clip(&t))))
-}
-
-fn parse_base64(el: &Element, path: Path<'_>) -> Result<Vec<u8>, SoapError> {
-    let t = text(el);
-    // xs:base64Binary allows whitespace anywhere; the spec examples wrap long values.
-    let compact: Cow<'_, str> = if t.bytes().any(|b| b.is_ascii_whitespace()) {
-        Cow::Owned(t.chars().filter(|c| !c.is_ascii_whitespace()).collect())
-    } else {
-        t
-    };
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|e| invalid(path, format!("invalid base64: {e}")))
-}
-
-/// A prefix of an offending value for error messages, so one huge value cannot bloat a log line.
-fn clip(s: &str) -> &str {
-    let max = 64;
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-/// Reads the children of one operation element. Children are qualified with the operation's
-/// namespace (`elementFormDefault="qualified"`); unqualified children are accepted as well,
-/// since nothing else could be meant by them.
-struct Reader {
-    ns: &'static str,
+sluice_soap_core::extend! {
+    /// The shared reader plus the protocol's compound values.
+    struct Reader(sluice_soap_core::Reader);
 }
 
 impl Reader {
-    fn named(&self, el: &Element, local: &str) -> bool {
-        el.local == local && (el.ns == self.ns || el.ns.is_empty())
-    }
-
-    /// The first child called `local`, unless absent or `xsi:nil`.
-    fn field<'e>(&self, parent: &'e Element, local: &str) -> Option<&'e Element> {
-        parent.elements().find(|e| self.named(e, local)).filter(|e| !is_nil(e))
-    }
-
-    /// Array items: the non-nil children called `item` of the child `array`.
-    fn items<'e>(&'e self, parent: &'e Element, array: &str, item: &'e str) -> impl Iterator<Item = &'e Element> + 'e {
-        self.field(parent, array)
-            .into_iter()
-            .flat_map(move |a| a.elements().filter(move |e| self.named(e, item) && !is_nil(e)))
-    }
-
-    fn string(&self, parent: &Element, local: &str) -> Option<String> {
-        self.field(parent, local).map(|e| text(e).into_owned())
-    }
-
-    /// For dateTime and other whitespace-collapsing values kept as strings.
-    fn trimmed(&self, parent: &Element, local: &str) -> Option<String> {
-        self.field(parent, local).map(|e| text(e).trim().to_string())
-    }
-
-    fn num<T: FromStr>(
-        &self,
-        parent: &Element,
-        local: &str,
-        path: Path<'_>,
-        what: &str,
-    ) -> Result<Option<T>, SoapError> {
-        self.field(parent, local).map(|e| parse_num(e, path.child(local), what)).transpose()
-    }
-
-    fn int(&self, parent: &Element, local: &str, path: Path<'_>) -> Result<Option<i32>, SoapError> {
-        self.num(parent, local, path, "an int")
-    }
-
-    fn bool(&self, parent: &Element, local: &str, path: Path<'_>) -> Result<Option<bool>, SoapError> {
-        self.field(parent, local).map(|e| parse_bool(e, path.child(local))).transpose()
-    }
-
-    fn guid(&self, parent: &Element, local: &str, path: Path<'_>) -> Result<Option<Uuid>, SoapError> {
-        self.field(parent, local).map(|e| parse_guid(e, path.child(local))).transpose()
-    }
-
-    fn base64(&self, parent: &Element, local: &str, path: Path<'_>) -> Result<Option<Vec<u8>>, SoapError> {
-        self.field(parent, local).map(|e| parse_base64(e, path.child(local))).transpose()
-    }
-
-    fn int_array(&self, parent: &Element, local: &str, path: Path<'_>) -> Result<Vec<i32>, SoapError> {
-        let Some(array) = self.field(parent, local) else {
-            return Ok(Vec::new());
-        };
-        let path = path.child(local);
-        let mut out = Vec::with_capacity(array.children.len());
-        for item in array.elements().filter(|e| self.named(e, "int") && !is_nil(e)) {
-            out.push(parse_num(item, path, "an int")?);
-        }
-        Ok(out)
-    }
-
-    fn string_array(&self, parent: &Element, local: &str, item: &str) -> Vec<String> {
-        let Some(array) = self.field(parent, local) else {
-            return Vec::new();
-        };
-        // ArrayOfString items are nillable; a nil item keeps its position as an empty string.
-        array
-            .elements()
-            .filter(|e| self.named(e, item))
-            .map(|e| if is_nil(e) { String::new() } else { text(e).into_owned() })
-            .collect()
-    }
-
-    fn guid_array(&self, parent: &Element, local: &str, item: &str, path: Path<'_>) -> Result<Vec<Uuid>, SoapError> {
-        let path = path.child(local);
-        self.items(parent, local, item).map(|e| parse_guid(e, path)).collect()
-    }
-
-    fn base64_array(&self, parent: &Element, local: &str, path: Path<'_>) -> Result<Vec<Vec<u8>>, SoapError> {
-        let path = path.child(local);
-        self.items(parent, local, "base64Binary").map(|e| parse_base64(e, path)).collect()
-    }
-
     fn fragment_types(&self, parent: &Element) -> Vec<FragmentType> {
         self.items(parent, "infoTypes", "XmlUpdateFragmentType").map(|e| FragmentType::parse(&text(e))).collect()
     }
 
     fn identity(&self, el: &Element, path: Path<'_>) -> Result<UpdateIdentity, SoapError> {
         Ok(UpdateIdentity {
-            update_id: self.guid(el, "UpdateID", path)?.unwrap_or_default(),
-            revision_number: self.int(el, "RevisionNumber", path)?.unwrap_or_default(),
+            update_id: self.guid0(el, "UpdateID", path)?,
+            revision_number: self.int0(el, "RevisionNumber", path)?,
         })
     }
 
@@ -887,7 +660,7 @@ impl Reader {
                 .unwrap_or(false),
             also_perform_regular_sync: self.bool(params, "AlsoPerformRegularSync", p)?,
             computer_spec_hardware_ids: match self.field(params, "ComputerSpec") {
-                Some(spec) => self.guid_array(spec, "HardwareIDs", "guid", p.child("ComputerSpec"))?,
+                Some(spec) => self.guid_array(spec, "HardwareIDs", p.child("ComputerSpec"))?,
                 None => Vec::new(),
             },
             feature_score_matching_key: self.string(params, "FeatureScoreMatchingKey"),
@@ -1017,24 +790,5 @@ impl Reader {
             user_account_name: self.string(pd, "UserAccountName"),
         });
         Ok(ReportingEvent { basic, extended, private })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_render_like_wsus_messages() {
-        let p = Path::ROOT.child("parameters");
-        assert_eq!(p.child("InstalledNonLeafUpdateIDs").to_string(), "parameters.InstalledNonLeafUpdateIDs");
-        assert_eq!(Path::ROOT.child("revisionIDs").to_string(), "revisionIDs");
-    }
-
-    #[test]
-    fn clip_respects_char_boundaries() {
-        let s = "é".repeat(100);
-        let c = clip(&s);
-        assert!(c.len() <= 64 && s.starts_with(c));
     }
 }

@@ -6,12 +6,12 @@
 
 use std::io::Write as _;
 
-use base64::Engine as _;
+use sluice_soap_core::Style;
 use time::Date;
 use uuid::Uuid;
 
+use crate::Operation;
 use crate::decode::{AuthorizationCookie, UpdateIdentity};
-use crate::{Operation, ns};
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -221,65 +221,27 @@ pub fn escape_fragment(fragment: &str) -> Vec<u8> {
 // Writer
 // ---------------------------------------------------------------------------------------------
 
-/// The two serialisations real WSUS uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Style {
-    /// Client web service: `s:` prefix, no XML declaration, `<X/>` for empty elements.
-    Client,
-    /// ASMX (SimpleAuth, Reporting): XML declaration, `soap:` prefix, `<X />`.
-    Asmx,
-}
-
-impl Style {
-    pub(crate) const fn of(op: Operation) -> Style {
-        match op.service() {
-            crate::Service::Client => Style::Client,
-            _ => Style::Asmx,
-        }
-    }
-
-    pub(crate) const fn prefix(self) -> &'static str {
-        match self {
-            Style::Client => "s",
-            Style::Asmx => "soap",
-        }
+/// The serialisation of the service that carries `op`: the client web service is WCF, the
+/// other two are ASMX.
+pub(crate) const fn style_of(op: Operation) -> Style {
+    match op.service() {
+        crate::Service::Client => Style::Client,
+        _ => Style::Asmx,
     }
 }
-
-const CLIENT_ENVELOPE_OPEN: &str = concat!(
-    r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">"#,
-    r#"<s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">"#
-);
-const CLIENT_ENVELOPE_CLOSE: &str = "</s:Body></s:Envelope>";
-const ASMX_ENVELOPE_OPEN: &str = concat!(
-    r#"<?xml version="1.0" encoding="utf-8"?>"#,
-    r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" "#,
-    r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">"#,
-    "<soap:Body>"
-);
-const ASMX_ENVELOPE_CLOSE: &str = "</soap:Body></soap:Envelope>";
 
 /// Fixed cost of an envelope around a result, a bound used for capacity estimates.
 const ENVELOPE_BYTES: usize = 400;
 
-pub(crate) struct Writer {
-    pub(crate) buf: Vec<u8>,
-    style: Style,
+sluice_soap_core::extend! {
+    /// The shared writer plus the protocol's compound values.
+    pub(crate) struct Writer(sluice_soap_core::Writer);
 }
 
 impl Writer {
-    pub(crate) fn new(style: Style, capacity: usize) -> Writer {
-        Writer { buf: Vec::with_capacity(capacity), style }
-    }
-
     /// Opens the envelope and the `<OpResponse xmlns=…>` wrapper.
     fn begin(op: Operation, capacity: usize) -> Writer {
-        let style = Style::of(op);
-        let mut w = Writer::new(style, capacity);
-        w.raw(match style {
-            Style::Client => CLIENT_ENVELOPE_OPEN,
-            Style::Asmx => ASMX_ENVELOPE_OPEN,
-        });
+        let mut w = Writer(sluice_soap_core::Writer::envelope(style_of(op), capacity));
         w.raw("<");
         w.raw(op.name());
         w.raw(r#"Response xmlns=""#);
@@ -292,98 +254,12 @@ impl Writer {
         self.raw("</");
         self.raw(op.name());
         self.raw("Response>");
-        self.raw(match self.style {
-            Style::Client => CLIENT_ENVELOPE_CLOSE,
-            Style::Asmx => ASMX_ENVELOPE_CLOSE,
-        });
-        self.buf
-    }
-
-    pub(crate) fn raw(&mut self, s: &str) {
-        self.buf.extend_from_slice(s.as_bytes());
-    }
-
-    pub(crate) fn open(&mut self, name: &str) {
-        self.buf.push(b'<');
-        self.raw(name);
-        self.buf.push(b'>');
-    }
-
-    pub(crate) fn close(&mut self, name: &str) {
-        self.raw("</");
-        self.raw(name);
-        self.buf.push(b'>');
-    }
-
-    pub(crate) fn empty(&mut self, name: &str) {
-        self.buf.push(b'<');
-        self.raw(name);
-        self.raw(match self.style {
-            Style::Client => "/>",
-            Style::Asmx => " />",
-        });
-    }
-
-    /// `<name>escaped text</name>`, or the empty form for an empty string.
-    pub(crate) fn text(&mut self, name: &str, value: &str) {
-        if value.is_empty() {
-            self.empty(name);
-            return;
-        }
-        self.open(name);
-        escape_text_into(value, &mut self.buf);
-        self.close(name);
-    }
-
-    /// `<name>bytes</name>` with bytes that are already escaped.
-    fn escaped(&mut self, name: &str, value: &[u8]) {
-        debug_assert!(!value.contains(&b'<'), "fragment passed to the encoder is not escaped");
-        if value.is_empty() {
-            self.empty(name);
-            return;
-        }
-        self.open(name);
-        self.buf.extend_from_slice(value);
-        self.close(name);
-    }
-
-    fn int(&mut self, name: &str, value: i64) {
-        self.open(name);
-        // Writing to a Vec cannot fail.
-        let _ = write!(self.buf, "{value}");
-        self.close(name);
-    }
-
-    fn bool(&mut self, name: &str, value: bool) {
-        self.open(name);
-        self.raw(if value { "true" } else { "false" });
-        self.close(name);
-    }
-
-    fn guid(&mut self, name: &str, value: &Uuid) {
-        self.open(name);
-        let mut tmp = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        self.raw(value.hyphenated().encode_lower(&mut tmp));
-        self.close(name);
+        self.0.finish()
     }
 
     fn date(&mut self, name: &str, d: Date) {
         self.open(name);
         let _ = write!(self.buf, "{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
-        self.close(name);
-    }
-
-    fn base64(&mut self, name: &str, data: &[u8]) {
-        if data.is_empty() {
-            self.empty(name);
-            return;
-        }
-        self.open(name);
-        let start = self.buf.len();
-        let len = base64::encoded_len(data.len(), true).unwrap_or(0);
-        self.buf.resize(start + len, 0);
-        let written = base64::engine::general_purpose::STANDARD.encode_slice(data, &mut self.buf[start..]).unwrap_or(0);
-        self.buf.truncate(start + written);
         self.close(name);
     }
 
@@ -394,7 +270,7 @@ impl Writer {
         }
         self.open(name);
         for &id in ids {
-            self.int("int", id.into());
+            self.int("int", id);
         }
         self.close(name);
     }
@@ -416,7 +292,7 @@ impl Writer {
 
     fn deployment(&mut self, d: &Deployment) {
         self.open("Deployment");
-        self.int("ID", d.id.into());
+        self.int("ID", d.id);
         self.text("Action", d.action.as_str());
         if let Some(deadline) = &d.deadline {
             self.text("Deadline", deadline);
@@ -437,7 +313,7 @@ impl Writer {
             ("FlagBitmask", d.flag_bitmask),
         ] {
             if let Some(v) = v {
-                self.int(name, v.into());
+                self.int(name, v);
             }
         }
         self.close("Deployment");
@@ -447,7 +323,7 @@ impl Writer {
         self.open(name);
         for u in updates {
             self.open("UpdateInfo");
-            self.int("ID", u.id.into());
+            self.int("ID", u.id);
             self.deployment(&u.deployment);
             self.bool("IsLeaf", u.is_leaf);
             self.escaped("Xml", u.xml_escaped);
@@ -471,32 +347,12 @@ impl Writer {
         self.open("Updates");
         for u in updates {
             self.open("Update");
-            self.int("ID", u.id.into());
+            self.int("ID", u.id);
             self.escaped("Xml", u.xml_escaped);
             self.close("Update");
         }
         self.close("Updates");
     }
-}
-
-/// Escapes text content like [`sluice_xml::escape_text`] (`&`, `<`, `>`, CR), byte-wise: the
-/// four characters are ASCII, so UTF-8 sequences pass through untouched.
-pub(crate) fn escape_text_into(s: &str, out: &mut Vec<u8>) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'\r' => b"&#xD;",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(rep);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,13 +419,10 @@ pub fn encode_get_cookie_response(cookie: &NewCookie) -> Vec<u8> {
 
 /// RegisterComputer response: the empty `<RegisterComputerResponse/>`.
 pub fn encode_register_computer_response() -> Vec<u8> {
-    let mut w = Writer::new(Style::Client, ENVELOPE_BYTES);
-    w.raw(CLIENT_ENVELOPE_OPEN);
-    w.raw(r#"<RegisterComputerResponse xmlns=""#);
-    w.raw(ns::CLIENT);
-    w.raw(r#""/>"#);
-    w.raw(CLIENT_ENVELOPE_CLOSE);
-    w.buf
+    let op = Operation::RegisterComputer;
+    let mut w = sluice_soap_core::Writer::envelope(style_of(op), ENVELOPE_BYTES);
+    w.empty_ns("RegisterComputerResponse", op.service().namespace());
+    w.finish()
 }
 
 /// StartCategoryScan response; empty lists are omitted.
@@ -662,10 +515,10 @@ pub fn encode_refresh_cache_response(results: &[RefreshCacheResult]) -> Vec<u8> 
     w.open("RefreshCacheResult");
     for r in results {
         w.open("RefreshCacheResult");
-        w.int("RevisionID", r.revision_id.into());
+        w.int("RevisionID", r.revision_id);
         w.open("GlobalID");
         w.guid("UpdateID", &r.global_id.update_id);
-        w.int("RevisionNumber", r.global_id.revision_number.into());
+        w.int("RevisionNumber", r.global_id.revision_number);
         w.close("GlobalID");
         w.bool("IsLeaf", r.is_leaf);
         w.deployment(&r.deployment);
@@ -781,14 +634,11 @@ mod tests {
     use time::macros::date;
 
     #[test]
-    fn byte_escaper_matches_sluice_xml() {
+    fn fragment_escaper_matches_sluice_xml() {
         for s in ["", "plain", "a<b>&c\r\nd", "é<ü>&\u{1F600}\r", "&amp;", "\"quotes' stay\"", "<<>>&&"] {
             let mut expected = String::new();
             sluice_xml::escape_text(s, &mut expected);
-            let mut got = Vec::new();
-            escape_text_into(s, &mut got);
-            assert_eq!(got, expected.as_bytes(), "{s:?}");
-            assert_eq!(escape_fragment(s), expected.as_bytes());
+            assert_eq!(escape_fragment(s), expected.as_bytes(), "{s:?}");
         }
     }
 

@@ -27,6 +27,21 @@ pub enum SoapError {
     InvalidParameter { name: String, reason: String },
 }
 
+impl From<sluice_soap_core::DecodeError> for SoapError {
+    fn from(e: sluice_soap_core::DecodeError) -> SoapError {
+        use sluice_soap_core::DecodeError as Core;
+        match e {
+            Core::TooLarge { len, limit } => SoapError::TooLarge { len, limit },
+            Core::NotSoap(m) => SoapError::NotSoap(m),
+            Core::Malformed(m) => SoapError::Malformed(m),
+            Core::UnknownOperation { ns, name } => SoapError::UnknownOperation { ns, name },
+            // Only a caller decoding responses meets this; the client services decode requests.
+            e @ Core::UnexpectedResponse { .. } => SoapError::NotSoap(e.to_string()),
+            Core::InvalidParameter { name, reason } => SoapError::InvalidParameter { name, reason },
+        }
+    }
+}
+
 impl SoapError {
     /// The WSUS error code of the fault to answer with.
     pub fn error_code(&self) -> ErrorCode {

@@ -14,14 +14,10 @@
 //! XML declaration, the `soap:` prefix with `xsi`/`xsd` declared on the envelope, and in the
 //! spec examples a `faultactor` with the service URL. The `detail` children are unqualified.
 
+use sluice_soap_core::{EmptyMessage, FaultCode, Style};
 use uuid::Uuid;
 
-use crate::encode::{Style, Writer};
 use crate::{Operation, Service};
-
-/// HTTP status of every SOAP fault (SOAP 1.1 §6.2; real WSUS answers faults with 500 and
-/// `Connection: close`), whatever the [`ErrorCode`].
-pub const FAULT_HTTP_STATUS: u16 = 500;
 
 /// The WSUS `ErrorCode` of a fault, which decides what Windows Update Agent does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,22 +69,10 @@ impl ErrorCode {
         }
     }
 
-    /// `soap:Server` for failures of the server itself, `soap:Client` for everything the client
-    /// can act on (that is what real WSUS sends: `InvalidParameters` as `s:Client`, an internal
-    /// error as `soap:Server`).
-    pub const fn fault_code(self) -> FaultCode {
-        match self {
-            ErrorCode::InternalServerError | ErrorCode::ServerBusy => FaultCode::Server,
-            _ => FaultCode::Client,
-        }
+    /// See [`FaultCode::for_error_code`].
+    pub fn fault_code(self) -> FaultCode {
+        FaultCode::for_error_code(self.as_str())
     }
-}
-
-/// The SOAP 1.1 `faultcode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FaultCode {
-    Client,
-    Server,
 }
 
 /// A fault to send. Build it with [`Fault::new`] or [`Fault::for_operation`].
@@ -129,98 +113,19 @@ impl Fault {
         Fault::new(error_code, op.service()).with_method(op.quoted_soap_action())
     }
 
-    pub fn with_message(mut self, message: impl Into<String>) -> Fault {
-        self.message = message.into();
-        self
-    }
-
-    /// Sets `Method`; pass the request's `SOAPAction` header as received (quoted).
-    pub fn with_method(mut self, method: impl Into<String>) -> Fault {
-        self.method = Some(method.into());
-        self
-    }
-
-    pub fn with_id(mut self, id: Uuid) -> Fault {
-        self.id = id;
-        self
-    }
-
-    pub fn with_actor(mut self, actor: impl Into<String>) -> Fault {
-        self.fault_actor = Some(actor.into());
-        self
-    }
-
-    pub fn with_fault_string(mut self, s: impl Into<String>) -> Fault {
-        self.fault_string = s.into();
-        self
-    }
-
     /// The `faultcode` (follows the error code).
     pub fn fault_code(&self) -> FaultCode {
         self.error_code.fault_code()
     }
-
-    /// Always [`FAULT_HTTP_STATUS`].
-    pub fn http_status(&self) -> u16 {
-        FAULT_HTTP_STATUS
-    }
 }
 
-/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`FAULT_HTTP_STATUS`].
+sluice_soap_core::fault_builders!(Fault);
+
+/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`crate::FAULT_HTTP_STATUS`].
 pub fn encode_fault(fault: &Fault) -> Vec<u8> {
     let style = match fault.service {
         Service::Client => Style::Client,
         Service::SimpleAuth | Service::Reporting => Style::Asmx,
     };
-    let cap = 600
-        + fault.message.len()
-        + fault.fault_string.len()
-        + fault.method.as_ref().map_or(0, String::len)
-        + fault.fault_actor.as_ref().map_or(0, String::len);
-    let mut w = Writer::new(style, cap);
-    let p = style.prefix();
-    match style {
-        // Exactly what the real client-service fault looks like: no declaration, and unlike
-        // successful responses no xsi/xsd declarations on the Body.
-        Style::Client => w.raw(r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>"#),
-        Style::Asmx => w.raw(concat!(
-            r#"<?xml version="1.0" encoding="utf-8"?>"#,
-            r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" "#,
-            r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">"#,
-            "<soap:Body>"
-        )),
-    }
-    w.raw("<");
-    w.raw(p);
-    w.raw(":Fault>");
-    w.open("faultcode");
-    w.raw(p);
-    w.raw(match fault.fault_code() {
-        FaultCode::Client => ":Client",
-        FaultCode::Server => ":Server",
-    });
-    w.close("faultcode");
-    w.text("faultstring", &fault.fault_string);
-    if let Some(actor) = &fault.fault_actor {
-        w.text("faultactor", actor);
-    }
-    w.open("detail");
-    w.text("ErrorCode", fault.error_code.as_str());
-    w.text("Message", &fault.message);
-    let mut tmp = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    w.open("ID");
-    w.raw(fault.id.hyphenated().encode_lower(&mut tmp));
-    w.close("ID");
-    if let Some(method) = &fault.method {
-        w.text("Method", method);
-    }
-    w.close("detail");
-    w.raw("</");
-    w.raw(p);
-    w.raw(":Fault></");
-    w.raw(p);
-    w.raw(":Body></");
-    w.raw(p);
-    w.raw(":Envelope>");
-    w.buf
+    fault.encode_as(style, EmptyMessage::Empty, fault.fault_code())
 }

@@ -34,20 +34,17 @@
 //! [`encode_fault`] writes a `SoapException`-shaped fault with the WSUS `ErrorCode` detail that
 //! Windows Update Agent acts on; every fault goes out with HTTP status [`FAULT_HTTP_STATUS`] (500).
 
-mod datetime;
 mod decode;
 mod encode;
 mod error;
 mod fault;
 
-pub use datetime::{format_date, format_datetime, parse_datetime};
+pub use sluice_soap_core::{CONTENT_TYPE, format_date, format_datetime, parse_datetime};
 pub use decode::*;
 pub use encode::*;
 pub use error::SoapError;
-pub use fault::{ErrorCode, FAULT_HTTP_STATUS, Fault, FaultCode, encode_fault};
-
-/// `Content-Type` of every SOAP 1.1 response and fault, as real WSUS sends it.
-pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+pub use fault::{ErrorCode, Fault, encode_fault};
+pub use sluice_soap_core::{FAULT_HTTP_STATUS, FaultCode};
 
 /// Largest request body [`decode_request`] looks at. The HTTP layer should enforce a much smaller
 /// limit: the element tree costs far more memory than the bytes when the body is element-dense.
@@ -55,20 +52,14 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
 /// XML namespaces of the protocol.
 pub mod ns {
-    /// SOAP 1.1 envelope.
-    pub const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-    /// SOAP 1.2 envelope; recognised only to give a precise error (clients use 1.1).
-    pub const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
+    pub use sluice_soap_core::ns::{SOAP_ENV, SOAP12_ENV, XSD, XSI};
+
     /// Client web service operations and their children.
     pub const CLIENT: &str = "http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService";
     /// SimpleAuth web service.
     pub const SIMPLE_AUTH: &str = "http://www.microsoft.com/SoftwareDistribution/Server/SimpleAuthWebService";
     /// Reporting web service.
     pub const REPORTING: &str = "http://www.microsoft.com/SoftwareDistribution";
-    /// XML Schema instance (`xsi:nil`).
-    pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
-    /// XML Schema.
-    pub const XSD: &str = "http://www.w3.org/2001/XMLSchema";
 }
 
 /// The three web services a WSUS exposes to clients.

@@ -1,36 +1,18 @@
 use crate::Operation;
 use crate::fault::{ErrorCode, Fault};
 
-/// Why a message body could not be decoded: a request on the upstream side, a response on the
-/// downstream side.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// The body exceeds [`crate::MAX_REQUEST_BYTES`] or [`crate::MAX_RESPONSE_BYTES`].
-    #[error("message body of {len} bytes exceeds the limit of {limit} bytes")]
-    TooLarge { len: usize, limit: usize },
-    /// Well-formed XML, but not a SOAP 1.1 envelope with a body element.
-    #[error("not a SOAP 1.1 message: {0}")]
-    NotSoap(String),
-    /// Not well-formed XML, not UTF-8/UTF-16, a DOCTYPE or entity, or nesting too deep.
-    #[error("malformed message: {0}")]
-    Malformed(String),
-    /// The body element of a request is not an operation of any of the three services.
-    #[error("unknown operation {{{ns}}}{name}")]
-    UnknownOperation { ns: String, name: String },
-    /// A response carries another element than the response of the operation that was called.
-    #[error("expected {expected}, got {{{ns}}}{name}")]
-    UnexpectedResponse { expected: String, ns: String, name: String },
-    /// A value of the wrong type, or a required part missing. `name` is its path below the
-    /// operation element (`filter.Categories.IdAndDelta.Id`, `updates.ServerSyncUpdateData.Id`).
-    #[error("invalid parameter {name}: {reason}")]
-    InvalidParameter { name: String, reason: String },
+pub use sluice_soap_core::DecodeError;
+
+/// The fault an upstream answers a [`DecodeError`] with.
+pub trait ToFault {
+    /// `InvalidParameters`, whose `Message` names the top-level parameter the way real WSUS does
+    /// (`filter`, `updateIds`). Set the `Method` and `faultactor` with [`Fault::with_method`] /
+    /// [`Fault::with_actor`].
+    fn to_fault(&self, op: Option<Operation>) -> Fault;
 }
 
-impl DecodeError {
-    /// The fault an upstream answers an undecodable request with: `InvalidParameters`, whose
-    /// `Message` names the top-level parameter the way real WSUS does (`filter`, `updateIds`).
-    /// Set the `Method` and `faultactor` with [`Fault::with_method`] / [`Fault::with_actor`].
-    pub fn to_fault(&self, op: Option<Operation>) -> Fault {
+impl ToFault for DecodeError {
+    fn to_fault(&self, op: Option<Operation>) -> Fault {
         let message = match self {
             DecodeError::InvalidParameter { name, .. } => name.split('.').next().unwrap_or_default(),
             _ => "",

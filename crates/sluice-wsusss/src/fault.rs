@@ -14,14 +14,12 @@
 //! The `detail` children are unqualified; an empty `Message` is written `<Message></Message>`,
 //! not `<Message />` (WSUS builds the detail with XmlDocument, not XmlSerializer).
 
+use sluice_soap_core::{EmptyMessage, FaultCode, Style};
 use sluice_xml::Element;
 use uuid::Uuid;
 
 use crate::Operation;
-use crate::wire::{Writer, escape_text_into, text};
-
-/// HTTP status of every SOAP fault, whatever the [`ErrorCode`] (real WSUS: 500).
-pub const FAULT_HTTP_STATUS: u16 = 500;
+use crate::wire::text;
 
 /// The WSUS `ErrorCode` of a fault: what the downstream does next ([MS-WSUSSS] table in 4.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -89,46 +87,9 @@ impl ErrorCode {
         }
     }
 
-    /// `soap:Server` for failures of the upstream itself, `soap:Client` for everything else, as
-    /// real WSUS sends them (`InternalServerError` → Server; `InvalidParameters`,
-    /// `InvalidCookie` → Client).
+    /// See [`FaultCode::for_error_code`].
     pub fn fault_code(&self) -> FaultCode {
-        match self {
-            ErrorCode::InternalServerError | ErrorCode::ServerBusy => FaultCode::Server,
-            _ => FaultCode::Client,
-        }
-    }
-}
-
-/// The SOAP 1.1 `faultcode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FaultCode {
-    Client,
-    Server,
-    VersionMismatch,
-    MustUnderstand,
-}
-
-impl FaultCode {
-    fn as_str(self) -> &'static str {
-        match self {
-            FaultCode::Client => "Client",
-            FaultCode::Server => "Server",
-            FaultCode::VersionMismatch => "VersionMismatch",
-            FaultCode::MustUnderstand => "MustUnderstand",
-        }
-    }
-
-    /// From a `faultcode` QName value; the prefix is ignored and dotted refinements
-    /// (`Client.Authentication`) count as their base code. Unknown values count as `Server`.
-    fn parse(s: &str) -> FaultCode {
-        let local = s.trim().rsplit(':').next().unwrap_or_default();
-        match local.split('.').next().unwrap_or_default() {
-            "Client" => FaultCode::Client,
-            "VersionMismatch" => FaultCode::VersionMismatch,
-            "MustUnderstand" => FaultCode::MustUnderstand,
-            _ => FaultCode::Server,
-        }
+        FaultCode::for_error_code(self.as_str())
     }
 }
 
@@ -168,74 +129,14 @@ impl Fault {
     pub fn for_operation(error_code: ErrorCode, op: Operation) -> Fault {
         Fault::new(error_code).with_method(op.quoted_soap_action())
     }
-
-    /// Sets `detail/Message`.
-    pub fn with_message(mut self, message: impl Into<String>) -> Fault {
-        self.message = message.into();
-        self
-    }
-
-    /// Sets `Method`; pass the request's `SOAPAction` header as received (quoted).
-    pub fn with_method(mut self, method: impl Into<String>) -> Fault {
-        self.method = Some(method.into());
-        self
-    }
-
-    /// Sets `detail/ID` (a fresh random one is set by the constructors).
-    pub fn with_id(mut self, id: Uuid) -> Fault {
-        self.id = id;
-        self
-    }
-
-    /// Sets `faultactor`: the absolute URL of the service, as real WSUS sends it.
-    pub fn with_actor(mut self, actor: impl Into<String>) -> Fault {
-        self.fault_actor = Some(actor.into());
-        self
-    }
-
-    /// Sets `faultstring`.
-    pub fn with_fault_string(mut self, s: impl Into<String>) -> Fault {
-        self.fault_string = s.into();
-        self
-    }
-
-    /// Always [`FAULT_HTTP_STATUS`].
-    pub fn http_status(&self) -> u16 {
-        FAULT_HTTP_STATUS
-    }
 }
 
-/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`FAULT_HTTP_STATUS`].
+sluice_soap_core::fault_builders!(Fault);
+
+/// Encodes a fault. Send it with [`crate::CONTENT_TYPE`] and HTTP status [`crate::FAULT_HTTP_STATUS`].
 pub fn encode_fault(fault: &Fault) -> Vec<u8> {
-    let cap = 700
-        + fault.message.len()
-        + fault.fault_string.len()
-        + fault.method.as_ref().map_or(0, String::len)
-        + fault.fault_actor.as_ref().map_or(0, String::len);
-    let mut w = Writer::envelope(cap);
-    w.raw("<soap:Fault><faultcode>soap:");
-    w.raw(fault.fault_code.as_str());
-    w.raw("</faultcode>");
-    w.text("faultstring", &fault.fault_string);
-    if let Some(actor) = &fault.fault_actor {
-        w.text("faultactor", actor);
-    }
-    w.open("detail");
-    w.text("ErrorCode", fault.error_code.as_str());
-    // Always the long form, even when empty: that is what real WSUS writes.
-    w.open("Message");
-    escape_text_into(&fault.message, &mut w.buf);
-    w.close("Message");
-    let mut tmp = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    w.open("ID");
-    w.raw(fault.id.hyphenated().encode_lower(&mut tmp));
-    w.close("ID");
-    if let Some(method) = &fault.method {
-        w.text("Method", method);
-    }
-    w.close("detail");
-    w.raw("</soap:Fault>");
-    w.finish()
+    // Always the long form of an empty Message: that is what real WSUS writes.
+    fault.encode_as(Style::Asmx, EmptyMessage::StartEnd, fault.fault_code)
 }
 
 /// Reads a SOAP 1.1 `Fault` element. Lenient: every part may be missing or qualified.
@@ -276,8 +177,5 @@ mod tests {
         ] {
             assert_eq!(ErrorCode::parse(code.as_str()), code);
         }
-        assert_eq!(FaultCode::parse("soap:Client.Authentication"), FaultCode::Client);
-        assert_eq!(FaultCode::parse("s:Server"), FaultCode::Server);
-        assert_eq!(FaultCode::parse("weird"), FaultCode::Server);
     }
 }

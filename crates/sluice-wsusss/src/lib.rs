@@ -80,15 +80,14 @@ pub use blob::{
     BLOB_MEMBER, BlobError, COMPRESSION_THRESHOLD_BYTES, MAX_BLOB_BYTES, UpdateBlob, decode_update_blob,
     decode_update_blob_with_limit, encode_update_blob_compressed, utf16_len,
 };
-pub use datetime::{SyncAnchor, format_datetime, parse_datetime};
-pub use error::{DecodeError, ResponseError};
-pub use fault::{ErrorCode, FAULT_HTTP_STATUS, Fault, FaultCode, encode_fault};
+pub use datetime::SyncAnchor;
+pub use sluice_soap_core::{CONTENT_TYPE, format_datetime, parse_datetime};
+pub use error::{DecodeError, ResponseError, ToFault};
+pub use fault::{ErrorCode, Fault, encode_fault};
+pub use sluice_soap_core::{FAULT_HTTP_STATUS, FaultCode};
 pub use request::*;
 pub use response::*;
 pub use types::{AuthorizationCookie, Cookie, UpdateIdentity};
-
-/// `Content-Type` of every SOAP 1.1 request, response and fault.
-pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
 /// Largest request body [`decode_request`] looks at. The HTTP layer should enforce a much
 /// smaller limit: the element tree costs several times the bytes of an element-dense body, and
@@ -102,18 +101,12 @@ pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 /// XML namespaces of the protocol.
 pub mod ns {
-    /// SOAP 1.1 envelope.
-    pub const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-    /// SOAP 1.2 envelope; recognised only to give a precise error.
-    pub const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
+    pub use sluice_soap_core::ns::{SOAP_ENV, SOAP12_ENV, XSD, XSI};
+
     /// Server Sync and Reporting operations and their types.
     pub const SOFTWARE_DISTRIBUTION: &str = "http://www.microsoft.com/SoftwareDistribution";
     /// The DSS authorization service.
     pub const DSS_AUTH: &str = "http://www.microsoft.com/SoftwareDistribution/Server/DssAuthWebService";
-    /// XML Schema instance (`xsi:nil`).
-    pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
-    /// XML Schema.
-    pub const XSD: &str = "http://www.w3.org/2001/XMLSchema";
 }
 
 /// The three web services of MS-WSUSSS.

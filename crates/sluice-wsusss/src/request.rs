@@ -722,7 +722,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, DecodeError> {
     let el = body_element(&root)?;
     let op = Operation::from_element(&el.ns, &el.local)
         .ok_or_else(|| DecodeError::UnknownOperation { ns: el.ns.clone(), name: el.local.clone() })?;
-    let r = Reader { ns: op.service().namespace() };
+    let r = Reader::new(op.service().namespace());
     let p = Path::ROOT;
     Ok(match op {
         Operation::GetAuthConfig => Request::GetAuthConfig,
@@ -1008,7 +1008,7 @@ fn computer(r: &Reader, c: &Element, p: Path<'_>) -> Result<ComputerRollupInfo, 
                     Some(_) => Some(r.guid_array(d, "TargetGroupIdList", dp)?),
                     None => None,
                 },
-                requested_target_group_names: r.field(d, "RequestedTargetGroupNames").map(|a| r.string_items(a)),
+                requested_target_group_names: r.field(d, "RequestedTargetGroupNames").map(|a| r.string_items(a, "string")),
             })
         }
         None => None,

@@ -494,7 +494,7 @@ pub fn decode_response(op: Operation, body: &[u8]) -> Result<Response, ResponseE
         }
         .into());
     }
-    let r = Reader { ns: namespace };
+    let r = Reader::new(namespace);
     let result_name = format!("{}Result", op.name());
     let rp = Path::ROOT.child(&result_name);
     let result = r.field(el, &result_name);
@@ -548,7 +548,7 @@ pub fn decode_response(op: Operation, body: &[u8]) -> Result<Response, ResponseE
                 .unwrap_or_default(),
         ),
         Operation::GetOutOfSyncComputers => {
-            Response::GetOutOfSyncComputers(result.map(|a| r.string_items(a)).unwrap_or_default())
+            Response::GetOutOfSyncComputers(result.map(|a| r.string_items(a, "string")).unwrap_or_default())
         }
         Operation::RollupComputerStatus => Response::RollupComputerStatus(r.bool0(el, &result_name, Path::ROOT)?),
     })

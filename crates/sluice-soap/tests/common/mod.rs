@@ -23,31 +23,13 @@ pub fn read(rel: &str) -> Vec<u8> {
 
 /// Exchange directories (relative to the fixture root) holding a `request.body`.
 pub fn exchanges() -> Vec<String> {
-    let mut out = Vec::new();
-    for set in ["wsus-m0-native/scan", "wsus-m0-native/flow", "wsus-m0"] {
-        let dir = fixtures().join(set);
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.expect("dir entry"))
-            .filter(|e| e.path().join("request.body").is_file())
-            .map(|e| format!("{set}/{}", e.file_name().to_string_lossy()))
-            .collect();
-        names.sort();
-        out.extend(names);
-    }
-    out
+    sluice_soap_core::testing::exchange_dirs(&fixtures(), &["wsus-m0-native/scan", "wsus-m0-native/flow", "wsus-m0"])
 }
 
-/// The `SOAPAction` header of a captured request (header names vary in case).
+/// The `SOAPAction` header of a captured request.
 pub fn soap_action(exchange: &str) -> String {
     let headers = String::from_utf8(read(&format!("{exchange}/request.headers"))).expect("headers are text");
-    headers
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("soapaction").then(|| v.trim().to_string())
-        })
-        .unwrap_or_else(|| panic!("{exchange}: no SOAPAction"))
+    sluice_soap_core::testing::header_value(&headers, "soapaction").unwrap_or_else(|| panic!("{exchange}: no SOAPAction"))
 }
 
 /// Spec-example files of [MS-WUSP] matching a suffix (`-request.xml`, `-response.xml`, `-fault-`).
@@ -323,60 +305,15 @@ pub fn reencode_fault(bytes: &[u8], service: Service) -> Vec<u8> {
     if let Some(a) = kid(f, "faultactor") {
         fault = fault.with_actor(a.text());
     }
-    assert!(txt(f, "faultcode").ends_with(match fault.fault_code() {
-        FaultCode::Client => ":Client",
-        FaultCode::Server => ":Server",
-    }));
+    assert!(txt(f, "faultcode").ends_with(&format!(":{}", fault.fault_code().as_str())));
     encode_fault(&fault)
 }
 
-/// Structural equality of two XML documents: element namespaces, local names, attributes
-/// other than namespace declarations, and trimmed text; whitespace-only text, comments,
-/// prefixes and the XML declaration are ignored. QName values such as `faultcode` are compared
-/// by their local part. Returns a description of the first difference.
-pub fn same_structure(a: &Element, b: &Element) -> Result<(), String> {
-    fn attrs(e: &Element) -> Vec<(String, String, String)> {
-        let mut v: Vec<_> = e.attrs.iter().map(|a| (a.ns.clone(), a.local.clone(), a.value.clone())).collect();
-        v.sort();
-        v
-    }
-    fn text(e: &Element) -> String {
-        let t = e.text().trim().to_string();
-        if e.local == "faultcode" { t.rsplit(':').next().unwrap_or("").to_string() } else { t }
-    }
-    if a.ns != b.ns || a.local != b.local {
-        return Err(format!("{{{}}}{} vs {{{}}}{}", a.ns, a.local, b.ns, b.local));
-    }
-    if attrs(a) != attrs(b) {
-        return Err(format!("attributes of {}: {:?} vs {:?}", a.local, attrs(a), attrs(b)));
-    }
-    if text(a) != text(b) {
-        return Err(format!("text of {}: {:?} vs {:?}", a.local, text(a), text(b)));
-    }
-    let (ka, kb): (Vec<_>, Vec<_>) = (a.elements().collect(), b.elements().collect());
-    if ka.len() != kb.len() {
-        return Err(format!(
-            "children of {}: {:?} vs {:?}",
-            a.local,
-            ka.iter().map(|e| &e.local).collect::<Vec<_>>(),
-            kb.iter().map(|e| &e.local).collect::<Vec<_>>()
-        ));
-    }
-    for (x, y) in ka.iter().zip(kb.iter()) {
-        same_structure(x, y)?;
-    }
-    Ok(())
-}
+// Not every test file that includes this module compares bytes.
+#[allow(unused_imports)]
+pub use sluice_soap_core::testing::first_difference;
 
-/// First differing byte, with context, for readable assertion messages.
-pub fn first_difference(ours: &[u8], real: &[u8]) -> String {
-    let i = ours.iter().zip(real).position(|(a, b)| a != b).unwrap_or(ours.len().min(real.len()));
-    let ctx = |b: &[u8]| String::from_utf8_lossy(&b[i.saturating_sub(80)..(i + 80).min(b.len())]).into_owned();
-    format!(
-        "lengths {} vs {}, first difference at byte {i}:\n ours: …{}…\n real: …{}…",
-        ours.len(),
-        real.len(),
-        ctx(ours),
-        ctx(real)
-    )
+/// Structural equality of two XML documents (see [`sluice_soap_core::testing::same_structure`]).
+pub fn same_structure(a: &Element, b: &Element) -> Result<(), String> {
+    sluice_soap_core::testing::same_structure(a, b, &[])
 }

@@ -28,27 +28,12 @@ pub fn read_doc(update_id: &str, revision: i32) -> String {
 
 /// Every captured exchange (`exchanges/000001`, `exchanges-client/000001`, …), sorted.
 pub fn exchanges() -> Vec<String> {
-    let mut out = Vec::new();
-    for set in ["exchanges", "exchanges-client"] {
-        let dir = fixtures().join(set);
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.expect("dir entry"))
-            .filter(|e| e.path().join("request.body").is_file())
-            .map(|e| format!("{set}/{}", e.file_name().to_string_lossy()))
-            .collect();
-        names.sort();
-        out.extend(names);
-    }
-    out
+    sluice_soap_core::testing::exchange_dirs(&fixtures(), &["exchanges", "exchanges-client"])
 }
 
 fn header(exchange: &str, file: &str, name: &str) -> Option<String> {
     let headers = String::from_utf8(read(&format!("{exchange}/{file}"))).expect("headers are text");
-    headers.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-    })
+    sluice_soap_core::testing::header_value(&headers, name)
 }
 
 /// The `SOAPAction` header of a captured request (header names vary in case).
@@ -115,62 +100,6 @@ pub fn body_element(root: &Element) -> &Element {
     body.elements().next().expect("body element")
 }
 
-/// Structural equality of two XML elements: namespaces, local names, attributes other than
-/// namespace declarations, and trimmed text; whitespace-only text, comments and prefixes are
-/// ignored. Child elements named in `skip_in_a` are dropped from `a` before comparing. QName
-/// values such as `faultcode` are compared by their local part. Returns the first difference.
-pub fn same_structure(a: &Element, b: &Element, skip_in_a: &[&str]) -> Result<(), String> {
-    fn attrs(e: &Element) -> Vec<(String, String, String)> {
-        let mut v: Vec<_> = e.attrs.iter().map(|a| (a.ns.clone(), a.local.clone(), a.value.clone())).collect();
-        v.sort();
-        v
-    }
-    fn text(e: &Element) -> String {
-        let t = e.text().trim().to_string();
-        if e.local == "faultcode" {
-            return t.rsplit(':').next().unwrap_or("").to_string();
-        }
-        // xs:base64Binary may be wrapped (the spec examples are); whitespace means nothing there.
-        let base64ish = t.chars().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c) || c.is_ascii_whitespace());
-        if base64ish && t.contains('\n') {
-            return t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        }
-        t
-    }
-    if a.ns != b.ns || a.local != b.local {
-        return Err(format!("{{{}}}{} vs {{{}}}{}", a.ns, a.local, b.ns, b.local));
-    }
-    if attrs(a) != attrs(b) {
-        return Err(format!("attributes of {}: {:?} vs {:?}", a.local, attrs(a), attrs(b)));
-    }
-    if text(a) != text(b) {
-        return Err(format!("text of {}: {:?} vs {:?}", a.local, text(a), text(b)));
-    }
-    let ka: Vec<_> = a.elements().filter(|e| !skip_in_a.contains(&e.local.as_str())).collect();
-    let kb: Vec<_> = b.elements().collect();
-    if ka.len() != kb.len() {
-        return Err(format!(
-            "children of {}: {:?} vs {:?}",
-            a.local,
-            ka.iter().map(|e| &e.local).collect::<Vec<_>>(),
-            kb.iter().map(|e| &e.local).collect::<Vec<_>>()
-        ));
-    }
-    for (x, y) in ka.iter().zip(kb.iter()) {
-        same_structure(x, y, skip_in_a)?;
-    }
-    Ok(())
-}
-
-/// First differing byte, with context, for readable assertion messages.
-pub fn first_difference(ours: &[u8], real: &[u8]) -> String {
-    let i = ours.iter().zip(real).position(|(a, b)| a != b).unwrap_or(ours.len().min(real.len()));
-    let ctx = |b: &[u8]| String::from_utf8_lossy(&b[i.saturating_sub(80)..(i + 80).min(b.len())]).into_owned();
-    format!(
-        "lengths {} vs {}, first difference at byte {i}:\n ours: …{}…\n real: …{}…",
-        ours.len(),
-        real.len(),
-        ctx(ours),
-        ctx(real)
-    )
-}
+// Not every test file that includes this module compares bytes.
+#[allow(unused_imports)]
+pub use sluice_soap_core::testing::{first_difference, same_structure};

@@ -1,0 +1,92 @@
+//! Helpers for the codecs' tests, which compare their output with real captures and with the
+//! spec's examples. Behind the `testing` feature: nothing in a server needs them.
+
+use std::path::Path;
+
+use sluice_xml::Element;
+
+/// The exchange directories of captured sets below `root` (`set/000001`, …) that hold a
+/// `request.body`, set by set in the order given, each sorted.
+pub fn exchange_dirs(root: &Path, sets: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for set in sets {
+        let dir = root.join(set);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("dir entry"))
+            .filter(|e| e.path().join("request.body").is_file())
+            .map(|e| format!("{set}/{}", e.file_name().to_string_lossy()))
+            .collect();
+        names.sort();
+        out.extend(names);
+    }
+    out
+}
+
+/// A header of a captured HTTP head (header names vary in case between captures).
+pub fn header_value(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+/// Structural equality of two XML elements: namespaces, local names, attributes other than
+/// namespace declarations, and trimmed text; whitespace-only text, comments and prefixes are
+/// ignored. Child elements named in `skip_in_a` are dropped from `a` before comparing. QName
+/// values such as `faultcode` are compared by their local part, and line-wrapped base64 (as in
+/// the spec examples) without its whitespace. Returns the first difference.
+pub fn same_structure(a: &Element, b: &Element, skip_in_a: &[&str]) -> Result<(), String> {
+    fn attrs(e: &Element) -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = e.attrs.iter().map(|a| (a.ns.clone(), a.local.clone(), a.value.clone())).collect();
+        v.sort();
+        v
+    }
+    fn text(e: &Element) -> String {
+        let t = e.text().trim().to_string();
+        if e.local == "faultcode" {
+            return t.rsplit(':').next().unwrap_or("").to_string();
+        }
+        let base64ish = t.chars().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c) || c.is_ascii_whitespace());
+        if base64ish && t.contains('\n') {
+            return t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        }
+        t
+    }
+    if a.ns != b.ns || a.local != b.local {
+        return Err(format!("{{{}}}{} vs {{{}}}{}", a.ns, a.local, b.ns, b.local));
+    }
+    if attrs(a) != attrs(b) {
+        return Err(format!("attributes of {}: {:?} vs {:?}", a.local, attrs(a), attrs(b)));
+    }
+    if text(a) != text(b) {
+        return Err(format!("text of {}: {:?} vs {:?}", a.local, text(a), text(b)));
+    }
+    let ka: Vec<_> = a.elements().filter(|e| !skip_in_a.contains(&e.local.as_str())).collect();
+    let kb: Vec<_> = b.elements().collect();
+    if ka.len() != kb.len() {
+        return Err(format!(
+            "children of {}: {:?} vs {:?}",
+            a.local,
+            ka.iter().map(|e| &e.local).collect::<Vec<_>>(),
+            kb.iter().map(|e| &e.local).collect::<Vec<_>>()
+        ));
+    }
+    for (x, y) in ka.iter().zip(kb.iter()) {
+        same_structure(x, y, skip_in_a)?;
+    }
+    Ok(())
+}
+
+/// First differing byte, with context, for readable assertion messages.
+pub fn first_difference(ours: &[u8], real: &[u8]) -> String {
+    let i = ours.iter().zip(real).position(|(a, b)| a != b).unwrap_or(ours.len().min(real.len()));
+    let ctx = |b: &[u8]| String::from_utf8_lossy(&b[i.saturating_sub(80)..(i + 80).min(b.len())]).into_owned();
+    format!(
+        "lengths {} vs {}, first difference at byte {i}:\n ours: …{}…\n real: …{}…",
+        ours.len(),
+        real.len(),
+        ctx(ours),
+        ctx(real)
+    )
+}
