@@ -19,7 +19,7 @@ fn random_secret() -> String {
 }
 
 /// Writes a secret file readable by its owner only, replacing any previous one atomically.
-fn write_secret(path: &Path, value: &str) -> std::io::Result<()> {
+pub(crate) fn write_secret(path: &Path, value: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
     let mut opts = std::fs::OpenOptions::new();

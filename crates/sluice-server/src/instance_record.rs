@@ -6,7 +6,6 @@
 //! RefreshCache), which needs telling those cookies apart from forgeries. The data directory
 //! outlives the database, so it keeps the last instance's id and key (mode 0600).
 
-use std::io::Write;
 use std::path::Path;
 
 use uuid::Uuid;
@@ -33,7 +32,7 @@ pub fn swap(data_dir: &Path, server_id: Uuid, key: &[u8; 32]) -> std::io::Result
         text.push_str(&format!("{id} {}\n", hex::encode(k)));
     }
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        write_private(&path, &text)?;
+        crate::bootstrap::write_secret(&path, text.trim_end())?;
     }
     Ok(previous.map(|(_, k)| k))
 }
@@ -46,21 +45,6 @@ fn parse(line: &str) -> Option<(Uuid, [u8; 32])> {
     Some((id, key))
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
-    f.write_all(contents.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use wusp_client::*;
 
-const REPORTING_NS: &str = "http://www.microsoft.com/SoftwareDistribution";
-
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -19,19 +17,6 @@ fn rss_bytes() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map(|kb| kb * 1024)
         .unwrap_or(0)
-}
-
-fn event(computer_id: &str, event_id: u32, update: Uuid, misc: &str) -> String {
-    format!(
-        r#"<ReportingEvent><BasicData><TargetID><Sid>{computer_id}</Sid></TargetID><SequenceNumber>0</SequenceNumber><TimeAtTarget>2026-11-25T12:00:00Z</TimeAtTarget><EventInstanceID>{}</EventInstanceID><NamespaceID>1</NamespaceID><EventID>{event_id}</EventID><SourceID>101</SourceID><UpdateID><UpdateID>{update}</UpdateID><RevisionNumber>200</RevisionNumber></UpdateID><Win32HResult>0</Win32HResult><AppName>AutomaticUpdates</AppName></BasicData><ExtendedData><ReplacementStrings><string>Contoso</string></ReplacementStrings><MiscData>{misc}</MiscData><ProcessorArchitecture>Amd64Compatible</ProcessorArchitecture></ExtendedData><PrivateData/></ReportingEvent>"#,
-        Uuid::new_v4()
-    )
-}
-
-fn report_batch(cookie: &str, events: &str) -> String {
-    envelope(&format!(
-        r#"<ReportEventBatch xmlns="{REPORTING_NS}"><cookie><Expiration>2026-11-25T13:00:00Z</Expiration><EncryptedData>{cookie}</EncryptedData></cookie><clientTime>2026-11-25T12:00:01Z</clientTime><eventBatch>{events}</eventBatch></ReportEventBatch>"#
-    ))
 }
 
 /// Whatever the attacks could have written: status rows, computers, downstream servers and
@@ -92,10 +77,7 @@ async fn hostile_input_from_the_network_changes_nothing_and_memory_stays_bounded
     }
 
     // Item 2: the cookie-less ReportEventBatch2 naming the victim.
-    let batch2 = envelope(&format!(
-        r#"<ReportEventBatch2 xmlns="{REPORTING_NS}"><computerId>{victim}</computerId><clientTime>2026-11-25T12:00:01Z</clientTime><eventBatch>{}</eventBatch></ReportEventBatch2>"#,
-        event(victim, 183, Uuid::from_u128(0x5b6a_7c8d_0001_4000_8000_0000_0000_0001), "")
-    ));
+    let batch2 = report_batch2(victim, &event(victim, 183, Uuid::from_u128(0x5b6a_7c8d_0001_4000_8000_0000_0000_0001), ""));
     let xml = h.post(REPORTING_PATH, batch2).await.ok();
     assert_eq!(element_text(&xml, "ReportEventBatch2Result").as_deref(), Some("true"));
 

@@ -7,31 +7,11 @@ mod wusp_client;
 use sluice_scan::cookie::{AuthCookie, AUTH_COOKIE_LIFETIME};
 use wusp_client::*;
 
-const REPORTING_NS: &str = "http://www.microsoft.com/SoftwareDistribution";
-
 /// The GUID of the seeded leaf `i` (see `Harness::seed`).
 fn leaf_update(i: u32) -> Uuid {
     Uuid::from_u128(0x5b6a_7c8d_0001_4000_8000_0000_0000_0000 + i as u128)
 }
 
-fn event(computer_id: &str, event_id: u32, update: Uuid, misc: &str) -> String {
-    format!(
-        r#"<ReportingEvent><BasicData><TargetID><Sid>{computer_id}</Sid></TargetID><SequenceNumber>0</SequenceNumber><TimeAtTarget>2026-11-25T12:00:00Z</TimeAtTarget><EventInstanceID>{}</EventInstanceID><NamespaceID>1</NamespaceID><EventID>{event_id}</EventID><SourceID>101</SourceID><UpdateID><UpdateID>{update}</UpdateID><RevisionNumber>200</RevisionNumber></UpdateID><Win32HResult>0</Win32HResult><AppName>AutomaticUpdates</AppName></BasicData><ExtendedData><ReplacementStrings><string>Contoso</string></ReplacementStrings><MiscData>{misc}</MiscData><ProcessorArchitecture>Amd64Compatible</ProcessorArchitecture></ExtendedData><PrivateData/></ReportingEvent>"#,
-        Uuid::new_v4()
-    )
-}
-
-fn report_batch(cookie: &str, events: &str) -> String {
-    envelope(&format!(
-        r#"<ReportEventBatch xmlns="{REPORTING_NS}"><cookie><Expiration>2026-11-25T13:00:00Z</Expiration><EncryptedData>{cookie}</EncryptedData></cookie><clientTime>2026-11-25T12:00:01Z</clientTime><eventBatch>{events}</eventBatch></ReportEventBatch>"#
-    ))
-}
-
-fn report_batch2(computer_id: &str, events: &str) -> String {
-    envelope(&format!(
-        r#"<ReportEventBatch2 xmlns="{REPORTING_NS}"><computerId>{computer_id}</computerId><clientTime>2026-11-25T12:00:01Z</clientTime><eventBatch>{events}</eventBatch></ReportEventBatch2>"#
-    ))
-}
 
 /// A GetCookie body whose oldCookie carries `cookie`, as a client renewing it sends it (the
 /// native capture's first GetCookie has an oldCookie with only an Expiration).

@@ -127,3 +127,19 @@ fn item_9_3_the_api_crate_depends_on_no_runtime_database_or_http_stack() {
         assert!(under_server.contains(n), "sluice-server's closure lacks {n}");
     }
 }
+
+/// Issue #9: the protocol codecs stay sans-I/O, so they can be fuzzed and reused without a
+/// runtime, a database or an HTTP stack.
+#[test]
+fn item_9_the_protocol_crates_depend_on_no_runtime_database_or_http_stack() {
+    let g = graph();
+    for krate in ["sluice-soap-core", "sluice-soap", "sluice-wsusss", "sluice-xml", "sluice-xpress"] {
+        let under = g.closure(krate);
+        let bad: Vec<&str> = NOT_UNDER_API.into_iter().filter(|n| under.contains(*n)).collect();
+        assert!(bad.is_empty(), "{krate} pulls in {bad:?} (all: {under:?})");
+        for internal in ["sluice-catalog", "sluice-store", "sluice-server", "sluice-scan"] {
+            assert!(!under.contains(internal), "{krate} depends on {internal}");
+        }
+    }
+    assert!(g.closure("sluice-soap").contains("sluice-soap-core"), "the walk follows the codec's dependencies");
+}

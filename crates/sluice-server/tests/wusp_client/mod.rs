@@ -461,3 +461,29 @@ pub fn client_cookie(computer_id: &str, config_ms: i64, expires_at: OffsetDateTi
     }
 }
 
+// ---------------------------------------------------------------- reporting
+
+pub const REPORTING_NS: &str = "http://www.microsoft.com/SoftwareDistribution";
+
+/// A reporting event as WUA sends it, for `computer_id`, naming `update` (the nil GUID for
+/// none), with `misc` as the MiscData strings (e.g. event 156's `<string>U=…</string>`).
+pub fn event(computer_id: &str, event_id: u32, update: Uuid, misc: &str) -> String {
+    format!(
+        r#"<ReportingEvent><BasicData><TargetID><Sid>{computer_id}</Sid></TargetID><SequenceNumber>0</SequenceNumber><TimeAtTarget>2026-11-25T12:00:00Z</TimeAtTarget><EventInstanceID>{}</EventInstanceID><NamespaceID>1</NamespaceID><EventID>{event_id}</EventID><SourceID>101</SourceID><UpdateID><UpdateID>{update}</UpdateID><RevisionNumber>200</RevisionNumber></UpdateID><Win32HResult>0</Win32HResult><AppName>AutomaticUpdates</AppName></BasicData><ExtendedData><ReplacementStrings><string>Contoso</string></ReplacementStrings><MiscData>{misc}</MiscData><ProcessorArchitecture>Amd64Compatible</ProcessorArchitecture></ExtendedData><PrivateData/></ReportingEvent>"#,
+        Uuid::new_v4()
+    )
+}
+
+/// A ReportEventBatch carrying `events` under the client cookie `cookie`.
+pub fn report_batch(cookie: &str, events: &str) -> String {
+    envelope(&format!(
+        r#"<ReportEventBatch xmlns="{REPORTING_NS}"><cookie><Expiration>2026-11-25T13:00:00Z</Expiration><EncryptedData>{cookie}</EncryptedData></cookie><clientTime>2026-11-25T12:00:01Z</clientTime><eventBatch>{events}</eventBatch></ReportEventBatch>"#
+    ))
+}
+
+/// The cookie-less ReportEventBatch2 naming `computer_id`.
+pub fn report_batch2(computer_id: &str, events: &str) -> String {
+    envelope(&format!(
+        r#"<ReportEventBatch2 xmlns="{REPORTING_NS}"><computerId>{computer_id}</computerId><clientTime>2026-11-25T12:00:01Z</clientTime><eventBatch>{events}</eventBatch></ReportEventBatch2>"#
+    ))
+}
