@@ -5,6 +5,7 @@ mod terminal;
 mod catalog_cmd;
 mod agent_cmd;
 mod client;
+mod clients_cmd;
 mod commands;
 mod downstreams_cmd;
 mod serve_cmd;
@@ -87,6 +88,9 @@ enum Command {
     /// Synchronise from an upstream (Microsoft Update or a WSUS/Sluice server)
     #[command(subcommand)]
     Sync(sync_cmd::SyncCommand),
+    /// Point Windows machines at this server (registry settings; see docs/clients.md)
+    #[command(subcommand)]
+    Clients(clients_cmd::ClientsCommand),
 }
 
 #[derive(Args, Debug)]
@@ -137,6 +141,7 @@ fn main() -> std::process::ExitCode {
             Command::Catalog(c) => catalog_cmd::run(c).await,
             Command::Downstreams(c) => downstreams_cmd::run(&cli.remote, c).await,
             Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,
+            Command::Clients(c) => clients_cmd::run(c).map_err(anyhow::Error::msg),
         }
     });
     match result {
