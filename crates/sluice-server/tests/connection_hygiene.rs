@@ -5,86 +5,17 @@
 //! The `tokio::time::timeout` guards only stop a broken server from hanging the suite; each is
 //! far longer than the server-side timeout it waits for, so none is a performance expectation.
 
+mod raw_http;
+
+use raw_http::*;
+
 use std::time::Duration;
 
-use sluice_server::config::Config;
-use sluice_server::listener::ConnectionLimits;
-use sluice_server::RunningServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-const CLIENT_PATH: &str = "/ClientWebService/client.asmx";
-const GET_CONFIG_ACTION: &str = "\"http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService/GetConfig\"";
-const MIB: usize = 1024 * 1024;
 
 /// The body budget of this test process (process-wide: the first server started sets it).
 const BUDGET_MIB: usize = 24;
-
-/// The native client's GetConfig request (from the capture in tests/fixtures).
-fn get_config_body() -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/wsus-native/wsus-m0-native/scan/000001/request.body");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-struct Harness {
-    server: RunningServer,
-    _tmp: tempfile::TempDir,
-}
-
-async fn start(client: ConnectionLimits) -> Harness {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        client_connections: client,
-        body_budget_bytes: BUDGET_MIB * MIB,
-        body_budget_wait_ms: 500,
-        ..Config::default()
-    };
-    let server = sluice_server::start(config).await.unwrap();
-    Harness { server, _tmp: tmp }
-}
-
-fn limits(max_connections: usize, header_read: u64, idle: u64, body_read: u64) -> ConnectionLimits {
-    ConnectionLimits {
-        max_connections,
-        header_read: Duration::from_secs(header_read),
-        keep_alive_idle: Duration::from_secs(idle),
-        body_read: Duration::from_secs(body_read),
-    }
-}
-
-/// Sends one GetConfig on a fresh connection and reads until the server closes it or the
-/// response is complete; returns the status and the text read.
-async fn get_config(addr: std::net::SocketAddr) -> (u16, String) {
-    let body = get_config_body();
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST {CLIENT_PATH} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: {GET_CONFIG_ACTION}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    // A refused connection may be closed before the request is written; that is fine.
-    let _ = s.write_all(head.as_bytes()).await;
-    let _ = s.write_all(body.as_bytes()).await;
-    let text = read_to_close(&mut s).await;
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, text)
-}
-
-/// Everything the peer sends until it closes (a reset counts as closed).
-async fn read_to_close(s: &mut TcpStream) -> String {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match s.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 async fn admin_health(addr: std::net::SocketAddr) -> u16 {
     let mut s = TcpStream::connect(addr).await.unwrap();
@@ -98,7 +29,7 @@ async fn admin_health(addr: std::net::SocketAddr) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_14_idle_connections_do_not_starve_clients_or_admin() {
     // Timeouts far longer than the test: only the connection limit can free anything here.
-    let h = start(limits(8, 300, 300, 300)).await;
+    let h = start(limits(8, 300, 300, 300), BUDGET_MIB).await;
     let addr = h.server.client_addr;
     let guard = Duration::from_secs(60);
 
@@ -143,7 +74,7 @@ async fn item_14_idle_connections_do_not_starve_clients_or_admin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_14_idle_keep_alive_connections_are_closed() {
-    let h = start(limits(100, 2, 1, 30)).await;
+    let h = start(limits(100, 2, 1, 30), BUDGET_MIB).await;
     let addr = h.server.client_addr;
     let guard = Duration::from_secs(60);
 
