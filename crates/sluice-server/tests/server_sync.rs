@@ -1585,7 +1585,7 @@ fn update_with_file(id: Uuid, title: &str, sha1: [u8; 20]) -> (String, Vec<u8>) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn item_9_anchor_survives_interleaved_importers_on_postgres() {
     use sqlx::Connection as _;
-    let Some(pg) = common::pg_database("item_9_interleaved_importers").await else {
+    let Some(pg) = sluice_testkit::postgres::database("item_9_interleaved_importers").await else {
         return;
     };
     let mut dss = Dss::start_on(Some(pg.url.clone())).await;

@@ -1661,19 +1661,6 @@ async fn concurrent_writers(env: Env) {
     other.close().await;
 }
 
-#[test]
-fn database_name_is_replaced_in_urls() {
-    assert_eq!(
-        with_database("postgres://u@h:1/postgres", "t_x"),
-        "postgres://u@h:1/t_x"
-    );
-    assert_eq!(
-        with_database("postgres://u@h:1/postgres?sslmode=disable", "t"),
-        "postgres://u@h:1/t?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://u@h:1", "t"), "postgres://u@h:1/t");
-}
-
 #[tokio::test]
 async fn sqlite_in_memory_database_keeps_its_data() {
     let s = Store::open("sqlite::memory:").await.unwrap();

@@ -1,10 +1,8 @@
-//! Helpers shared by the server's integration tests: a throw-away PostgreSQL database for
-//! the tests that need one, and the reporting rollups an attacker can send without a
-//! downstream's session cookie (the hostile-input suites send the same ones).
+//! The reporting rollups an attacker can send without a downstream's session cookie, shared by
+//! the server's hostile-input suites. (A throw-away PostgreSQL database per test:
+//! `sluice_testkit::postgres`.)
 
 #![allow(dead_code)]
-
-use std::io::Write;
 
 use sluice_wsusss::{
     ComputerLastRollupNumber, ComputerRollupInfo, ComputerStatusRollupInfo,
@@ -12,7 +10,6 @@ use sluice_wsusss::{
     GetOutOfSyncComputersRequest, Request, RollupComputerStatusRequest, RollupComputersRequest,
     RollupDownstreamServersRequest, Service,
 };
-use sqlx::Connection;
 use uuid::Uuid;
 
 /// Where the rollup operations are served.
@@ -89,76 +86,4 @@ pub fn rollup_requests(cookie: Option<Cookie>, server_id: Uuid, computer_id: &st
 /// The SOAP body of a request, as the wire carries it.
 pub fn rollup_body(req: &Request) -> Vec<u8> {
     sluice_wsusss::encode_request(req)
-}
-
-/// A per-test PostgreSQL database on the server `SLUICE_TEST_POSTGRES_URL` names, dropped by
-/// [`PgDb::drop_db`] at the end of a passing test.
-pub struct PgDb {
-    pub url: String,
-    admin_url: String,
-    name: String,
-}
-
-impl PgDb {
-    pub async fn drop_db(self) {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url)
-            .await
-            .expect("admin connection");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        )))
-        .execute(&mut admin)
-        .await
-        .expect("drop test database");
-    }
-}
-
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[after_scheme..].find('/') {
-        Some(slash) => &base[..after_scheme + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{db}?{q}"),
-        None => format!("{base}/{db}"),
-    }
-}
-
-/// A fresh database, or `None` (the test is skipped, said on stderr) without
-/// `SLUICE_TEST_POSTGRES_URL`; `SLUICE_REQUIRE_POSTGRES=1` makes that a failure.
-pub async fn pg_database(test: &str) -> Option<PgDb> {
-    let admin_url = match std::env::var("SLUICE_TEST_POSTGRES_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ => {
-            if std::env::var("SLUICE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-                panic!("SLUICE_REQUIRE_POSTGRES=1 but SLUICE_TEST_POSTGRES_URL is not set");
-            }
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: SLUICE_TEST_POSTGRES_URL not set ({test})"
-            );
-            return None;
-        }
-    };
-    let short: String = test.chars().take(40).collect();
-    let name = format!("t_{short}_{}", &Uuid::new_v4().simple().to_string()[..8]);
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("connect to SLUICE_TEST_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    admin.close().await.expect("close admin connection");
-    Some(PgDb {
-        url: with_database(&admin_url, &name),
-        admin_url,
-        name,
-    })
 }
