@@ -4,32 +4,9 @@
 pub use sluice_api::API_PREFIX;
 pub use sluice_api::catalog::*;
 
-/// `GET/PUT /settings/targeting`, over the catalog's own [`TargetingMode`]: its JSON is that of
-/// [`sluice_api::TargetingSettings`] (checked below).
-///
-/// [`TargetingMode`]: crate::targeting::TargetingMode
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TargetingSettings {
-    pub mode: crate::targeting::TargetingMode,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::targeting::TargetingMode;
-
-    #[test]
-    fn targeting_settings_travel_as_the_api_crate_spells_them() {
-        for (ours, theirs) in [
-            (TargetingMode::Server, sluice_api::TargetingMode::Server),
-            (TargetingMode::Client, sluice_api::TargetingMode::Client),
-        ] {
-            let json = serde_json::to_value(TargetingSettings { mode: ours }).unwrap();
-            assert_eq!(json, serde_json::to_value(sluice_api::TargetingSettings { mode: theirs }).unwrap());
-            let back: sluice_api::TargetingSettings = serde_json::from_value(json).unwrap();
-            assert_eq!(back.mode.as_str(), ours.as_str());
-        }
-    }
 
     /// The counters are the API's; the states come from the store: every stored state lands
     /// in the counter of its own name.

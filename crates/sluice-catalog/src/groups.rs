@@ -481,15 +481,7 @@ mod tests {
         assert!(is_conflict(&e) && e.to_string().contains("Web"), "{e}");
 
         // Members: one only in Web (moves to Unassigned), one also in Servers (stays there).
-        for id in ["pc-1", "pc-2"] {
-            c.store()
-                .upsert_computer(&NewComputer {
-                    id: id.into(),
-                    ..NewComputer::default()
-                })
-                .await
-                .unwrap();
-        }
+        register(&c, &["pc-1", "pc-2"]).await;
         c.move_computer("pc-1", &["Web".into()]).await.unwrap();
         c.move_computer("pc-2", &["Web".into(), "Servers".into()])
             .await

@@ -156,7 +156,6 @@ mod tests {
     use sluice_store::InstallState;
     use crate::api::CreateGroupRequest;
     use crate::test_support::*;
-    use sluice_store::NewComputer;
 
     #[tokio::test]
     async fn status_counts_per_update_and_computer() {
@@ -169,15 +168,7 @@ mod tests {
         })
         .await
         .unwrap();
-        for id in ["pc-1", "pc-2", "pc-3"] {
-            c.store()
-                .upsert_computer(&NewComputer {
-                    id: id.into(),
-                    ..NewComputer::default()
-                })
-                .await
-                .unwrap();
-        }
+        register(&c, &["pc-1", "pc-2", "pc-3"]).await;
         c.move_computer("pc-1", &["Pilot".into()]).await.unwrap();
         c.move_computer("pc-2", &["Pilot".into()]).await.unwrap();
         let report = |computer: &str, update: Uuid, state| UpdateStatus {

@@ -18,7 +18,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
 use sluice_store::{
     ALL_COMPUTERS_GROUP, Approval, ApprovalAction, ApprovalRemoval, ComputerGroup, UNASSIGNED_COMPUTERS_GROUP,
 };
@@ -27,36 +26,8 @@ use uuid::Uuid;
 
 use crate::{Catalog, CatalogError};
 
-/// Where a computer's group memberships come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetingMode {
-    /// Administrators assign computers to groups (`sluice computers move`).
-    #[default]
-    Server,
-    /// Computers name their groups themselves (the `TargetGroup` policy, sent as
-    /// TargetGroupName in GetAuthorizationCookie).
-    Client,
-}
-
-impl TargetingMode {
-    /// The spelling used in settings, the API and the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetingMode::Server => "server",
-            TargetingMode::Client => "client",
-        }
-    }
-
-    /// Parses `server` or `client` (any case).
-    pub fn parse(s: &str) -> Option<TargetingMode> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "server" => Some(TargetingMode::Server),
-            "client" => Some(TargetingMode::Client),
-            _ => None,
-        }
-    }
-}
+/// Where a computer's group memberships come from: the admin API's type, used as it is.
+pub use sluice_api::TargetingMode;
 
 /// What applies to one update on one computer once inheritance and conflicts are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

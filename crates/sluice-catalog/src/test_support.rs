@@ -66,6 +66,16 @@ pub(crate) async fn catalog(docs: &[Doc]) -> (Catalog, tempfile::TempDir) {
     (c, dir)
 }
 
+/// Registers computers with nothing but their ids, as a first RegisterComputer would.
+pub(crate) async fn register(c: &Catalog, ids: &[&str]) {
+    for id in ids {
+        c.store()
+            .upsert_computer(&sluice_store::NewComputer { id: id.to_string(), ..sluice_store::NewComputer::default() })
+            .await
+            .unwrap();
+    }
+}
+
 pub(crate) fn req(update: Uuid, group: &str) -> ApprovalRequest {
     ApprovalRequest {
         update: update.to_string(),
