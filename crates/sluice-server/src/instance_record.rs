@@ -18,11 +18,12 @@ const FILE_NAME: &str = "server-instance";
 /// restarts.
 pub fn swap(data_dir: &Path, server_id: Uuid, key: &[u8; 32]) -> std::io::Result<Option<[u8; 32]>> {
     let path = data_dir.join(FILE_NAME);
-    let recorded: Vec<(Uuid, [u8; 32])> = match std::fs::read_to_string(&path) {
-        Ok(text) => text.lines().filter_map(parse).collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
+    let recorded: Vec<(Uuid, [u8; 32])> = existing.lines().filter_map(parse).collect();
     let previous = match recorded.first() {
         Some((id, _)) if *id == server_id => recorded.get(1).copied(),
         other => other.copied(),
@@ -31,7 +32,7 @@ pub fn swap(data_dir: &Path, server_id: Uuid, key: &[u8; 32]) -> std::io::Result
     if let Some((id, k)) = previous {
         text.push_str(&format!("{id} {}\n", hex::encode(k)));
     }
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+    if existing != text {
         crate::bootstrap::write_secret(&path, text.trim_end())?;
     }
     Ok(previous.map(|(_, k)| k))
