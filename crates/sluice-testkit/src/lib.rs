@@ -3,5 +3,17 @@
 //!
 //! - [`postgres`]: a throw-away database per test on the server `SLUICE_TEST_POSTGRES_URL` names
 //!   (`.ci/run` starts one), skipped without it unless `SLUICE_REQUIRE_POSTGRES=1`.
+//! - [`server`] (feature `server`): a Sluice server with its own temporary data directory,
+//!   loopback ports and admin token, started in process ([`server::TestServer`]) or as the
+//!   built `sluice` binary ([`process::ServerProcess`]).
+//! - [`http`] (feature `http`): any axum router served on a loopback port, for the fake
+//!   upstreams and proxies the suites build around a server.
 
 pub mod postgres;
+
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "server")]
+pub mod process;
+#[cfg(feature = "server")]
+pub mod server;
