@@ -11,7 +11,7 @@
 //! fragments range from about 0.5 to 9 KB (applicability rules of varying length), and a few
 //! hundred updates are approved for All Computers. It is imported through
 //! `Catalog::import_documents` into an on-disk SQLite store of a server started with
-//! `sluice_server::start`, and requests are the native client's captured bodies with the
+//! `sluice_testkit::server`, and requests are the native client's captured bodies with the
 //! cookie and id lists substituted.
 
 use std::fmt::Write as _;
@@ -21,7 +21,6 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sluice_catalog::api::ApprovalRequest;
 use sluice_metadata::ns;
 use sluice_scan::sync::{sync_updates, SyncQuery};
-use sluice_server::config::Config;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- deterministic generator
@@ -371,14 +370,7 @@ fn ints(ids: &[i32]) -> String {
 
 fn scan(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = Config {
-        data_dir: dir.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    };
-    let server = rt.block_on(sluice_server::start(config)).expect("server");
+    let server = rt.block_on(sluice_testkit::server::start());
     let state = server.state.clone();
 
     let catalog = generate();

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sluice_server::config::Config;
 
 struct Admin {
     http: reqwest::Client,
@@ -25,16 +24,8 @@ impl Admin {
 
 #[tokio::test]
 async fn settings_start_status_history() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
-    let admin = Admin { http: reqwest::Client::new(), base: format!("http://{}", server.admin_addr), token: server.admin_token.clone() };
+    let server = sluice_testkit::server::start().await;
+    let admin = Admin { http: reqwest::Client::new(), base: server.admin_url(), token: server.admin_token.clone() };
     use reqwest::Method as M;
 
     let unauth = admin.http.get(format!("{}/api/v1/sync/status", admin.base)).send().await.unwrap();

@@ -11,8 +11,7 @@ use sluice_agent::profile::{Profile, RulesEvaluator};
 use sluice_agent::requests::{self, CookieText};
 use sluice_agent::wire::{self, child, children, text_at, WireError};
 use sluice_scan::cookie::{ClientCookie, CookieKeys};
-use sluice_server::config::Config;
-use sluice_server::RunningServer;
+use sluice_testkit::server::TestServer;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -20,54 +19,26 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 const ATTRS: &str = "ActivationChannel=Retail;App=WU_OS;DeviceFamily=Windows.Desktop;";
 
 struct Server {
-    running: RunningServer,
-    data: std::path::PathBuf,
+    running: TestServer,
     base: String,
     admin: String,
     http: reqwest::Client,
     soap: wire::SoapClient,
-    _tmp: tempfile::TempDir,
-}
-
-fn config(data: &std::path::Path) -> Config {
-    Config {
-        data_dir: data.to_path_buf(),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    }
 }
 
 impl Server {
     async fn start() -> Server {
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        let running = sluice_server::start(config(&data)).await.unwrap();
-        Server {
-            base: format!("http://{}", running.client_addr),
-            admin: format!("http://{}/api/v1", running.admin_addr),
-            running,
-            data,
-            http: reqwest::Client::new(),
-            soap: wire::soap_client(),
-            _tmp: tmp,
-        }
+        Server::around(sluice_testkit::server::start().await, reqwest::Client::new(), wire::soap_client())
+    }
+
+    fn around(running: TestServer, http: reqwest::Client, soap: wire::SoapClient) -> Server {
+        Server { base: running.client_url(), admin: running.api(""), running, http, soap }
     }
 
     /// Stops the server and starts it again on the same data directory.
     async fn restart(self) -> Server {
-        let Server { running, data, http, soap, _tmp, .. } = self;
-        running.shutdown().await.unwrap();
-        let running = sluice_server::start(config(&data)).await.unwrap();
-        Server {
-            base: format!("http://{}", running.client_addr),
-            admin: format!("http://{}/api/v1", running.admin_addr),
-            running,
-            data,
-            http,
-            soap,
-            _tmp,
-        }
+        let Server { running, http, soap, .. } = self;
+        Server::around(running.restart().await, http, soap)
     }
 
     /// One admin API call; returns the status and the JSON answer.

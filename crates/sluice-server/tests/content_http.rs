@@ -97,18 +97,17 @@ struct Fixture {
     base: String,
     addr: std::net::SocketAddr,
     client: reqwest::Client,
+    _served: sluice_testkit::http::Served,
 }
 
 async fn start(store: Arc<ContentStore>, dir: tempfile::TempDir) -> Fixture {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = sluice_server::content_http::router(store);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let served = sluice_testkit::http::serve(sluice_server::content_http::router(store)).await;
     Fixture {
         _dir: dir,
-        base: format!("http://{addr}"),
-        addr,
+        base: served.url(),
+        addr: served.addr,
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        _served: served,
     }
 }
 

@@ -3,18 +3,10 @@
 //! error, and nothing is created.
 
 use serde_json::Value;
-use sluice_server::config::Config;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_15_look_alike_control_and_over_long_group_names_are_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    };
-    let server = sluice_server::start(config).await.unwrap();
+    let server = sluice_testkit::server::start().await;
     let http = reqwest::Client::new();
     let url = format!("http://{}/api/v1/groups", server.admin_addr);
     let token = server.admin_token.clone();

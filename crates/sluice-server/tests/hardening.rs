@@ -6,20 +6,8 @@ use std::path::Path;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{json, Value};
-use sluice_server::config::Config;
 use sluice_server::RunningServer;
-
-async fn start(data: &Path, content: Option<&Path>) -> RunningServer {
-    sluice_server::start(Config {
-        data_dir: data.to_path_buf(),
-        content_dir: content.map(Path::to_path_buf),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .expect("server starts")
-}
+use sluice_testkit::server::Setup;
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).permissions().mode() & 0o777
@@ -43,12 +31,12 @@ fn open_to_others(data: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn item_17_data_directory_and_database_are_the_service_users_only() {
-    let tmp = tempfile::tempdir().unwrap();
+    let setup = Setup::new();
     // The temporary directory itself is 0700; the server's directories are made below one that
     // anyone may enter, as /var/lib or /srv are.
-    set_mode(tmp.path(), 0o755);
-    let data = tmp.path().join("data");
-    let server = start(&data, None).await;
+    set_mode(setup.dir(), 0o755);
+    let data = setup.data_dir().to_path_buf();
+    let server = setup.start().await;
 
     assert_eq!(mode(&data), 0o700, "data directory");
     assert_eq!(mode(&data.join("sluice.db")), 0o600, "database (it holds the cookie key)");
@@ -66,7 +54,7 @@ async fn item_17_data_directory_and_database_are_the_service_users_only() {
     set_mode(&data.join("sluice.db"), 0o644);
     set_mode(&data.join("content"), 0o775);
     set_mode(&data.join("admin-token"), 0o644);
-    let server = start(&data, None).await;
+    let server = setup.start().await;
     assert_eq!(open_to_others(&data), Vec::<String>::new());
     assert_eq!(mode(&data.join("content")), 0o700);
     // The token still works: narrowing changed modes only.
@@ -82,15 +70,16 @@ async fn item_17_data_directory_and_database_are_the_service_users_only() {
 
 #[tokio::test]
 async fn item_17_content_directory_elsewhere_is_the_service_users_only() {
-    let tmp = tempfile::tempdir().unwrap();
-    set_mode(tmp.path(), 0o755);
-    let content = tmp.path().join("srv/content");
-    let server = start(&tmp.path().join("data"), Some(&content)).await;
+    let setup = Setup::new();
+    set_mode(setup.dir(), 0o755);
+    let content = setup.dir().join("srv/content");
+    let setup = setup.with(|c| c.content_dir = Some(content.clone()));
+    let server = setup.start().await;
     assert_eq!(mode(&content), 0o700);
     server.shutdown().await.unwrap();
 
     set_mode(&content, 0o755);
-    let server = start(&tmp.path().join("data"), Some(&content)).await;
+    let server = setup.start().await;
     assert_eq!(mode(&content), 0o700);
     server.shutdown().await.unwrap();
 }
@@ -126,8 +115,7 @@ impl Admin {
 
 #[tokio::test]
 async fn item_18_bearer_scheme_is_case_insensitive() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = start(&tmp.path().join("data"), None).await;
+    let server = sluice_testkit::server::start().await;
     let admin = Admin::new(&server);
     let url = format!("{}/api/v1/updates", admin.base);
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
@@ -151,8 +139,7 @@ async fn item_18_bearer_scheme_is_case_insensitive() {
 
 #[tokio::test]
 async fn item_18_every_admin_error_is_json() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = start(&tmp.path().join("data"), None).await;
+    let server = sluice_testkit::server::start().await;
     let admin = Admin::new(&server);
     let h = &admin.http;
     let url = |path: &str| format!("{}{path}", admin.base);
@@ -209,10 +196,9 @@ async fn item_18_every_admin_error_is_json() {
 
 #[tokio::test]
 async fn item_18_export_to_a_path_that_cannot_be_created_is_a_bad_request() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = start(&tmp.path().join("data"), None).await;
+    let server = sluice_testkit::server::start().await;
     let admin = Admin::new(&server);
-    let file = tmp.path().join("a-file");
+    let file = server.dir().join("a-file");
     std::fs::write(&file, b"not a directory").unwrap();
     for out in [file.join("package"), file.clone()] {
         let (status, why) = admin
@@ -224,7 +210,7 @@ async fn item_18_export_to_a_path_that_cannot_be_created_is_a_bad_request() {
     }
     assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
     // The same request to a path that can be made works.
-    let out = tmp.path().join("transfer/2026-12");
+    let out = server.dir().join("transfer/2026-12");
     let r = admin
         .http
         .post(format!("{}/api/v1/export", admin.base))

@@ -10,21 +10,9 @@ use sluice_agent::agent::{Agent, Evaluator, MachineState};
 use sluice_agent::profile::{Profile, RulesEvaluator};
 use sluice_catalog::api::{ApprovalRequest, CreateGroupRequest, PublishFile, PublishRequest};
 use sluice_server::RunningServer;
-use sluice_server::config::Config;
 use sluice_store::{ALL_COMPUTERS_GROUP, ApprovalAction, InstallState};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-async fn server(dir: &std::path::Path) -> RunningServer {
-    sluice_server::start(Config {
-        data_dir: dir.to_path_buf(),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap()
-}
 
 /// Publishes an update whose file is `len` bytes derived from `seed`; returns its id.
 async fn publish(root: &RunningServer, title: &str, seed: u8, len: usize) -> Uuid {
@@ -89,7 +77,7 @@ struct Counts {
 
 /// A transparent HTTP proxy in front of `upstream` that decodes the server-sync messages
 /// passing through and counts revision ids.
-async fn counting_proxy(upstream: String) -> (String, Arc<Counts>) {
+async fn counting_proxy(upstream: String) -> (sluice_testkit::http::Served, Arc<Counts>) {
     use axum::body::Bytes;
     use axum::extract::State;
     use axum::http::{HeaderMap, Method, Uri};
@@ -135,10 +123,7 @@ async fn counting_proxy(upstream: String) -> (String, Arc<Counts>) {
         r
     }
     let app = axum::Router::new().fallback(forward).with_state((http, upstream, counts.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), counts)
+    (sluice_testkit::http::serve(app).await, counts)
 }
 
 fn offered(r: &sluice_agent::agent::ScanReport, update: Uuid, action: &str) -> bool {
@@ -151,10 +136,9 @@ fn has(list: &[String], update: Uuid) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_autonomous_and_replica() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = server(&tmp.path().join("root")).await;
-    let auto = server(&tmp.path().join("autonomous")).await;
-    let replica = server(&tmp.path().join("replica")).await;
+    let root = sluice_testkit::server::start().await;
+    let auto = sluice_testkit::server::start().await;
+    let replica = sluice_testkit::server::start().await;
 
     // The root: three updates, a group tree, an approval, a decline.
     let a = publish(&root, "Root Approved", 1, 50_000).await;
@@ -356,9 +340,9 @@ async fn root_autonomous_and_replica() {
     assert_eq!(groups.len(), 4);
     // The autonomous downstream syncs through a proxy that counts what crosses the wire: the
     // root lists only the new revision (anchors), and only its id is asked for.
-    let (proxy, counts) = counting_proxy(format!("http://{}", root.client_addr)).await;
+    let (proxy, counts) = counting_proxy(root.client_url()).await;
     let mut s = sluice_sync::SyncSettings::load(&auto.state.store).await.unwrap();
-    s.upstream = proxy;
+    s.upstream = proxy.url();
     s.save(&auto.state.store).await.unwrap();
     let delta = sync(&auto).await;
     assert_eq!((delta.new_revisions, delta.downloaded), (1, 1), "{delta:?}");
@@ -401,10 +385,9 @@ async fn configure_like_wsus(dss: &RunningServer, root: &RunningServer, replica:
 /// the replica's clients install the root's approved update.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_8_downstreams_configured_with_only_upstream_and_mode() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = server(&tmp.path().join("root")).await;
-    let auto = server(&tmp.path().join("autonomous")).await;
-    let replica = server(&tmp.path().join("replica")).await;
+    let root = sluice_testkit::server::start().await;
+    let auto = sluice_testkit::server::start().await;
+    let replica = sluice_testkit::server::start().await;
 
     let a = publish(&root, "Root Approved", 11, 40_000).await;
     let b = publish(&root, "Not Approved", 12, 20_000).await;
@@ -449,9 +432,9 @@ async fn item_8_downstreams_configured_with_only_upstream_and_mode() {
     // Later syncs are deltas of the unfiltered list: a new update on the root travels alone.
     let c = publish(&root, "Second Wave", 13, 10_000).await;
     root.state.scan.invalidate();
-    let (proxy, counts) = counting_proxy(format!("http://{}", root.client_addr)).await;
+    let (proxy, counts) = counting_proxy(root.client_url()).await;
     let mut s = sluice_sync::SyncSettings::load(&auto.state.store).await.unwrap();
-    s.upstream = proxy;
+    s.upstream = proxy.url();
     s.save(&auto.state.store).await.unwrap();
     let delta = sync(&auto).await;
     assert_eq!(delta.new_revisions, 1, "{delta:?}");

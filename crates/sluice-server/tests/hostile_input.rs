@@ -38,20 +38,16 @@ async fn stored(h: &Harness) -> (usize, usize, usize, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_from_the_network_changes_nothing_and_memory_stays_bounded() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut config = Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    };
     // A small body budget and short timeouts so the stalled bodies below hit them in a test's time.
-    config.body_budget_bytes = 16 * 1024 * 1024;
-    config.client_connections.body_read = Duration::from_secs(2);
-    config.client_connections.header_read = Duration::from_secs(2);
-    let server = sluice_server::start(config).await.unwrap();
-    let base = format!("http://{}", server.client_addr);
-    let h = Harness { server, http: reqwest::Client::new(), base, _tmp: tmp };
+    let server = Setup::new()
+        .with(|config| {
+            config.body_budget_bytes = 16 * 1024 * 1024;
+            config.client_connections.body_read = Duration::from_secs(2);
+            config.client_connections.header_read = Duration::from_secs(2);
+        })
+        .start()
+        .await;
+    let h = Harness { base: server.client_url(), server, http: reqwest::Client::new() };
     let seeded = h.seed().await;
     // One real client, registered, whose rows the attacks must leave as they are.
     let victim = "7b0e5a52-2222-4000-8000-000000000001";

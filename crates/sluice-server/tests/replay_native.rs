@@ -81,9 +81,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use sluice_scan::index::CatalogIndex;
 use sluice_scan::scope::{Action, Approved, FileSource};
 use sluice_server::api::ApprovalRequest;
-use sluice_server::config::Config;
 use sluice_server::scan_state::Snapshot;
 use sluice_server::RunningServer;
+use sluice_testkit::server::TestServer;
 use sluice_store::{FileState, InstallState};
 use sluice_xml::Element;
 use time::OffsetDateTime;
@@ -549,15 +549,8 @@ async fn send(http: &reqwest::Client, base: &str, ex: &Exchange, body: String) -
 
 // ------------------------------------------------------------------------------ the server
 
-async fn start_server(dir: &Path) -> RunningServer {
-    let server = sluice_server::start(Config {
-        data_dir: dir.to_path_buf(),
-        client_listen: "127.0.0.1:0".parse().expect("addr"),
-        admin_listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Default::default()
-    })
-    .await
-    .expect("server starts");
+async fn start_server() -> TestServer {
+    let server = sluice_testkit::server::start().await;
     let docs_dir = fixtures().join("wsus-rs/docs");
     let mut docs: Vec<(String, Vec<u8>)> = std::fs::read_dir(&docs_dir)
         .expect("docs")
@@ -878,8 +871,7 @@ fn check_extended_info(c: &Ctx<'_>) -> Vec<Difference> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_native_request_replays_against_our_server_like_against_the_real_one() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = start_server(dir.path()).await;
+    let server = start_server().await;
     let capture = capture();
     assert_eq!(capture.len(), 19);
     let real_revisions = real_revisions(&capture);

@@ -14,8 +14,7 @@ mod wsdl;
 use std::path::{Path, PathBuf};
 
 use sluice_metadata::publish::{PublishSpec, software_update_xml};
-use sluice_server::RunningServer;
-use sluice_server::config::Config;
+use sluice_testkit::server::{Setup, TestServer};
 use sluice_wsusss::*;
 use uuid::{Uuid, uuid};
 
@@ -90,11 +89,10 @@ struct Seen {
 }
 
 struct Dss {
-    server: RunningServer,
+    server: TestServer,
     http: reqwest::Client,
     base: String,
     seen: Vec<Seen>,
-    _tmp: tempfile::TempDir,
 }
 
 impl Dss {
@@ -104,22 +102,12 @@ impl Dss {
 
     /// A server on the database at `database` (its own SQLite file without one).
     async fn start_on(database: Option<String>) -> Dss {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: tmp.path().join("data"),
-            database,
-            client_listen: "127.0.0.1:0".parse().unwrap(),
-            admin_listen: "127.0.0.1:0".parse().unwrap(),
-            ..Config::default()
-        };
-        let server = sluice_server::start(config).await.unwrap();
-        let base = format!("http://{}", server.client_addr);
+        let server = Setup::new().with(|c| c.database = database).start().await;
         Dss {
+            base: server.client_url(),
             server,
             http: reqwest::Client::new(),
-            base,
             seen: Vec::new(),
-            _tmp: tmp,
         }
     }
 

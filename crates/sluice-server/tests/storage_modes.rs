@@ -6,7 +6,6 @@ use std::sync::Arc;
 use sluice_agent::agent::{Agent, Evaluator, MachineState};
 use sluice_agent::profile::{Profile, RulesEvaluator};
 use sluice_agent::requests;
-use sluice_server::config::Config;
 use sluice_store::FileState;
 
 const MU_URL: &str = "http://download.windowsupdate.com/c/msdownload/update/software/contoso-agent.exe";
@@ -19,15 +18,7 @@ fn agent(base: &str, state: MachineState) -> Agent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_are_sent_here_or_to_microsoft_update() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let server = sluice_testkit::server::start().await;
     let st = &server.state;
     // A published update (its file verified into the content store), approved for everyone.
     let payload = vec![7u8; 4096];
@@ -45,7 +36,7 @@ async fn clients_are_sent_here_or_to_microsoft_update() {
     st.store.set_approval(uuid::Uuid::parse_str(&update).unwrap(), all, sluice_store::ApprovalAction::Install, None, "test").await.unwrap();
     st.store.set_file_mu_url(&sha1, MU_URL).await.unwrap();
     st.scan.invalidate();
-    let base = format!("http://{}", server.client_addr);
+    let base = server.client_url();
 
     let location = |a: &mut Agent| {
         let c = a.state.cookie.clone().unwrap();

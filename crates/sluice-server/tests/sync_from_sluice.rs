@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use sluice_server::config::Config;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -31,15 +30,7 @@ fn recorded_documents() -> Vec<(String, Vec<u8>, Uuid, i32)> {
 
 #[tokio::test]
 async fn downstream_sluice_syncs_from_upstream_sluice() {
-    let tmp = tempfile::tempdir().unwrap();
-    let upstream = sluice_server::start(Config {
-        data_dir: tmp.path().join("uss"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let upstream = sluice_testkit::server::start().await;
     let docs = recorded_documents();
     upstream
         .state
@@ -49,11 +40,11 @@ async fn downstream_sluice_syncs_from_upstream_sluice() {
         .unwrap();
     upstream.state.scan.invalidate();
 
-    let store = sluice_store::Store::open(&format!("sqlite://{}", tmp.path().join("dss.db").display())).await.unwrap();
-    let content = Arc::new(sluice_content::ContentStore::open(tmp.path().join("dss-content")).await.unwrap());
+    let store = sluice_store::Store::open(&format!("sqlite://{}", upstream.dir().join("dss.db").display())).await.unwrap();
+    let content = Arc::new(sluice_content::ContentStore::open(upstream.dir().join("dss-content")).await.unwrap());
     let dss = sluice_catalog::Catalog::new(store, content);
     sluice_sync::SyncSettings {
-        upstream: format!("http://{}", upstream.client_addr),
+        upstream: upstream.client_url(),
         storage: sluice_sync::StorageMode::None,
         products: vec![Uuid::parse_str(DEFENDER_PRODUCT).unwrap()],
         classifications: vec![Uuid::parse_str(DEFINITION_UPDATES).unwrap()],

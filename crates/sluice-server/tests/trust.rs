@@ -208,21 +208,12 @@ async fn item_16_server_changed_across_servers_and_database_recreation() {
     b.handshake(computer).await;
 
     // Server A's database is re-created under the same data directory.
-    let Harness { server, _tmp, .. } = a;
-    let config = Config {
-        data_dir: _tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    };
-    server.shutdown().await.unwrap();
+    let setup = a.server.shutdown().await.unwrap();
     for f in ["sluice.db", "sluice.db-wal", "sluice.db-shm"] {
-        let _ = std::fs::remove_file(config.data_dir.join(f));
+        let _ = std::fs::remove_file(setup.data_dir().join(f));
     }
-    let server = sluice_server::start(config).await.unwrap();
-    let http = reqwest::Client::new();
-    let base = format!("http://{}", server.client_addr);
-    let a2 = Harness { server, http, base, _tmp };
+    let server = setup.start().await;
+    let a2 = Harness { base: server.client_url(), server, http: reqwest::Client::new() };
     let f = expect_fault(&a2.post(CLIENT_PATH, sync_body(&cookie_a, &[], &[])).await, "ServerChanged");
     assert_eq!(f.fault_code.rsplit(':').next(), Some("Client"));
     let last_change = a2.config_last_change().await;

@@ -5,8 +5,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use sluice_server::config::Config;
-
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 
 fn sluice(admin: &str, token: &str, args: &[&str]) -> String {
@@ -29,37 +27,24 @@ fn publish(admin: &str, token: &str, dir: &Path, name: &str, extra: &[&str]) -> 
 }
 
 struct Env {
-    _tmp: tempfile::TempDir,
     dir: std::path::PathBuf,
     admin: String,
     token: String,
     client: String,
-    server: sluice_server::RunningServer,
+    server: sluice_testkit::server::TestServer,
 }
 
 async fn env() -> Env {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let server = sluice_server::start(Config {
-        data_dir: dir.join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let server = sluice_testkit::server::start().await;
     Env {
-        admin: format!("http://{}", server.admin_addr),
-        token: server.admin_token.clone(),
-        client: format!("http://{}", server.client_addr),
-        _tmp: tmp,
-        dir,
+        admin: server.admin_url(),
+        token: server.token().to_string(),
+        client: server.client_url(),
+        dir: server.dir().to_path_buf(),
         server,
     }
 }
 
-/// The built-in Windows 11 profile plus (or minus) the Contoso registry key the published
-/// update's IsInstallable rule looks for.
 fn profile(dir: &Path, name: &str, with_contoso: bool) -> String {
     let mut text = sluice_agent::profile::BUILTIN_WINDOWS_11.replace("Windows 11 25H2 x64 en-US", name);
     if with_contoso {

@@ -5,18 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use sluice_catgen::{Catalog, CatalogConfig, DocumentKind};
-use sluice_server::config::Config;
+use sluice_testkit::server::Setup;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
-
-fn test_config(dir: &Path) -> Config {
-    Config {
-        data_dir: dir.join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    }
-}
 
 fn sluice(args: &[String], server: Option<(&str, &str)>) -> Output {
     let mut cmd = Command::new(BIN);
@@ -66,8 +57,8 @@ impl Server {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generated_catalog_imports_and_the_server_lists_its_updates() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out_dir = tmp.path().join("catalog");
+    let setup = Setup::new();
+    let out_dir = setup.dir().join("catalog");
     let out = out_dir.display().to_string();
     let manifest = ok(
         sluice(
@@ -86,8 +77,8 @@ async fn a_generated_catalog_imports_and_the_server_lists_its_updates() {
     let files = xml_files(&out_dir);
     assert_eq!(files.len(), 2000);
 
-    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
-    let cli = Server { url: format!("http://{}", server.admin_addr), token: server.admin_token.clone() };
+    let server = setup.start().await;
+    let cli = Server { url: server.admin_url(), token: server.admin_token.clone() };
     let mut args = strings(&["import-xml", "--json"]);
     args.extend(files.iter().map(|p| p.display().to_string()));
     let imported: serde_json::Value = serde_json::from_str(&cli.ok(args).await).unwrap();

@@ -3,21 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sluice_server::config::Config;
+use sluice_testkit::process::ServerProcess;
+use sluice_testkit::server::Setup;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsus-rs/docs")
-}
-
-fn test_config(dir: &Path) -> Config {
-    Config {
-        data_dir: dir.join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    }
 }
 
 struct Cli {
@@ -52,15 +44,15 @@ impl Cli {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_list_show_download_and_import() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
-    let cli = Cli { server: format!("http://{}", server.admin_addr), token: server.admin_token.clone() };
+    let setup = Setup::new();
+    let server = setup.start().await;
+    let cli = Cli { server: server.admin_url(), token: server.admin_token.clone() };
 
     // Publish a real file with every kind of metadata.
     let payload: Vec<u8> = (0..2_500_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
-    let file = tmp.path().join("contoso-agent.exe");
+    let file = setup.dir().join("contoso-agent.exe");
     std::fs::write(&file, &payload).unwrap();
-    let rule = tmp.path().join("installed.xml");
+    let rule = setup.dir().join("installed.xml");
     std::fs::write(&rule, r#"<bar:RegKeyExists Key="HKEY_LOCAL_MACHINE" Subkey="SOFTWARE\Contoso\Agent" />"#).unwrap();
     let id = cli
         .ok(&[
@@ -127,9 +119,9 @@ async fn publish_list_show_download_and_import() {
 
     // A bad document among good ones: nothing is stored, and the message names it.
     let count_before = server.state.store.count_revisions().await.unwrap();
-    let bad = tmp.path().join("broken.xml");
+    let bad = setup.dir().join("broken.xml");
     std::fs::write(&bad, "<upd:Update xmlns:upd=\"http://schemas.microsoft.com/msus/2002/12/Update\"><upd:UpdateIdentity").unwrap();
-    let good = tmp.path().join("good.xml");
+    let good = setup.dir().join("good.xml");
     std::fs::copy(fixtures().join("ccb78947-6453-4ecc-9de8-bc0305c98f2d-r200.xml"), &good).unwrap();
     let out = cli.run(&["import-xml", good.to_str().unwrap(), bad.to_str().unwrap()]).await;
     assert!(!out.status.success());
@@ -159,8 +151,8 @@ async fn publish_list_show_download_and_import() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_refuses_a_file_that_does_not_match_and_stores_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
+    let setup = Setup::new();
+    let server = setup.start().await;
     let meta = serde_json::json!({
         "title": "Liar", "return_codes": [], "prerequisites": [], "supersedes": [],
         "file": {"name": "liar.exe", "size": 5, "sha1": "00".repeat(20), "sha256": "00".repeat(32)}
@@ -184,30 +176,28 @@ async fn publish_refuses_a_file_that_does_not_match_and_stores_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_api_requires_a_valid_token_and_the_token_survives_restarts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = test_config(tmp.path());
-    let server = sluice_server::start(config.clone()).await.unwrap();
-    let url = format!("http://{}/api/v1/updates", server.admin_addr);
+    let server = sluice_testkit::server::start().await;
+    let url = server.api("/updates");
     let c = reqwest::Client::new();
     assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
     assert_eq!(c.get(&url).bearer_auth("forged").send().await.unwrap().status(), 401);
     assert_eq!(c.get(&url).bearer_auth(&server.admin_token).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(format!("http://{}/api/v1/health", server.admin_addr)).send().await.unwrap().status(), 200);
-    let token_file = config.data_dir.join("admin-token");
+    assert_eq!(c.get(server.api("/health")).send().await.unwrap().status(), 200);
+    let token_file = server.data_dir().join("admin-token");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::metadata(config.data_dir.join("admin-password")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(server.data_dir().join("admin-password")).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let token = server.admin_token.clone();
-    server.shutdown().await.unwrap();
-    let again = sluice_server::start(config.clone()).await.unwrap();
+    let setup = server.shutdown().await.unwrap();
+    let again = setup.start().await;
     assert_eq!(again.admin_token, token, "a valid token on disk is kept");
     again.shutdown().await.unwrap();
     // A token file that no longer matches (e.g. restored from elsewhere) is replaced.
     std::fs::write(&token_file, "stale\n").unwrap();
-    let third = sluice_server::start(config).await.unwrap();
+    let third = setup.start().await;
     assert_ne!(third.admin_token, "stale");
     assert_eq!(std::fs::read_to_string(&token_file).unwrap().trim(), third.admin_token);
     third.shutdown().await.unwrap();
@@ -218,9 +208,9 @@ async fn admin_api_requires_a_valid_token_and_the_token_survives_restarts() {
 /// the server; the CLI's modules now speak the API only.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downstreams_list_shows_what_the_server_recorded() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
-    let cli = Cli { server: format!("http://{}", server.admin_addr), token: server.admin_token.clone() };
+    let setup = Setup::new();
+    let server = setup.start().await;
+    let cli = Cli { server: server.admin_url(), token: server.admin_token.clone() };
     assert!(cli.ok(&["downstreams", "list"]).await.contains("no downstream server"));
 
     let id = uuid::Uuid::new_v4();
@@ -246,52 +236,29 @@ async fn downstreams_list_shows_what_the_server_recorded() {
     server.shutdown().await.unwrap();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// `sluice serve` as an administrator runs it: defaults, both listeners, graceful SIGTERM.
 #[test]
 fn serve_answers_on_both_listeners_and_stops_on_sigterm() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (cport, aport) = (free_port(), free_port());
-    let mut child = Command::new(BIN)
-        .current_dir(tmp.path())
-        .args(["serve", "--client-listen", &format!("127.0.0.1:{cport}"), "--admin-listen", &format!("127.0.0.1:{aport}")])
-        .env_remove("SLUICE_DATA")
-        .spawn()
-        .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let up = rt.block_on(async {
-        for _ in 0..200 {
-            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{aport}/api/v1/health")).await {
-                return r.status().is_success();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        false
-    });
-    assert!(up, "admin API answers");
-    let client = rt.block_on(async { reqwest::get(format!("http://127.0.0.1:{cport}/")).await.unwrap().status() });
+    // No --data: the binary's embedded default, below the working directory.
+    let mut server = rt.block_on(ServerProcess::start_with_default_data(&Setup::new(), BIN));
+    let up = rt.block_on(async { reqwest::get(server.api("/health")).await.unwrap().status() });
+    assert!(up.is_success(), "admin API answers");
+    let client = rt.block_on(async { reqwest::get(format!("{}/", server.client_url())).await.unwrap().status() });
     assert_eq!(client, 200, "client listener answers");
     // Embedded defaults: data in ./sluice-data, with the SQLite database and the token file.
-    let data = tmp.path().join("sluice-data");
+    let data = server.dir().join("sluice-data");
+    assert_eq!(server.data_dir(), data);
     assert!(data.join("sluice.db").exists() && data.join("admin-token").exists() && data.join("content").is_dir());
     // The CLI on the same machine finds the token by itself.
     let out = Command::new(BIN)
-        .current_dir(tmp.path())
-        .args(["updates", "list", "--server", &format!("http://127.0.0.1:{aport}")])
+        .current_dir(server.dir())
+        .args(["updates", "list", "--server", &server.admin_url()])
         .env_remove("SLUICE_TOKEN")
         .env_remove("SLUICE_DATA")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    send_sigterm(child.id());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
-}
-
-fn send_sigterm(pid: u32) {
-    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
-    assert!(status.success());
+    let status = server.terminate();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}\n{}", server.log());
 }

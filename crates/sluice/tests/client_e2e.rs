@@ -10,7 +10,6 @@ use std::process::Command;
 
 use base64::Engine;
 use sha1::Digest as _;
-use sluice_server::config::Config;
 use sluice_xml::Element;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
@@ -140,18 +139,10 @@ fn publish(admin: &str, token: &str, dir: &Path, name: &str, title: &str, size: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_approve_scan_download_install_report() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
-    let admin = format!("http://{}", server.admin_addr);
+    let server = sluice_testkit::server::start().await;
+    let admin = server.admin_url();
     let token = server.admin_token.clone();
-    let (a, t, d) = (admin.clone(), token.clone(), tmp.path().to_path_buf());
+    let (a, t, d) = (admin.clone(), token.clone(), server.dir().to_path_buf());
     let (approved, payload, unapproved, declined) = tokio::task::spawn_blocking(move || {
         cli(&a, &t, &["targeting", "set", "client"]);
         cli(&a, &t, &["groups", "create", "Ring 1"]);
@@ -165,7 +156,7 @@ async fn publish_approve_scan_download_install_report() {
     .await
     .unwrap();
 
-    let mut c = Client { http: reqwest::Client::new(), base: format!("http://{}", server.client_addr), cookie: None };
+    let mut c = Client { http: reqwest::Client::new(), base: server.client_url(), cookie: None };
     let computer_id = "6f1c2a3b-0000-4000-8000-00000000e2e1";
 
     // Handshake: GetConfig, GetAuthorizationCookie with a target group, GetCookie, RegisterComputer.

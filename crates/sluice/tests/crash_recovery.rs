@@ -12,14 +12,16 @@
 //! Loopback only; every wait is bounded (the whole test stays well under two minutes).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha1::Digest as _;
+use sluice_testkit::process::ServerProcess;
+use sluice_testkit::server::Setup;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
@@ -27,85 +29,37 @@ use uuid::Uuid;
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 const BIG_SIZE: usize = 64 << 20;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// One `sluice serve` process with its own data directory and ports (the test kit's), and the
+/// CLI and store views this test takes of it.
+struct Server(ServerProcess);
+
+impl std::ops::Deref for Server {
+    type Target = ServerProcess;
+
+    fn deref(&self) -> &ServerProcess {
+        &self.0
+    }
 }
 
-/// One `sluice serve` process with its own data directory and ports.
-struct Server {
-    data: PathBuf,
-    client_port: u16,
-    admin_port: u16,
-    child: Option<Child>,
-    runs: u32,
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut ServerProcess {
+        &mut self.0
+    }
 }
 
 impl Server {
-    fn new(data: PathBuf) -> Server {
-        Server { data, client_port: free_port(), admin_port: free_port(), child: None, runs: 0 }
+    async fn start() -> Server {
+        Server(Setup::new().spawn(BIN).await)
     }
 
-    fn admin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.admin_port)
-    }
-
-    fn client(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
-    }
-
-    fn token(&self) -> String {
-        std::fs::read_to_string(self.data.join("admin-token")).unwrap().trim().to_string()
-    }
-
-    async fn start(&mut self) {
-        assert!(self.child.is_none());
-        std::fs::create_dir_all(&self.data).unwrap();
-        self.runs += 1;
-        let log = std::fs::File::create(self.data.join(format!("serve-{}.log", self.runs))).unwrap();
-        let child = Command::new(BIN)
-            .args(["serve", "--data"])
-            .arg(&self.data)
-            .args(["--client-listen", &format!("127.0.0.1:{}", self.client_port)])
-            .args(["--admin-listen", &format!("127.0.0.1:{}", self.admin_port)])
-            .env("SLUICE_LOG", "info")
-            .env_remove("SLUICE_SERVER")
-            .env_remove("SLUICE_TOKEN")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn sluice serve");
-        self.child = Some(child);
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = http.get(format!("{}/api/v1/health", self.admin())).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("sluice serve exited ({status}) at start:\n{}", self.log());
-            }
-            assert!(Instant::now() < deadline, "server did not come up:\n{}", self.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.data.join(format!("serve-{}.log", self.runs))).unwrap_or_default()
-    }
-
-    /// `kill -KILL <pid>` of the process this test started, then reaps it.
+    /// SIGKILL of the process this test started, then reaped.
     fn sigkill(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let st = Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
-        assert!(st.success());
-        let status = child.wait().unwrap();
+        let status = self.0.kill();
         assert!(!status.success(), "killed by a signal");
     }
 
     async fn cli(&self, args: &[&str]) -> Output {
-        let (admin, token) = (self.admin(), self.token());
+        let (admin, token) = (self.admin_url(), self.token().to_string());
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         tokio::task::spawn_blocking(move || {
             Command::new(BIN).args(&args).env("SLUICE_SERVER", admin).env("SLUICE_TOKEN", token).output().expect("run sluice")
@@ -121,7 +75,7 @@ impl Server {
     }
 
     async fn revisions(&self) -> i64 {
-        let store = sluice_store::Store::open(&format!("sqlite://{}", self.data.join("sluice.db").display())).await.expect("store opens");
+        let store = sluice_store::Store::open(&format!("sqlite://{}", self.data_dir().join("sluice.db").display())).await.expect("store opens");
         let n = store.count_revisions().await.unwrap();
         store.close().await;
         n
@@ -131,7 +85,7 @@ impl Server {
 /// What a complete sync of `root` must leave on a downstream: the latest revision of every
 /// update the root lists (older revisions are not listed by the upstream role, as by WSUS).
 async fn catalog_of(server: &Server) -> BTreeMap<Uuid, (i32, String)> {
-    let store = sluice_store::Store::open(&format!("sqlite://{}", server.data.join("sluice.db").display())).await.expect("store opens");
+    let store = sluice_store::Store::open(&format!("sqlite://{}", server.data_dir().join("sluice.db").display())).await.expect("store opens");
     let mut latest: BTreeMap<Uuid, (i32, String)> = BTreeMap::new();
     for r in store.all_revisions().await.unwrap() {
         let e = latest.entry(r.update_id).or_insert((r.revision_number, r.publication_state.clone()));
@@ -151,15 +105,6 @@ async fn assert_same_catalog(root: &Server, down: &Server) {
     let extra: Vec<_> = got.iter().filter(|(k, _)| !want.contains_key(k)).collect();
     assert!(missing.is_empty() && extra.is_empty(), "catalogs differ: missing {missing:?}, extra {extra:?}");
     assert_eq!(down.revisions().await, want.len() as i64, "one revision per update on the downstream");
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 /// A TCP proxy between the downstream and the root that forwards upstream answers to
@@ -291,8 +236,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
     let tmp = tempfile::tempdir().unwrap();
 
     // The root: a generated catalog and a published update with a 64 MiB file.
-    let mut root = Server::new(tmp.path().join("root"));
-    root.start().await;
+    let root = Server::start().await;
     let cat = tmp.path().join("catalog");
     let g = root.cli(&["catalog", "generate", "--revisions", "3000", "--seed", "11", "--out", cat.to_str().unwrap()]).await;
     assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
@@ -314,9 +258,8 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
     let root_updates = catalog_of(&root).await.len() as i64;
 
     // The downstream, through the proxy (throttled for content only).
-    let (proxy, proxy_port) = Proxy::start(root.client_port).await;
-    let mut down = Server::new(tmp.path().join("down"));
-    down.start().await;
+    let (proxy, proxy_port) = Proxy::start(root.client_port()).await;
+    let mut down = Server::start().await;
     let upstream = format!("http://127.0.0.1:{proxy_port}");
     down.json(&[
         "sync",
@@ -350,7 +293,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
         "killed with part of the catalog stored: {partial_revisions} of {root_updates} ({at_kill})"
     );
 
-    down.start().await;
+    down.restart().await;
     // The restart marks the interrupted run failed and queues a new sync that completes.
     let finished = wait_until("the recovery sync to finish", 60, || async {
         let h = down.json(&["sync", "history", "--json"]).await;
@@ -394,11 +337,11 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
         .await;
     assert!(published.is_object(), "{published}");
     let content_url_path = format!("/Content/{}/{}.exe", hex::encode_upper([sha1[19]]), hex::encode_upper(sha1));
-    let on_root = reqwest::get(format!("{}{content_url_path}", root.client())).await.unwrap();
+    let on_root = reqwest::get(format!("{}{content_url_path}", root.client_url())).await.unwrap();
     assert_eq!(on_root.status(), 200, "the root serves the published file");
     drop(on_root);
 
-    let down_url = format!("{}{content_url_path}", down.client());
+    let down_url = format!("{}{content_url_path}", down.client_url());
     assert_eq!(reqwest::get(&down_url).await.unwrap().status(), 404);
 
     // Watches the downstream's /Content URL the whole time: 404 until the file is complete,
@@ -448,7 +391,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
     assert!(proxy.range_starts.lock().unwrap().iter().all(|s| *s == 0), "no resume yet");
 
     proxy.rate.store(16 << 20, Ordering::SeqCst);
-    down.start().await;
+    down.restart().await;
     wait_until("the large file to be served by the downstream", 60, || async {
         let r = reqwest::get(&down_url).await.ok()?;
         (r.status() == 200).then_some(Value::Null)

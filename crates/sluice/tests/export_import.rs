@@ -4,21 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sluice_server::config::Config;
-
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsus-rs/docs")
-}
-
-fn test_config(dir: &Path) -> Config {
-    Config {
-        data_dir: dir.join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    }
 }
 
 struct Cli {
@@ -27,8 +16,8 @@ struct Cli {
 }
 
 impl Cli {
-    fn for_server(s: &sluice_server::RunningServer) -> Cli {
-        Cli { server: format!("http://{}", s.admin_addr), token: s.admin_token.clone() }
+    fn for_server(s: &sluice_testkit::server::TestServer) -> Cli {
+        Cli { server: s.admin_url(), token: s.token().to_string() }
     }
 
     async fn run(&self, args: &[&str]) -> Output {
@@ -94,7 +83,7 @@ fn flip_byte(path: &Path, at: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_then_import_on_a_disconnected_server() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = sluice_server::start(test_config(&tmp.path().join("a"))).await.unwrap();
+    let a = sluice_testkit::server::start().await;
     let cli_a = Cli::for_server(&a);
 
     // Source: the 9 real documents, then (later) a published update with a file.
@@ -159,7 +148,7 @@ async fn export_then_import_on_a_disconnected_server() {
     assert!(ms["since"].as_str().is_some());
 
     // The disconnected server.
-    let b = sluice_server::start(test_config(&tmp.path().join("b"))).await.unwrap();
+    let b = sluice_testkit::server::start().await;
     let cli_b = Cli::for_server(&b);
 
     // Damaged packages are refused with the bad file's name, and nothing is stored.
@@ -242,7 +231,7 @@ async fn export_then_import_on_a_disconnected_server() {
     assert!(human.contains("0 new"), "{human}");
 
     // A --since package on a third server brings only the recent revisions.
-    let c = sluice_server::start(test_config(&tmp.path().join("c"))).await.unwrap();
+    let c = sluice_testkit::server::start().await;
     let cli_c = Cli::for_server(&c);
     let r = cli_c.json(&["import", recent.to_str().unwrap(), "--json"]).await;
     assert_eq!(r["revisions"], since_ids.len());

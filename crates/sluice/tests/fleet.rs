@@ -11,19 +11,10 @@ use std::time::Duration;
 use sluice_agent::agent::Evaluator;
 use sluice_agent::fleet::{self, FleetConfig};
 use sluice_agent::profile::{Profile, RulesEvaluator};
-use sluice_server::config::Config;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_against_a_generated_5000_revision_catalog() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
+    let server = sluice_testkit::server::start().await;
     let catalog = sluice_catgen::Catalog::generate(&sluice_catgen::CatalogConfig::new(5_000, 7)).unwrap();
     let docs: Vec<(String, Vec<u8>)> = catalog.documents().map(|d| (d.file_name(), d.xml.into_bytes())).collect();
     let mut imported = 0;
@@ -38,7 +29,7 @@ async fn fleet_against_a_generated_5000_revision_catalog() {
     let evaluator: Arc<dyn Evaluator> = Arc::new(RulesEvaluator::new(&profile));
     let report = fleet::run(
         FleetConfig {
-            server: format!("http://{}", server.client_addr),
+            server: server.client_url(),
             clients,
             concurrency: 8,
             duration: Duration::from_secs(600),

@@ -3,7 +3,6 @@
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sluice_server::config::Config;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 
@@ -25,16 +24,8 @@ fn json(o: &Output) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configure_start_wait_status_history() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap();
-    let admin = format!("http://{}", server.admin_addr);
+    let server = sluice_testkit::server::start().await;
+    let admin = server.admin_url();
     let token = server.admin_token.clone();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let upstream = format!("http://{closed}");
@@ -92,17 +83,6 @@ async fn configure_start_wait_status_history() {
     server.shutdown().await.unwrap();
 }
 
-async fn start_server(dir: &std::path::Path) -> sluice_server::RunningServer {
-    sluice_server::start(Config {
-        data_dir: dir.to_path_buf(),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    })
-    .await
-    .unwrap()
-}
-
 /// Publishes a small update on `server` under `product` with the real CLI; returns its id.
 async fn publish(server: &sluice_server::RunningServer, dir: &std::path::Path, title: &str, product: &str) -> String {
     let file = dir.join(format!("{}.exe", title.replace(' ', "-")));
@@ -128,11 +108,11 @@ fn stdout(o: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_8_selection_inherited_from_the_upstream_and_chosen_by_name() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = start_server(&tmp.path().join("root")).await;
-    let dss = start_server(&tmp.path().join("dss")).await;
+    let root = sluice_testkit::server::start().await;
+    let dss = sluice_testkit::server::start().await;
     let update = publish(&root, tmp.path(), "Contoso Tool Fix", "Contoso Tools").await;
-    let (admin, token) = (format!("http://{}", dss.admin_addr), dss.admin_token.clone());
-    let upstream = format!("http://{}", root.client_addr);
+    let (admin, token) = (dss.admin_url(), dss.admin_token.clone());
+    let upstream = root.client_url();
 
     // Microsoft Update, nothing chosen: the status says so.
     let st = stdout(&sluice(&admin, &token, &["sync", "status"]).await);
@@ -233,12 +213,12 @@ async fn tls_front(cert: tokio_rustls::rustls::pki_types::CertificateDer<'static
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_10_metadata_sync_over_https_with_a_configured_ca() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = start_server(&tmp.path().join("root")).await;
-    let dss = start_server(&tmp.path().join("dss")).await;
+    let root = sluice_testkit::server::start().await;
+    let dss = sluice_testkit::server::start().await;
     let update = publish(&root, tmp.path(), "Tls Carried Fix", "Contoso Secure").await;
     let (ca_pem, cert, key) = test_pki();
     let front = tls_front(cert, key, root.client_addr).await;
-    let (admin, token) = (format!("http://{}", dss.admin_addr), dss.admin_token.clone());
+    let (admin, token) = (dss.admin_url(), dss.admin_token.clone());
     let upstream = format!("https://{front}");
 
     // Not trusted yet: the handshake fails and says why.

@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use sluice_catalog::times::parse_rfc3339_utc;
-use sluice_server::config::Config;
 use sluice_store::{InstallState, NewComputer, UpdateStatus};
+use sluice_testkit::server::Setup;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 /// KB2267602, a Defender definition bundle among the real fixtures.
@@ -20,15 +20,6 @@ const BUNDLE_CHILD: &str = "ccb78947-6453-4ecc-9de8-bc0305c98f2d";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsus-rs/docs")
-}
-
-fn test_config(dir: &Path) -> Config {
-    Config {
-        data_dir: dir.join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    }
 }
 
 struct Cli {
@@ -106,10 +97,10 @@ fn names(v: &Value, field: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_computers_and_targeting_mode() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
+    let setup = Setup::new();
+    let server = setup.start().await;
     let cli = Cli {
-        server: format!("http://{}", server.admin_addr),
+        server: server.admin_url(),
         token: server.admin_token.clone(),
     };
 
@@ -245,10 +236,10 @@ fn eula_update(id: &str, title: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_declines_license_terms_and_status() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
+    let setup = Setup::new();
+    let server = setup.start().await;
     let cli = Cli {
-        server: format!("http://{}", server.admin_addr),
+        server: server.admin_url(),
         token: server.admin_token.clone(),
     };
     let admin = format!("http://{}/api/v1", server.admin_addr);
@@ -402,8 +393,8 @@ async fn approvals_declines_license_terms_and_status() {
     cli.ok(&["approve", KB2267602, "--group", "Pilot"]).await;
 
     // License terms: refused without acceptance, approved with it, and remembered.
-    let eula1 = tmp.path().join("contoso-suite.xml");
-    let eula2 = tmp.path().join("contoso-suite-sp1.xml");
+    let eula1 = setup.dir().join("contoso-suite.xml");
+    let eula2 = setup.dir().join("contoso-suite-sp1.xml");
     std::fs::write(
         &eula1,
         eula_update("5b3c2a10-0000-4000-8000-00000000e01a", "Contoso Suite 7"),
@@ -566,10 +557,10 @@ async fn approvals_declines_license_terms_and_status() {
 /// it with the ESC and the bidi override made visible, while `--json` keeps the exact value.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_15_cli_escapes_control_characters_in_computer_names() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = sluice_server::start(test_config(tmp.path())).await.unwrap();
+    let setup = Setup::new();
+    let server = setup.start().await;
     let cli = Cli {
-        server: format!("http://{}", server.admin_addr),
+        server: server.admin_url(),
         token: server.admin_token.clone(),
     };
     add_computer(&server, "pc-esc", "evil\x1b[31m").await;

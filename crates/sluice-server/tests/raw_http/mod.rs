@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use sluice_server::config::Config;
 use sluice_server::listener::ConnectionLimits;
-use sluice_server::RunningServer;
+use sluice_testkit::server::{Setup, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -23,23 +22,19 @@ pub fn get_config_body() -> String {
 }
 
 pub struct Harness {
-    pub server: RunningServer,
-    pub _tmp: tempfile::TempDir,
+    pub server: TestServer,
 }
 
 pub async fn start(client: ConnectionLimits, budget_mib: usize) -> Harness {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: tmp.path().join("data"),
-        client_listen: "127.0.0.1:0".parse().unwrap(),
-        admin_listen: "127.0.0.1:0".parse().unwrap(),
-        client_connections: client,
-        body_budget_bytes: budget_mib * MIB,
-        body_budget_wait_ms: 500,
-        ..Config::default()
-    };
-    let server = sluice_server::start(config).await.unwrap();
-    Harness { server, _tmp: tmp }
+    let server = Setup::new()
+        .with(|config| {
+            config.client_connections = client;
+            config.body_budget_bytes = budget_mib * MIB;
+            config.body_budget_wait_ms = 500;
+        })
+        .start()
+        .await;
+    Harness { server }
 }
 
 pub fn limits(max_connections: usize, header_read: u64, idle: u64, body_read: u64) -> ConnectionLimits {

@@ -10,8 +10,7 @@ pub use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_
 pub use sluice_metadata::publish::{category_xml, software_update_xml, CategorySpec, PublishSpec};
 pub use sluice_metadata::{CommandLineInstall, ReturnCode, ReturnResult, UpdateFile};
 pub use sluice_scan::cookie::{ClientCookie, CookieKeys};
-pub use sluice_server::config::Config;
-pub use sluice_server::RunningServer;
+pub use sluice_testkit::server::{Setup, TestServer};
 pub use time::OffsetDateTime;
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use tokio::net::TcpStream;
@@ -221,10 +220,9 @@ pub fn expect_fault(r: &Reply, error_code: &str) -> SoapFault {
 // ---------------------------------------------------------------- the server
 
 pub struct Harness {
-    pub server: RunningServer,
+    pub server: TestServer,
     pub http: reqwest::Client,
     pub base: String,
-    pub _tmp: tempfile::TempDir,
 }
 
 /// What the seeded catalog holds.
@@ -239,19 +237,14 @@ pub struct Seeded {
 
 impl Harness {
     pub async fn start() -> Harness {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: tmp.path().join("data"),
-            client_listen: "127.0.0.1:0".parse().unwrap(),
-            admin_listen: "127.0.0.1:0".parse().unwrap(),
-            ..Config::default()
-        };
-        let server = sluice_server::start(config).await.unwrap();
+        Harness::on(sluice_testkit::server::start().await)
+    }
+
+    pub fn on(server: TestServer) -> Harness {
         // One pooled keep-alive client for everything, as WUA keeps its connection: a request
         // that broke the connection state would show up in the requests after it.
         let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
-        let base = format!("http://{}", server.client_addr);
-        Harness { server, http, base, _tmp: tmp }
+        Harness { base: server.client_url(), server, http }
     }
 
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>, xpress: bool) -> Reply {

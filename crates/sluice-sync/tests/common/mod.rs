@@ -66,6 +66,8 @@ pub struct Fake {
     pub log: Arc<Mutex<Log>>,
     pub server_changed: Arc<std::sync::atomic::AtomicBool>,
     pub reject_cookie: Arc<std::sync::atomic::AtomicBool>,
+    /// Serving stops when the fake is dropped.
+    _served: sluice_testkit::http::Served,
 }
 
 impl Fake {
@@ -150,10 +152,8 @@ pub async fn start_fake_with(extra: Vec<ExtraUpdate>, limit: Option<i32>, corrup
         .route("/Content/{dir}/{name}", get(content))
         .fallback(other)
         .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Fake { addr, log, server_changed, reject_cookie }
+    let served = sluice_testkit::http::serve(app).await;
+    Fake { addr: served.addr, log, server_changed, reject_cookie, _served: served }
 }
 
 fn xml(body: Vec<u8>) -> Response {
