@@ -90,3 +90,31 @@ pub fn first_difference(ours: &[u8], real: &[u8]) -> String {
         ctx(real)
     )
 }
+
+/// The spec-example files below `fixtures/spec-examples/<protocol>` whose names contain
+/// `contains` (`-request.xml`, `-response.xml`, `-fault-`), as paths relative to `fixtures`,
+/// sorted.
+pub fn spec_example_files(fixtures: &Path, protocol: &str, contains: &str) -> Vec<String> {
+    let dir = fixtures.join("spec-examples").join(protocol);
+    let mut v: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(contains))
+        .map(|n| format!("spec-examples/{protocol}/{n}"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A fixture's bytes as an element tree (UTF-8; the fixtures are).
+pub fn parse_fixture(bytes: &[u8]) -> Element {
+    let text = std::str::from_utf8(bytes).expect("utf-8");
+    sluice_xml::parse(text, "fixture").expect("fixture parses")
+}
+
+/// `inner` as the body of a SOAP 1.1 envelope written with the namespace prefix `prefix`
+/// (`s` as WCF writes it, `soap` as ASMX does), for hand-made requests.
+pub fn in_envelope(prefix: &str, inner: &str) -> Vec<u8> {
+    format!(r#"<{prefix}:Envelope xmlns:{prefix}="http://schemas.xmlsoap.org/soap/envelope/"><{prefix}:Body>{inner}</{prefix}:Body></{prefix}:Envelope>"#)
+        .into_bytes()
+}

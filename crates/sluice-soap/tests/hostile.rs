@@ -14,7 +14,7 @@ const ENV_CLOSE: &str = "</s:Body></s:Envelope>";
 const CLIENT: &str = "http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService";
 
 fn envelope(inner: &str) -> Vec<u8> {
-    format!("{ENV_OPEN}{inner}{ENV_CLOSE}").into_bytes()
+    sluice_soap_core::testing::in_envelope("s", inner)
 }
 
 fn sync_body(params: &str) -> Vec<u8> {

@@ -16,14 +16,14 @@ const COOKIE: &str =
     "<cookie><Expiration>2026-10-04T20:33:26.65455Z</Expiration><EncryptedData>AAAA</EncryptedData></cookie>";
 
 fn envelope(inner: &str) -> Vec<u8> {
-    format!("{ENV_OPEN}{inner}{ENV_CLOSE}").into_bytes()
+    sluice_soap_core::testing::in_envelope("soap", inner)
 }
 
+/// The parameter path the upstream decoder refuses `body` for.
 fn invalid_parameter(body: &[u8]) -> String {
-    match decode_request(body) {
-        Err(DecodeError::InvalidParameter { name, .. }) => name,
-        other => panic!("expected InvalidParameter, got {other:?}"),
-    }
+    let decoded = decode_request(body);
+    let Err(DecodeError::InvalidParameter { name, .. }) = decoded else { panic!("expected InvalidParameter, got {decoded:?}") };
+    name
 }
 
 #[test]

@@ -34,25 +34,14 @@ pub fn soap_action(exchange: &str) -> String {
 
 /// Spec-example files of [MS-WUSP] matching a suffix (`-request.xml`, `-response.xml`, `-fault-`).
 pub fn spec_examples(contains: &str) -> Vec<String> {
-    let dir = fixtures().join("spec-examples/ms-wusp");
-    let mut v: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(contains))
-        .map(|n| format!("spec-examples/ms-wusp/{n}"))
-        .collect();
-    v.sort();
-    v
+    sluice_soap_core::testing::spec_example_files(&fixtures(), "ms-wusp", contains)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Test-only response decoder
 // ---------------------------------------------------------------------------------------------
 
-pub fn parse(bytes: &[u8]) -> Element {
-    let text = std::str::from_utf8(bytes).expect("utf-8");
-    sluice_xml::parse(text, "fixture").expect("fixture parses")
-}
+pub use sluice_soap_core::testing::parse_fixture as parse;
 
 fn kids<'a>(el: &'a Element, local: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
     el.elements().filter(move |e| e.local == local)

@@ -59,15 +59,7 @@ pub fn status(exchange: &str) -> u16 {
 
 /// Spec-example files of [MS-WSUSSS] whose names contain `contains`.
 pub fn spec_examples(contains: &str) -> Vec<String> {
-    let dir = fixtures().join("spec-examples/ms-wsusss");
-    let mut v: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(contains))
-        .map(|n| format!("spec-examples/ms-wsusss/{n}"))
-        .collect();
-    v.sort();
-    v
+    sluice_soap_core::testing::spec_example_files(&fixtures(), "ms-wsusss", contains)
 }
 
 /// The operation a spec-example file shows, from its name (`15-GetRollupConfiguration-request.xml`).
@@ -89,10 +81,9 @@ pub fn is_defective(file: &str) -> bool {
     DEFECTIVE_SPEC_EXAMPLES.iter().any(|d| file.ends_with(d))
 }
 
-pub fn parse(bytes: &[u8]) -> Element {
-    let text = std::str::from_utf8(bytes).expect("utf-8");
-    sluice_xml::parse(text, "fixture").expect("fixture parses")
-}
+// Not every test file that includes this module parses fixtures.
+#[allow(unused_imports)]
+pub use sluice_soap_core::testing::parse_fixture as parse;
 
 /// The first element of the Body.
 pub fn body_element(root: &Element) -> &Element {
