@@ -12,10 +12,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sluice_catalog::targeting::TargetingMode;
-use sluice_scan::cookie::{AuthCookie, ClientCookie, CookieError, COOKIE_LIFETIME};
-use sluice_scan::index::Entry;
-use sluice_scan::scope::{Action, Deployment};
-use sluice_scan::sync::{sync_updates, SyncQuery, MAX_INSTALLED_NON_LEAF};
+use sluice_decide::cookie::{AuthCookie, ClientCookie, CookieError, COOKIE_LIFETIME};
+use sluice_decide::index::Entry;
+use sluice_decide::scope::{Action, Deployment};
+use sluice_decide::sync::{sync_updates, SyncQuery, MAX_INSTALLED_NON_LEAF};
 use sluice_soap as soap;
 use sluice_soap::{ErrorCode, Fault, Request as SoapRequest, Service};
 use sluice_store::{InstallState, NewComputer, UpdateStatus};
@@ -599,8 +599,8 @@ impl Ctx<'_> {
         Ok(soap::encode_refresh_cache_response(&results))
     }
 
-    fn content_url(&self, snap: &Snapshot, file: &sluice_scan::index::FileRef) -> String {
-        if snap.source == sluice_scan::scope::FileSource::MicrosoftUpdate {
+    fn content_url(&self, snap: &Snapshot, file: &sluice_decide::index::FileRef) -> String {
+        if snap.source == sluice_decide::scope::FileSource::MicrosoftUpdate {
             if let Some(u) = &file.mu_url {
                 return u.clone();
             }
@@ -674,7 +674,7 @@ impl Ctx<'_> {
         entries: &[usize],
         types: &[soap::FragmentType],
         locales: &[String],
-    ) -> Result<Vec<(usize, soap::FragmentType, sluice_scan::index::Bytes)>, Fault> {
+    ) -> Result<Vec<(usize, soap::FragmentType, sluice_decide::index::Bytes)>, Fault> {
         let mut langs: Vec<String> = Vec::new();
         // Every language costs a store query per revision: a hostile list of thousands would
         // keep the server busy for minutes, so only the client's first few count.
@@ -715,7 +715,7 @@ impl Ctx<'_> {
                             .fragment(e.revision_id as i64, kind, lang)
                             .await
                             .map_err(internal)?
-                            .map(|f| sluice_scan::index::escape_fragment(&f))
+                            .map(|f| sluice_decide::index::escape_fragment(&f))
                     };
                     if let Some(b) = bytes {
                         if found_langs.insert(lang.clone()) {
@@ -900,7 +900,7 @@ impl Ctx<'_> {
                     // database bloat WSUS administrators fight.
                     let (approved, previous) = self.status_scope(&snap, computer_id, requested_groups).await?;
                     for e in &snap.index.entries {
-                        if e.kind == sluice_scan::index::Kind::Software
+                        if e.kind == sluice_decide::index::Kind::Software
                             && e.explicitly_deployable
                             && !named.contains(&e.update_id)
                             && !snap.targeting.is_declined(e.update_id)

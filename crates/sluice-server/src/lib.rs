@@ -12,6 +12,7 @@ pub mod client_limits;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
+pub mod index_load;
 pub mod instance_record;
 pub mod listener;
 pub mod scan_state;

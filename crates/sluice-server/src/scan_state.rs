@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
 
-use sluice_scan::cookie::CookieKeys;
-use sluice_scan::index::CatalogIndex;
-use sluice_scan::scope::{self, Approved, Deployment, FileSource};
+use sluice_decide::cookie::CookieKeys;
+use sluice_decide::index::CatalogIndex;
+use sluice_decide::scope::{self, Approved, Deployment, FileSource};
 use sluice_catalog::targeting::{TargetingMode, TargetingSnapshot};
 use sluice_catalog::{Catalog, CatalogError};
 use sluice_store::StoreError;
@@ -224,7 +224,7 @@ async fn versions(catalog: &Catalog) -> Result<(i64, i64), CatalogError> {
 async fn build(catalog: &Catalog, built_for: u64) -> Result<Snapshot, CatalogError> {
     // Versions first: a change landing during the build is then seen as newer next time.
     let versions = versions(catalog).await?;
-    let index = CatalogIndex::load(catalog.store()).await?;
+    let index = crate::index_load::load(catalog.store()).await?;
     let targeting = catalog.targeting_snapshot().await?;
     let mode = catalog.targeting_mode().await?;
     let declined: HashSet<Uuid> =

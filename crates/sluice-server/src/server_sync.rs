@@ -45,8 +45,8 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
-use sluice_scan::cookie::CookieError;
-use sluice_scan::index::Kind;
+use sluice_decide::cookie::CookieError;
+use sluice_decide::index::Kind;
 use sluice_store::downstreams::{
     DownstreamComputer, DownstreamContact, DownstreamRollup, DownstreamUpdateStatus,
 };
@@ -266,7 +266,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn keys(&self) -> &sluice_scan::cookie::CookieKeys {
+    fn keys(&self) -> &sluice_decide::cookie::CookieKeys {
         &self.state.scan.keys
     }
 
@@ -1209,7 +1209,7 @@ fn derived_uuid(parts: &[&[u8]]) -> Uuid {
 
 /// The matched entries plus everything they need: bundled children (all slots, all
 /// alternatives, recursively) and software or driver prerequisites present in the catalog.
-fn closure(index: &sluice_scan::index::CatalogIndex, roots: &[usize]) -> Vec<usize> {
+fn closure(index: &sluice_decide::index::CatalogIndex, roots: &[usize]) -> Vec<usize> {
     let mut seen: HashSet<usize> = HashSet::new();
     let mut stack: Vec<usize> = roots.to_vec();
     let mut out = Vec::new();
@@ -1237,7 +1237,7 @@ fn closure(index: &sluice_scan::index::CatalogIndex, roots: &[usize]) -> Vec<usi
 
 /// The selected entries in the order a downstream can import them: bundled children before the
 /// bundles that carry them, otherwise by revision id.
-fn ordered(index: &sluice_scan::index::CatalogIndex, selected: &HashSet<usize>) -> Vec<usize> {
+fn ordered(index: &sluice_decide::index::CatalogIndex, selected: &HashSet<usize>) -> Vec<usize> {
     let mut roots: Vec<usize> = selected.iter().copied().collect();
     roots.sort_by_key(|i| index.entries[*i].revision_id);
     let mut done: HashSet<usize> = HashSet::new();

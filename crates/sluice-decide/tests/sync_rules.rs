@@ -3,9 +3,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sluice_scan::index::{CatalogIndex, Entry, FileRef, Kind};
-use sluice_scan::scope::{deployments, Action, Approved, FileSource};
-use sluice_scan::sync::{sync_updates, SyncQuery, PAGE_SIZE};
+use sluice_decide::index::{CatalogIndex, Entry, FileRef, Kind};
+use sluice_decide::scope::{deployments, Action, Approved, FileSource};
+use sluice_decide::sync::{sync_updates, SyncQuery, PAGE_SIZE};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

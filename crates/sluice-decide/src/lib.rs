@@ -1,0 +1,14 @@
+//! What a WSUS decides: what each client and downstream server is offered, and what a report
+//! changes. Sans-I/O: fed plain records (catalog entries, groups, approvals, events), returns
+//! plain decisions; the server loads the records and stores the results.
+//!
+//! - `index`: the in-memory catalog as clients see it (latest revisions, graph facts, escaped
+//!   fragments);
+//! - `scope`: the deployment of every revision for one set of computer groups;
+//! - `sync`: the SyncUpdates algorithm;
+//! - `cookie`: the sealed client and authorization cookies.
+
+pub mod cookie;
+pub mod index;
+pub mod scope;
+pub mod sync;
