@@ -306,7 +306,7 @@ impl Catalog {
             approvals.push(EffectiveApprovalView {
                 update_id: update.to_string(),
                 title: titles.get(self, update).await?,
-                action: e.action.as_str().to_string(),
+                action: e.action,
                 deadline: e.deadline.map(format_utc),
                 group: names
                     .get(&e.approval_group)
