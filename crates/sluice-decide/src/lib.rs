@@ -2,6 +2,8 @@
 //! changes. Sans-I/O: fed plain records (catalog entries, groups, approvals, events), returns
 //! plain decisions; the server loads the records and stores the results.
 //!
+//! - `targeting`: approval inheritance over the computer-group tree, group membership,
+//!   removals and effective approvals;
 //! - `index`: the in-memory catalog as clients see it (latest revisions, graph facts, escaped
 //!   fragments);
 //! - `scope`: the deployment of every revision for one set of computer groups;
@@ -12,3 +14,4 @@ pub mod cookie;
 pub mod index;
 pub mod scope;
 pub mod sync;
+pub mod targeting;
