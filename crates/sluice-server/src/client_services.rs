@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use sluice_catalog::targeting::TargetingMode;
 use sluice_decide::cookie::{AuthCookie, ClientCookie, CookieError, COOKIE_LIFETIME};
 use sluice_decide::index::Entry;
-use sluice_decide::scope::{Action, Deployment};
+use sluice_decide::scope::Deployment;
 use sluice_decide::sync::{sync_updates, SyncQuery, MAX_INSTALLED_NON_LEAF};
 use sluice_soap as soap;
 use sluice_soap::{ErrorCode, Fault, Request as SoapRequest, Service};
@@ -225,16 +225,6 @@ fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn soap_action(a: Action) -> soap::DeploymentAction {
-    match a {
-        Action::Install => soap::DeploymentAction::Install,
-        Action::Uninstall => soap::DeploymentAction::Uninstall,
-        Action::PreDeploymentCheck => soap::DeploymentAction::PreDeploymentCheck,
-        Action::Evaluate => soap::DeploymentAction::Evaluate,
-        Action::Bundle => soap::DeploymentAction::Bundle,
-    }
-}
-
 /// Clients below protocol 1.8 must not get the AutoSelect/AutoDownload/SupersedenceBehavior
 /// trio (MS-WUSP 2.2.2.2.4).
 fn supports_auto_fields(protocol: &str) -> bool {
@@ -244,7 +234,7 @@ fn supports_auto_fields(protocol: &str) -> bool {
 }
 
 fn soap_deployment(d: &Deployment, protocol: &str) -> soap::Deployment {
-    let mut out = soap::Deployment::new(d.id, soap_action(d.action), d.last_change.date());
+    let mut out = soap::Deployment::new(d.id, d.action, d.last_change.date());
     out.is_assigned = d.is_assigned;
     out.deadline = d.deadline.map(soap::format_datetime);
     if !supports_auto_fields(protocol) {
@@ -586,7 +576,7 @@ impl Ctx<'_> {
             let e = &snap.index.entries[i];
             let Some(d) = &deployments[i] else { continue };
             // Real WSUS leaves bundle children out; the client then re-syncs them.
-            if e.revision_number != g.revision_number || d.action == Action::Bundle {
+            if e.revision_number != g.revision_number || d.action == soap::DeploymentAction::Bundle {
                 continue;
             }
             results.push(soap::RefreshCacheResult {

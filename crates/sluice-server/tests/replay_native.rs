@@ -1052,7 +1052,7 @@ async fn approve_kb2267602(server: &RunningServer, catalog: &mut Ours, real_revi
             // member we hold Bundle, the categories Evaluate.
             let approved: HashMap<Uuid, Approved> = approval
                 .iter()
-                .map(|(u, a)| (*u, Approved { uninstall: false, deadline: a.deadline, changed_at: a.last_change }))
+                .map(|(u, a)| (*u, Approved { action: sluice_store::ApprovalAction::Install, deadline: a.deadline, changed_at: a.last_change }))
                 .collect();
             let unconstrained = sluice_decide::scope::deployments(&snap.index, &approved, &HashSet::new(), FileSource::MicrosoftUpdate);
             for (m, d) in snap.index.entries.iter().zip(unconstrained.iter()) {
