@@ -240,7 +240,7 @@ pub struct StatusCounts {
 
 /// An update's state on a computer, as last reported: the names the API uses in
 /// [`ComputerUpdateStatus::state`], [`StatusEntry::state`] and [`StatusCounts`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportedState {
     Unknown,
@@ -277,6 +277,12 @@ impl ReportedState {
 
     pub fn parse(s: &str) -> Option<ReportedState> {
         ReportedState::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ReportedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
     }
 }
 

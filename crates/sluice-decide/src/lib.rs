@@ -8,9 +8,11 @@
 //!   fragments);
 //! - `scope`: the deployment of every revision for one set of computer groups;
 //! - `sync`: the SyncUpdates algorithm;
+//! - `events`: what a client's event reports change (events in, status changes out);
 //! - `cookie`: the sealed client and authorization cookies.
 
 pub mod cookie;
+pub mod events;
 pub mod index;
 pub mod scope;
 pub mod sync;

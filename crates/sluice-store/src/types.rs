@@ -100,25 +100,9 @@ text_enum!(
 /// as its text spelling (`as_str` / `parse`).
 pub use sluice_api::ApprovalAction;
 
-text_enum!(
-    /// An update's state on one computer, as last reported.
-    InstallState {
-        /// Nothing known yet.
-        Unknown => "unknown",
-        /// The update does not apply to the computer.
-        NotApplicable => "not_applicable",
-        /// Applicable and not installed.
-        NotInstalled => "not_installed",
-        /// Downloaded, not installed yet.
-        Downloaded => "downloaded",
-        /// Installed.
-        Installed => "installed",
-        /// Installed, reboot pending.
-        InstalledPendingReboot => "installed_pending_reboot",
-        /// The last install attempt failed.
-        Failed => "failed",
-    }
-);
+/// An update's state on one computer, as last reported: the admin API's type, stored as its
+/// text spelling (`as_str` / `parse`).
+pub use sluice_api::ReportedState as InstallState;
 
 text_enum!(
     /// Outcome of a synchronisation run.
