@@ -119,4 +119,25 @@ impl CatalogIndex {
     pub fn bundle_parents(&self, update_id: &Uuid) -> &[usize] {
         self.bundle_parents.get(update_id).map(Vec::as_slice).unwrap_or(&[])
     }
+
+    /// The entries `roots` need, the roots included: bundled children (all slots, all
+    /// alternatives) always, and prerequisites present in the index for which `follow` holds,
+    /// recursively. SyncUpdates' category filter follows every prerequisite; the upstream role
+    /// follows software and driver ones only (categories and detectoids travel in their own
+    /// pass).
+    pub fn closure(&self, roots: impl IntoIterator<Item = usize>, follow: impl Fn(&Entry) -> bool) -> HashSet<usize> {
+        let mut seen: HashSet<usize> = HashSet::new();
+        let mut stack: Vec<usize> = roots.into_iter().collect();
+        while let Some(i) = stack.pop() {
+            if !seen.insert(i) {
+                continue;
+            }
+            let e = &self.entries[i];
+            let bundled = e.bundled.iter().flatten().filter_map(|c| self.entry_of_update(c));
+            let prerequisites =
+                e.prerequisites.iter().flatten().filter_map(|p| self.entry_of_update(p)).filter(|j| follow(&self.entries[*j]));
+            stack.extend(bundled.chain(prerequisites).filter(|j| !seen.contains(j)));
+        }
+        seen
+    }
 }

@@ -9,11 +9,18 @@
 //! - `scope`: the deployment of every revision for one set of computer groups;
 //! - `sync`: the SyncUpdates algorithm;
 //! - `events`: what a client's event reports change (events in, status changes out);
-//! - `cookie`: the sealed client and authorization cookies.
+//! - `cookie`: the sealed client and authorization cookies;
+//! - `upstream`: what this server offers downstream servers (revision lists, anchors, replica
+//!   deployments, languages);
+//! - `session_cookie`: the downstream servers' authorization and session cookies;
+//! - `rollup`: which downstream servers a rollup may speak for.
 
 pub mod cookie;
 pub mod events;
 pub mod index;
+pub mod rollup;
 pub mod scope;
+pub mod session_cookie;
 pub mod sync;
 pub mod targeting;
+pub mod upstream;

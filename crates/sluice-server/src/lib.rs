@@ -17,6 +17,7 @@ pub mod instance_record;
 pub mod listener;
 pub mod scan_state;
 pub mod server_sync;
+mod server_sync_rollup;
 pub mod soap_edge;
 
 use std::future::Future;
