@@ -298,3 +298,148 @@ pub fn languages() -> Vec<wss::ServerSyncLanguageData> {
         .collect()
 }
 
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::index::Entry;
+
+    fn u(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn t(unix: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(unix).unwrap()
+    }
+
+    fn entry(rev: i32, id: u128, kind: Kind) -> Entry {
+        Entry {
+            revision_id: rev,
+            update_id: u(id),
+            revision_number: 100,
+            kind,
+            is_leaf: true,
+            is_bundle: false,
+            explicitly_deployable: true,
+            expired: false,
+            imported_at: t(1_700_000_000),
+            prerequisites: Vec::new(),
+            categories: Vec::new(),
+            bundled: Vec::new(),
+            core: Arc::from(Vec::new().into_boxed_slice()),
+            extended: Arc::from(Vec::new().into_boxed_slice()),
+            localized_en: None,
+            has_eula: false,
+            files: Vec::new(),
+            category_type: None,
+        }
+    }
+
+    const PRODUCT: u128 = 1;
+    const CLASS: u128 = 2;
+    const DETECTOID: u128 = 3;
+    const BUNDLE: u128 = 10;
+    const CHILD: u128 = 11;
+    const PREREQ: u128 = 12;
+    const OTHER: u128 = 13;
+
+    /// A bundle in PRODUCT/CLASS carrying CHILD, needing the software update PREREQ and the
+    /// detectoid; OTHER is software in no product. The bundle's revision id is below its
+    /// child's, so import order is not id order.
+    fn index() -> CatalogIndex {
+        let mut bundle = entry(20, BUNDLE, Kind::Software);
+        bundle.prerequisites = vec![vec![u(PRODUCT)], vec![u(CLASS)], vec![u(DETECTOID)], vec![u(PREREQ)]];
+        bundle.categories = vec![u(PRODUCT), u(CLASS)];
+        bundle.bundled = vec![vec![u(CHILD)]];
+        CatalogIndex::from_entries(
+            vec![
+                entry(1, PRODUCT, Kind::Category),
+                entry(2, CLASS, Kind::Category),
+                entry(3, DETECTOID, Kind::Detectoid),
+                bundle,
+                entry(21, CHILD, Kind::Software),
+                entry(22, PREREQ, Kind::Software),
+                entry(23, OTHER, Kind::Software),
+            ],
+            HashMap::new(),
+        )
+    }
+
+    fn ids(list: &wss::RevisionIdList) -> Vec<Uuid> {
+        list.new_revisions.iter().map(|r| r.update_id).collect()
+    }
+
+    fn filter(anchor: Option<&str>, delta: bool) -> wss::ServerSyncFilter {
+        wss::ServerSyncFilter {
+            anchor: anchor.map(str::to_string),
+            categories: Some(vec![wss::IdAndDelta { id: u(PRODUCT), delta }]),
+            classifications: Some(vec![wss::IdAndDelta { id: u(CLASS), delta: true }]),
+            ..wss::ServerSyncFilter::default()
+        }
+    }
+
+    #[test]
+    fn the_update_pass_lists_matches_and_their_closure_children_first() {
+        let index = index();
+        let now = t(1_800_000_000);
+        let list = revision_id_list(&index, &filter(None, true), now).unwrap();
+        // The detectoid is a prerequisite but travels in the configuration pass; OTHER
+        // matches no product.
+        assert_eq!(ids(&list), [u(CHILD), u(BUNDLE), u(PREREQ)]);
+        assert_eq!(list.anchor.as_deref(), Some(anchor_at(23, now).as_str()));
+        let config = wss::ServerSyncFilter { get_config: true, ..wss::ServerSyncFilter::default() };
+        assert_eq!(ids(&revision_id_list(&index, &config, now).unwrap()), [u(PRODUCT), u(CLASS), u(DETECTOID)]);
+        // No lists at all: every update; one list empty: nothing.
+        assert_eq!(ids(&revision_id_list(&index, &wss::ServerSyncFilter::default(), now).unwrap()).len(), 4);
+        let one_empty = wss::ServerSyncFilter { classifications: Some(Vec::new()), ..filter(None, true) };
+        assert!(ids(&revision_id_list(&index, &one_empty, now).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn anchors_list_what_was_added_since_unless_a_delta_is_refused() {
+        let index = index();
+        let now = t(1_800_000_000);
+        let since_child = anchor_at(21, t(1_799_000_000));
+        assert_eq!(ids(&revision_id_list(&index, &filter(Some(&since_child), true), now).unwrap()), [u(PREREQ)]);
+        // Delta false on the product: everything it brings, again.
+        assert_eq!(ids(&revision_id_list(&index, &filter(Some(&since_child), false), now).unwrap()).len(), 3);
+        // Another server's counter, above ours: a full answer, not a silent gap.
+        let foreign = anchor_at(5_000, now);
+        assert_eq!(ids(&revision_id_list(&index, &filter(Some(&foreign), true), now).unwrap()).len(), 3);
+        assert_eq!(revision_id_list(&index, &filter(Some("yesterday"), true), now), Err(BadAnchor));
+        assert_eq!(read_anchor(Some("  ")), Ok(None));
+    }
+
+    #[test]
+    fn replica_deployments_skip_declined_unknown_and_unchanged_approvals() {
+        let index = index();
+        let approval = |update: u128, action, at: i64| ApprovalRecord {
+            update_id: u(update),
+            group_id: u(99),
+            action,
+            deadline: None,
+            approved_by: "admin".into(),
+            approved_at: t(at),
+        };
+        let approvals = [
+            approval(BUNDLE, ApprovalAction::Install, 1_700_000_100),
+            approval(CHILD, ApprovalAction::NotApproved, 1_700_000_300),
+            approval(OTHER, ApprovalAction::Uninstall, 1_700_000_300),
+            approval(0xdead, ApprovalAction::Install, 1_700_000_300),
+        ];
+        let declined = HashSet::from([u(OTHER)]);
+        let all = replica_deployments(&index, &approvals, &declined, None);
+        assert_eq!(all.current.len(), 2);
+        assert_eq!(all.changed.iter().map(|d| (d.update_id, d.action, d.is_assigned)).collect::<Vec<_>>(), [
+            (u(BUNDLE), 0, true),
+            (u(CHILD), 2, false)
+        ]);
+        assert_eq!(all.changed[0].deadline, NO_DEADLINE);
+        let since = SyncAnchor { counter: 2, time: primitive(t(1_700_000_200)) };
+        let delta = replica_deployments(&index, &approvals, &declined, Some(since));
+        assert_eq!(delta.current, all.current, "the GUIDs are stable");
+        assert_eq!(delta.changed.iter().map(|d| d.update_id).collect::<Vec<_>>(), [u(CHILD)]);
+    }
+}
