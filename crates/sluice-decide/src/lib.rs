@@ -2,6 +2,13 @@
 //! changes. Sans-I/O: fed plain records (catalog entries, groups, approvals, events), returns
 //! plain decisions; the server loads the records and stores the results.
 //!
+//! Invariant: nothing here touches the store, the catalog service, an async runtime, a
+//! database or an HTTP stack (`crates/sluice/tests/architecture.rs` checks the dependency
+//! tree); the time of day comes in as a `now` argument, and randomness is used only for
+//! cookie nonces. Its vocabulary is shared, not copied: approval actions and reported states
+//! are `sluice-api`'s, deployment actions `sluice-soap`'s, the upstream role's answers
+//! `sluice-wsusss`'s.
+//!
 //! - `targeting`: approval inheritance over the computer-group tree, group membership,
 //!   removals and effective approvals;
 //! - `index`: the in-memory catalog as clients see it (latest revisions, graph facts, escaped
