@@ -202,8 +202,7 @@ pub struct ComputerView {
 pub struct EffectiveApprovalView {
     pub update_id: String,
     pub title: String,
-    /// install | uninstall | not_approved
-    pub action: String,
+    pub action: ApprovalAction,
     /// RFC 3339, UTC.
     pub deadline: Option<String>,
     /// The group whose approval applies (possibly an ancestor of the computer's group).
@@ -241,7 +240,7 @@ pub struct StatusCounts {
 
 /// An update's state on a computer, as last reported: the names the API uses in
 /// [`ComputerUpdateStatus::state`], [`StatusEntry::state`] and [`StatusCounts`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportedState {
     Unknown,
@@ -278,6 +277,12 @@ impl ReportedState {
 
     pub fn parse(s: &str) -> Option<ReportedState> {
         ReportedState::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ReportedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
     }
 }
 
@@ -359,6 +364,54 @@ pub struct ApprovalRequest {
     pub accept_license: bool,
 }
 
+/// What an approval tells a computer group to do with an update: one type from the store's
+/// column through targeting and the admin API to the wire (`sluice-decide` maps it to the
+/// deployments WSUS sends). Serialised, stored and printed as `install`, `uninstall`,
+/// `not_approved`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAction {
+    /// Install the update.
+    Install,
+    /// Uninstall the update.
+    Uninstall,
+    /// Explicitly not approved (overrides an inherited approval).
+    NotApproved,
+}
+
+impl ApprovalAction {
+    /// Every value, in declaration order.
+    pub const ALL: &'static [ApprovalAction] =
+        &[ApprovalAction::Install, ApprovalAction::Uninstall, ApprovalAction::NotApproved];
+
+    /// The stored and serialised spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalAction::Install => "install",
+            ApprovalAction::Uninstall => "uninstall",
+            ApprovalAction::NotApproved => "not_approved",
+        }
+    }
+
+    /// Parses the stored spelling (exact match; the API's lenient parsing of requests is the
+    /// catalog's).
+    pub fn parse(s: &str) -> Option<ApprovalAction> {
+        ApprovalAction::ALL.iter().copied().find(|a| a.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ApprovalAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so the CLI's column widths apply.
+        f.pad(self.as_str())
+    }
+}
+
+/// Id of WSUS's built-in "All Computers" group, the root every computer belongs to.
+pub const ALL_COMPUTERS_GROUP: uuid::Uuid = uuid::Uuid::from_u128(0xa0a08746_4dbe_4a37_9adf_9e7652c0b421);
+/// Id of WSUS's built-in "Unassigned Computers" group: computers in no other group.
+pub const UNASSIGNED_COMPUTERS_GROUP: uuid::Uuid = uuid::Uuid::from_u128(0xb73ca6ed_5727_47f3_84de_015e03f6a88a);
+
 /// An approval of an update for a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalView {
@@ -366,8 +419,7 @@ pub struct ApprovalView {
     pub title: String,
     pub group_id: String,
     pub group: String,
-    /// install | uninstall | not_approved
-    pub action: String,
+    pub action: ApprovalAction,
     /// RFC 3339, UTC.
     pub deadline: Option<String>,
     pub approved_by: String,

@@ -83,6 +83,23 @@ mod tests {
         assert!(err.to_string().contains("upstreem"), "{err}");
     }
 
+    /// The store keeps an approval's action as its text spelling and the API serialises it:
+    /// both must be the same words, which existing databases already hold.
+    #[test]
+    fn approval_actions_serialise_and_store_as_the_same_words() {
+        for (a, word) in [
+            (ApprovalAction::Install, "install"),
+            (ApprovalAction::Uninstall, "uninstall"),
+            (ApprovalAction::NotApproved, "not_approved"),
+        ] {
+            assert_eq!(a.as_str(), word);
+            assert_eq!(ApprovalAction::parse(word), Some(a));
+            assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{word}\""));
+            assert_eq!(format!("{a:<14}|"), format!("{word:<14}|"), "Display pads for the CLI's columns");
+        }
+        assert_eq!(ApprovalAction::parse("Install"), None, "stored spellings match exactly");
+    }
+
     #[test]
     fn absent_optional_fields_read_as_none() {
         let v: ApprovalView = serde_json::from_str(

@@ -320,7 +320,7 @@ fn approval_view(a: &Approval, title: &str, group: &str) -> ApprovalView {
         title: title.to_string(),
         group_id: a.group_id.to_string(),
         group: group.to_string(),
-        action: a.action.as_str().to_string(),
+        action: a.action,
         deadline: a.deadline.map(format_utc),
         approved_by: a.approved_by.clone(),
         approved_at: format_utc(a.approved_at),
@@ -535,7 +535,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(a.license_accepted_by.as_deref(), Some("alice"));
-        assert_eq!(a.action, "install");
+        assert_eq!(a.action, Install);
 
         let e = c.approve(&req(with_id, "All Computers"), "bob").await.unwrap_err();
         assert!(is_conflict(&e), "{e}");

@@ -128,7 +128,7 @@ impl Catalog {
     /// Every computer group in tree order, with its direct member and approval counts.
     pub async fn list_groups(&self) -> Result<Vec<ComputerGroupView>, CatalogError> {
         let groups = self.groups().await?;
-        let snapshot = TargetingSnapshot::new(&groups, &[], []);
+        let snapshot = crate::targeting::snapshot(&groups, &[], []);
         let memberships = self.memberships(&groups).await?;
         let all_computers = self.store.list_computers(None).await?;
         let mut members: HashMap<Uuid, i64> = HashMap::new();
@@ -190,7 +190,7 @@ impl Catalog {
         self.bump_version().await?;
         let mut all = groups;
         all.push(created.clone());
-        let snapshot = TargetingSnapshot::new(&all, &[], []);
+        let snapshot = crate::targeting::snapshot(&all, &[], []);
         let names: HashMap<Uuid, &str> = all.iter().map(|g| (g.id, g.name.as_str())).collect();
         Ok(Self::group_view(&created, &snapshot, &names, 0, 0))
     }
@@ -271,7 +271,7 @@ impl Catalog {
     pub async fn list_computers(&self, group: Option<&str>) -> Result<Vec<ComputerView>, CatalogError> {
         let groups = self.groups().await?;
         let filter = group.map(|g| Self::find_group(&groups, g).map(|g| g.id)).transpose()?;
-        let snapshot = TargetingSnapshot::new(&groups, &[], []);
+        let snapshot = crate::targeting::snapshot(&groups, &[], []);
         let memberships = self.memberships(&groups).await?;
         let names: HashMap<Uuid, String> = groups.iter().map(|g| (g.id, g.name.clone())).collect();
         let mut out = Vec::new();
@@ -306,7 +306,7 @@ impl Catalog {
             approvals.push(EffectiveApprovalView {
                 update_id: update.to_string(),
                 title: titles.get(self, update).await?,
-                action: e.action.as_str().to_string(),
+                action: e.action,
                 deadline: e.deadline.map(format_utc),
                 group: names
                     .get(&e.approval_group)
@@ -378,7 +378,7 @@ impl Catalog {
             ids.push(UNASSIGNED_COMPUTERS_GROUP);
         }
         self.store.set_computer_groups(id, &ids).await?;
-        let snapshot = TargetingSnapshot::new(&groups, &[], []);
+        let snapshot = crate::targeting::snapshot(&groups, &[], []);
         let names: HashMap<Uuid, String> = groups.iter().map(|g| (g.id, g.name.clone())).collect();
         Ok(Self::computer_view(&c, &snapshot.membership(&ids), &names))
     }

@@ -7,7 +7,7 @@
 //! - `approvals`: approvals, declines and license acceptance;
 //! - `status`: reported update states;
 //! - `settings`: targeting mode and replica mode;
-//! - `targeting`: the approval each computer ends up with ([`targeting::TargetingSnapshot`]).
+//! - `targeting`: loads the approval inheritance snapshot (`sluice_decide::targeting`).
 
 pub mod api;
 pub mod approvals;

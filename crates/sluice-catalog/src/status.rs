@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use crate::api::{ComputerStatusRow, StatusCounts, StatusQuery, StatusReport, UpdateStatusRow};
 use crate::approvals::parse_update_id;
-use crate::targeting::TargetingSnapshot;
 use crate::times::format_utc;
 use crate::{Catalog, CatalogError};
 
@@ -35,7 +34,7 @@ impl Catalog {
         };
         let groups = self.groups().await?;
         let group = group_q.as_deref().map(|g| Self::find_group(&groups, g)).transpose()?;
-        let snapshot = TargetingSnapshot::new(&groups, &[], []);
+        let snapshot = crate::targeting::snapshot(&groups, &[], []);
         let memberships = self.memberships(&groups).await?;
         let computers: Vec<Computer> = match &computer_q {
             Some(c) => vec![

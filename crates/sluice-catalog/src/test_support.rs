@@ -16,10 +16,7 @@ pub(crate) fn t(s: &str) -> OffsetDateTime {
 }
 
 pub(crate) const T1: &str = "2026-02-01T00:00:00Z";
-pub(crate) const T2: &str = "2026-02-02T00:00:00Z";
-pub(crate) const T3: &str = "2026-02-03T00:00:00Z";
 pub(crate) const D1: &str = "2026-03-01T08:00:00Z";
-pub(crate) const D2: &str = "2026-03-02T08:00:00Z";
 
 pub(crate) struct Doc {
     pub(crate) id: Uuid,

@@ -20,7 +20,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sluice_catalog::api::ApprovalRequest;
 use sluice_metadata::ns;
-use sluice_scan::sync::{sync_updates, SyncQuery};
+use sluice_decide::sync::{sync_updates, SyncQuery};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- deterministic generator
@@ -402,7 +402,7 @@ fn scan(c: &mut Criterion) {
     let software: std::collections::HashSet<i64> = index
         .entries
         .iter()
-        .filter(|e| e.kind == sluice_scan::index::Kind::Software)
+        .filter(|e| e.kind == sluice_decide::index::Kind::Software)
         .map(|e| e.revision_id as i64)
         .collect();
     let raw_core: Vec<usize> = rt
@@ -413,7 +413,7 @@ fn scan(c: &mut Criterion) {
         .map(|(_, b)| b.len())
         .collect();
     let software_escaped: Vec<usize> =
-        index.entries.iter().filter(|e| e.kind == sluice_scan::index::Kind::Software).map(|e| e.core.len()).collect();
+        index.entries.iter().filter(|e| e.kind == sluice_decide::index::Kind::Software).map(|e| e.core.len()).collect();
     eprintln!(
         "catalog: {} revisions ({} imported), {} non-leaf, {} bundles, {} approvals; software Core fragments {}..{} bytes \
          (mean {}), escaped for the wire {}..{} bytes (mean {})",
@@ -430,7 +430,7 @@ fn scan(c: &mut Criterion) {
         software_escaped.iter().sum::<usize>() / software_escaped.len(),
     );
     assert!(index.entries.len() >= 20_000);
-    assert!(non_leaf.len() <= sluice_scan::sync::MAX_INSTALLED_NON_LEAF);
+    assert!(non_leaf.len() <= sluice_decide::sync::MAX_INSTALLED_NON_LEAF);
 
     // The native client's handshake, over HTTP with one keep-alive connection.
     let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();

@@ -2,9 +2,9 @@
 //! ReportingWebService, answered as a real WSUS answers them.
 //!
 //! Request bytes are decoded by `sluice-soap`, evaluated against the scan snapshot
-//! (`sluice-scan`), and encoded back; responses are xpress-compressed when the client asks.
+//! (`sluice-decide`), and encoded back; responses are xpress-compressed when the client asks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -12,13 +12,14 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sluice_catalog::targeting::TargetingMode;
-use sluice_scan::cookie::{AuthCookie, ClientCookie, CookieError, COOKIE_LIFETIME};
-use sluice_scan::index::Entry;
-use sluice_scan::scope::{Action, Deployment};
-use sluice_scan::sync::{sync_updates, SyncQuery, MAX_INSTALLED_NON_LEAF};
+use sluice_decide::events;
+use sluice_decide::cookie::{AuthCookie, ClientCookie, CookieError, COOKIE_LIFETIME};
+use sluice_decide::index::Entry;
+use sluice_decide::scope::Deployment;
+use sluice_decide::sync::{sync_updates, SyncQuery, MAX_INSTALLED_NON_LEAF};
 use sluice_soap as soap;
 use sluice_soap::{ErrorCode, Fault, Request as SoapRequest, Service};
-use sluice_store::{InstallState, NewComputer, UpdateStatus};
+use sluice_store::{NewComputer, UpdateStatus};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -225,16 +226,6 @@ fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn soap_action(a: Action) -> soap::DeploymentAction {
-    match a {
-        Action::Install => soap::DeploymentAction::Install,
-        Action::Uninstall => soap::DeploymentAction::Uninstall,
-        Action::PreDeploymentCheck => soap::DeploymentAction::PreDeploymentCheck,
-        Action::Evaluate => soap::DeploymentAction::Evaluate,
-        Action::Bundle => soap::DeploymentAction::Bundle,
-    }
-}
-
 /// Clients below protocol 1.8 must not get the AutoSelect/AutoDownload/SupersedenceBehavior
 /// trio (MS-WUSP 2.2.2.2.4).
 fn supports_auto_fields(protocol: &str) -> bool {
@@ -244,7 +235,7 @@ fn supports_auto_fields(protocol: &str) -> bool {
 }
 
 fn soap_deployment(d: &Deployment, protocol: &str) -> soap::Deployment {
-    let mut out = soap::Deployment::new(d.id, soap_action(d.action), d.last_change.date());
+    let mut out = soap::Deployment::new(d.id, d.action, d.last_change.date());
     out.is_assigned = d.is_assigned;
     out.deadline = d.deadline.map(soap::format_datetime);
     if !supports_auto_fields(protocol) {
@@ -586,7 +577,7 @@ impl Ctx<'_> {
             let e = &snap.index.entries[i];
             let Some(d) = &deployments[i] else { continue };
             // Real WSUS leaves bundle children out; the client then re-syncs them.
-            if e.revision_number != g.revision_number || d.action == Action::Bundle {
+            if e.revision_number != g.revision_number || d.action == soap::DeploymentAction::Bundle {
                 continue;
             }
             results.push(soap::RefreshCacheResult {
@@ -599,8 +590,8 @@ impl Ctx<'_> {
         Ok(soap::encode_refresh_cache_response(&results))
     }
 
-    fn content_url(&self, snap: &Snapshot, file: &sluice_scan::index::FileRef) -> String {
-        if snap.source == sluice_scan::scope::FileSource::MicrosoftUpdate {
+    fn content_url(&self, snap: &Snapshot, file: &sluice_decide::index::FileRef) -> String {
+        if snap.source == sluice_decide::scope::FileSource::MicrosoftUpdate {
             if let Some(u) = &file.mu_url {
                 return u.clone();
             }
@@ -674,7 +665,7 @@ impl Ctx<'_> {
         entries: &[usize],
         types: &[soap::FragmentType],
         locales: &[String],
-    ) -> Result<Vec<(usize, soap::FragmentType, sluice_scan::index::Bytes)>, Fault> {
+    ) -> Result<Vec<(usize, soap::FragmentType, sluice_decide::index::Bytes)>, Fault> {
         let mut langs: Vec<String> = Vec::new();
         // Every language costs a store query per revision: a hostile list of thousands would
         // keep the server busy for minutes, so only the client's first few count.
@@ -715,7 +706,7 @@ impl Ctx<'_> {
                             .fragment(e.revision_id as i64, kind, lang)
                             .await
                             .map_err(internal)?
-                            .map(|f| sluice_scan::index::escape_fragment(&f))
+                            .map(|f| sluice_decide::index::escape_fragment(&f))
                     };
                     if let Some(b) = bytes {
                         if found_langs.insert(lang.clone()) {
@@ -799,42 +790,9 @@ impl Ctx<'_> {
         }))
     }
 
-    /// Updates approved (install or uninstall) for the computer, and updates it has a status
-    /// row for other than not-applicable.
-    async fn status_scope(&self, snap: &Snapshot, computer_id: &str, requested_groups: &[String]) -> Result<(HashSet<Uuid>, HashSet<Uuid>), Fault> {
-        let assigned: Vec<Uuid> = match snap.mode {
-            TargetingMode::Server => self.state.store.computer_groups(computer_id).await.map_err(internal)?.into_iter().map(|g| g.id).collect(),
-            TargetingMode::Client => Vec::new(),
-        };
-        let groups = snap.targeting.groups_of(snap.mode, &assigned, Some(&requested_groups.join(";")));
-        let approved = snap
-            .targeting
-            .effective_for_groups(&groups)
-            .into_iter()
-            .filter(|(_, a)| a.action != sluice_store::ApprovalAction::NotApproved)
-            .map(|(u, _)| u)
-            .collect();
-        let previous = self
-            .state
-            .store
-            .status_for_computer(computer_id)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .filter(|r| r.state != InstallState::NotApplicable)
-            .map(|r| r.update_id)
-            .collect();
-        Ok((approved, previous))
-    }
-
-    /// Turns reporting events into per-computer, per-update status as WSUS does: event 156
-    /// is authoritative (U needed, V installed, W pending reboot, g failed, h downloaded);
-    /// install and failure events move single updates in between.
-    ///
-    /// The work is bounded by the catalog, not by the request: at most
-    /// [`MAX_EVENTS_PER_BATCH`] events, updates the catalog does not hold are ignored, the
-    /// computer's scope is read once, only the batch's last 156 (the one that stands) walks
-    /// the catalog, and one row per update is written.
+    /// Stores what a batch of reporting events changes (`sluice_decide::events`): the
+    /// computer's scope is read only when a summary needs it, one row is written per update.
+    /// At most [`MAX_EVENTS_PER_BATCH`] events are taken.
     async fn report_events(&self, computer_id: &str, requested_groups: &[String], events: &[soap::ReportingEvent]) -> Result<(), Fault> {
         let store = &self.state.store;
         let now = OffsetDateTime::now_utc();
@@ -845,80 +803,28 @@ impl Ctx<'_> {
             return Err(Fault::new(ErrorCode::RegistrationRequired, Service::Reporting));
         }
         let snap = self.snapshot().await?;
-        let last_summary = events.iter().rposition(|ev| ev.basic.event_id == 156);
-        // Later events win: a row per update, in the order the client reported.
-        let mut changes: HashMap<Uuid, UpdateStatus> = HashMap::new();
-        for (n, ev) in events.iter().enumerate() {
-            let b = &ev.basic;
-            let at = b.time_at_target.as_deref().and_then(soap::parse_datetime).unwrap_or(now).min(now);
-            let mut set = |update: Uuid, state: InstallState| {
-                // Status is kept for updates of this catalog only: a GUID nobody published
-                // here would just be a row an attacker chose.
-                let Some(i) = snap.index.entry_of_update(&update) else { return };
-                changes.insert(
-                    update,
-                    UpdateStatus {
-                        computer_id: computer_id.to_string(),
-                        update_id: update,
-                        revision_number: snap.index.entries[i].revision_number,
-                        state,
-                        last_event_time: at,
-                        last_event_id: Some(b.event_id.to_string()),
-                    },
-                );
+        let scope = if events::needs_scope(events) {
+            let assigned: Vec<Uuid> = match snap.mode {
+                TargetingMode::Server => store.computer_groups(computer_id).await.map_err(internal)?.into_iter().map(|g| g.id).collect(),
+                TargetingMode::Client => Vec::new(),
             };
-            let single = b.update_id.map(|u| u.update_id).filter(|u| !u.is_nil());
-            match b.event_id {
-                156 => {
-                    let misc = ev.extended.as_ref().map(|x| x.misc_data.as_slice()).unwrap_or(&[]);
-                    let mut named = HashSet::new();
-                    for (tag, state) in [
-                        ("U", InstallState::NotInstalled),
-                        ("V", InstallState::Installed),
-                        ("W", InstallState::InstalledPendingReboot),
-                        ("h", InstallState::Downloaded),
-                        ("g", InstallState::Failed),
-                    ] {
-                        let listed = misc
-                            .iter()
-                            .filter_map(|m| m.strip_prefix(tag).and_then(|r| r.strip_prefix('=')))
-                            .flat_map(|v| v.split(';'))
-                            .filter_map(|u| Uuid::parse_str(u.trim()).ok());
-                        for u in listed {
-                            if named.insert(u) {
-                                set(u, state);
-                            }
-                        }
-                    }
-                    if Some(n) != last_summary {
-                        continue;
-                    }
-                    // Updates the client did not name do not apply to it. Rows are written
-                    // for the updates approved for this computer and for those it reported on
-                    // before; for the rest of the catalog "reported, no row" already means not
-                    // applicable, and writing thousands of rows per computer per scan is the
-                    // database bloat WSUS administrators fight.
-                    let (approved, previous) = self.status_scope(&snap, computer_id, requested_groups).await?;
-                    for e in &snap.index.entries {
-                        if e.kind == sluice_scan::index::Kind::Software
-                            && e.explicitly_deployable
-                            && !named.contains(&e.update_id)
-                            && !snap.targeting.is_declined(e.update_id)
-                            && !e.expired
-                            && (approved.contains(&e.update_id) || previous.contains(&e.update_id))
-                        {
-                            set(e.update_id, InstallState::NotApplicable);
-                        }
-                    }
-                }
-                182 | 161 => single.into_iter().for_each(|u| set(u, InstallState::Failed)),
-                162 => single.into_iter().for_each(|u| set(u, InstallState::Downloaded)),
-                183 | 190 => single.into_iter().for_each(|u| set(u, InstallState::Installed)),
-                184 | 191 | 201 => single.into_iter().for_each(|u| set(u, InstallState::InstalledPendingReboot)),
-                _ => {}
-            }
-        }
-        let changes: Vec<UpdateStatus> = changes.into_values().collect();
+            let groups = snap.targeting.groups_of(snap.mode, &assigned, Some(&requested_groups.join(";")));
+            let reported = store.status_for_computer(computer_id).await.map_err(internal)?;
+            Some(events::StatusScope::new(&snap.targeting, &groups, reported.into_iter().map(|r| (r.update_id, r.state))))
+        } else {
+            None
+        };
+        let changes: Vec<UpdateStatus> = events::status_changes(&snap.index, &snap.targeting, events, scope.as_ref(), now)
+            .into_iter()
+            .map(|c| UpdateStatus {
+                computer_id: computer_id.to_string(),
+                update_id: c.update_id,
+                revision_number: c.revision_number,
+                state: c.state,
+                last_event_time: c.at,
+                last_event_id: Some(c.event_id.to_string()),
+            })
+            .collect();
         store.set_update_statuses(&changes).await.map_err(internal)?;
         store.touch_computer_report(computer_id, now).await.map_err(internal)?;
         Ok(())

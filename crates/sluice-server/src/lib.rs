@@ -12,10 +12,12 @@ pub mod client_limits;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
+pub mod index_load;
 pub mod instance_record;
 pub mod listener;
 pub mod scan_state;
 pub mod server_sync;
+mod server_sync_rollup;
 pub mod soap_edge;
 
 use std::future::Future;

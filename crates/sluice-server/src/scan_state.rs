@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
 
-use sluice_scan::cookie::CookieKeys;
-use sluice_scan::index::CatalogIndex;
-use sluice_scan::scope::{self, Approved, Deployment, FileSource};
+use sluice_decide::cookie::CookieKeys;
+use sluice_decide::index::CatalogIndex;
+use sluice_decide::scope::{self, Deployment, FileSource};
 use sluice_catalog::targeting::{TargetingMode, TargetingSnapshot};
 use sluice_catalog::{Catalog, CatalogError};
 use sluice_store::StoreError;
@@ -46,31 +46,7 @@ impl Snapshot {
                 return d.clone();
             }
         }
-        // A removed approval leaves no row behind; its removal time is what moves the
-        // deployment's change time past the watermark of clients that cached the old one.
-        let removed = self.targeting.removals_for_groups(&key);
-        let mut approvals: HashMap<Uuid, Approved> = HashMap::new();
-        let mut unapproved_since: HashMap<Uuid, OffsetDateTime> = HashMap::new();
-        for (update, e) in self.targeting.effective_for_groups(&key) {
-            let changed_at = removed.get(&update).map_or(e.last_change, |r| e.last_change.max(*r));
-            let uninstall = match e.action {
-                sluice_store::ApprovalAction::Install => false,
-                sluice_store::ApprovalAction::Uninstall => true,
-                // Explicitly not approved: detect-only, changed when that approval was set.
-                sluice_store::ApprovalAction::NotApproved => {
-                    unapproved_since.insert(update, changed_at);
-                    continue;
-                }
-            };
-            approvals.insert(update, Approved { uninstall, deadline: e.deadline, changed_at });
-        }
-        for (update, at) in removed {
-            if !approvals.contains_key(&update) {
-                let t = unapproved_since.entry(update).or_insert(at);
-                *t = (*t).max(at);
-            }
-        }
-        let d = Arc::new(scope::deployments_with_changes(&self.index, &approvals, &unapproved_since, &self.declined, self.source));
+        let d = Arc::new(scope::deployments_for_groups(&self.index, &self.targeting, &self.declined, self.source, &key));
         if let Ok(mut cache) = self.deployments.lock() {
             // Bounded: group sets are few in practice; a pathological number just recomputes.
             if cache.len() < 4096 {
@@ -224,7 +200,7 @@ async fn versions(catalog: &Catalog) -> Result<(i64, i64), CatalogError> {
 async fn build(catalog: &Catalog, built_for: u64) -> Result<Snapshot, CatalogError> {
     // Versions first: a change landing during the build is then seen as newer next time.
     let versions = versions(catalog).await?;
-    let index = CatalogIndex::load(catalog.store()).await?;
+    let index = crate::index_load::load(catalog.store()).await?;
     let targeting = catalog.targeting_snapshot().await?;
     let mode = catalog.targeting_mode().await?;
     let declined: HashSet<Uuid> =

@@ -10,7 +10,7 @@ use sluice_agent::agent::{Agent, Evaluator, MachineState, ScanReport};
 use sluice_agent::profile::{Profile, RulesEvaluator};
 use sluice_agent::requests::{self, CookieText};
 use sluice_agent::wire::{self, child, children, text_at, WireError};
-use sluice_scan::cookie::{ClientCookie, CookieKeys};
+use sluice_decide::cookie::{ClientCookie, CookieKeys};
 use sluice_testkit::server::TestServer;
 use time::OffsetDateTime;
 use uuid::Uuid;

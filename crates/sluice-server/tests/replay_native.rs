@@ -78,8 +78,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use sluice_scan::index::CatalogIndex;
-use sluice_scan::scope::{Action, Approved, FileSource};
+use sluice_decide::index::CatalogIndex;
+use sluice_decide::scope::{Action, Approved, FileSource};
 use sluice_server::api::ApprovalRequest;
 use sluice_server::scan_state::Snapshot;
 use sluice_server::RunningServer;
@@ -413,11 +413,11 @@ impl Ours {
         &self.snap.index
     }
 
-    fn entry_of_revision(&self, ours: i32) -> Option<&sluice_scan::index::Entry> {
+    fn entry_of_revision(&self, ours: i32) -> Option<&sluice_decide::index::Entry> {
         self.index().entry_of_revision(ours).map(|i| &self.index().entries[i])
     }
 
-    fn entry_of_update(&self, u: &Uuid) -> Option<&sluice_scan::index::Entry> {
+    fn entry_of_update(&self, u: &Uuid) -> Option<&sluice_decide::index::Entry> {
         self.index().entry_of_update(u).map(|i| &self.index().entries[i])
     }
 
@@ -771,7 +771,7 @@ fn check_sync_updates(c: &Ctx<'_>, delivered_so_far: &mut HashSet<i32>) -> Vec<D
     }
 
     // Our catalog pages are tiny; the real flow pages were truncated at 30.
-    assert_eq!(kid_text(o, "Truncated").as_deref(), Some(if expected_new.len() > sluice_scan::sync::PAGE_SIZE { "true" } else { "false" }));
+    assert_eq!(kid_text(o, "Truncated").as_deref(), Some(if expected_new.len() > sluice_decide::sync::PAGE_SIZE { "true" } else { "false" }));
     if c.ex.name.starts_with("scan/") {
         assert_eq!(kid_text(o, "Truncated"), kid_text(r, "Truncated"), "{}: Truncated", c.ex.name);
     }
@@ -1044,9 +1044,9 @@ async fn approve_kb2267602(server: &RunningServer, catalog: &mut Ours, real_revi
             // member we hold Bundle, the categories Evaluate.
             let approved: HashMap<Uuid, Approved> = approval
                 .iter()
-                .map(|(u, a)| (*u, Approved { uninstall: false, deadline: a.deadline, changed_at: a.last_change }))
+                .map(|(u, a)| (*u, Approved { action: sluice_store::ApprovalAction::Install, deadline: a.deadline, changed_at: a.last_change }))
                 .collect();
-            let unconstrained = sluice_scan::scope::deployments(&snap.index, &approved, &HashSet::new(), FileSource::MicrosoftUpdate);
+            let unconstrained = sluice_decide::scope::deployments(&snap.index, &approved, &HashSet::new(), FileSource::MicrosoftUpdate);
             for (m, d) in snap.index.entries.iter().zip(unconstrained.iter()) {
                 assert_eq!(d.map(|d| d.action.as_str()), Some(real_action(&m.update_id).as_str()), "{} without the content rule", m.update_id);
             }

@@ -4,7 +4,7 @@
 
 mod wusp_client;
 
-use sluice_scan::cookie::{AuthCookie, AUTH_COOKIE_LIFETIME};
+use sluice_decide::cookie::{AuthCookie, AUTH_COOKIE_LIFETIME};
 use wusp_client::*;
 
 /// The GUID of the seeded leaf `i` (see `Harness::seed`).

@@ -96,37 +96,13 @@ text_enum!(
     }
 );
 
-text_enum!(
-    /// What an approval tells a computer group to do with an update.
-    ApprovalAction {
-        /// Install the update.
-        Install => "install",
-        /// Uninstall the update.
-        Uninstall => "uninstall",
-        /// Explicitly not approved (overrides an inherited approval).
-        NotApproved => "not_approved",
-    }
-);
+/// What an approval tells a computer group to do with an update: the admin API's type, stored
+/// as its text spelling (`as_str` / `parse`).
+pub use sluice_api::ApprovalAction;
 
-text_enum!(
-    /// An update's state on one computer, as last reported.
-    InstallState {
-        /// Nothing known yet.
-        Unknown => "unknown",
-        /// The update does not apply to the computer.
-        NotApplicable => "not_applicable",
-        /// Applicable and not installed.
-        NotInstalled => "not_installed",
-        /// Downloaded, not installed yet.
-        Downloaded => "downloaded",
-        /// Installed.
-        Installed => "installed",
-        /// Installed, reboot pending.
-        InstalledPendingReboot => "installed_pending_reboot",
-        /// The last install attempt failed.
-        Failed => "failed",
-    }
-);
+/// An update's state on one computer, as last reported: the admin API's type, stored as its
+/// text spelling (`as_str` / `parse`).
+pub use sluice_api::ReportedState as InstallState;
 
 text_enum!(
     /// Outcome of a synchronisation run.
@@ -433,11 +409,8 @@ pub struct UpdateSummary {
 
 // ------------------------------------------------------------------ computers and groups
 
-/// Id of the built-in "All Computers" group.
-pub const ALL_COMPUTERS_GROUP: Uuid = Uuid::from_u128(0xa0a08746_4dbe_4a37_9adf_9e7652c0b421);
-/// Id of the built-in "Unassigned Computers" group.
-pub const UNASSIGNED_COMPUTERS_GROUP: Uuid =
-    Uuid::from_u128(0xb73ca6ed_5727_47f3_84de_015e03f6a88a);
+/// Ids of the built-in "All Computers" and "Unassigned Computers" groups (WSUS's own).
+pub use sluice_api::{ALL_COMPUTERS_GROUP, UNASSIGNED_COMPUTERS_GROUP};
 
 /// A computer target group.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -137,9 +137,26 @@ fn item_9_the_protocol_crates_depend_on_no_runtime_database_or_http_stack() {
         let under = g.closure(krate);
         let bad: Vec<&str> = NOT_UNDER_API.into_iter().filter(|n| under.contains(*n)).collect();
         assert!(bad.is_empty(), "{krate} pulls in {bad:?} (all: {under:?})");
-        for internal in ["sluice-catalog", "sluice-store", "sluice-server", "sluice-scan"] {
+        for internal in ["sluice-catalog", "sluice-store", "sluice-server", "sluice-decide"] {
             assert!(!under.contains(internal), "{krate} depends on {internal}");
         }
     }
     assert!(g.closure("sluice-soap").contains("sluice-soap-core"), "the walk follows the codec's dependencies");
+}
+
+/// Issue #9 item 1: what a WSUS decides (targeting, deployments, SyncUpdates, event reports,
+/// the upstream role) is a sans-I/O crate fed plain records: the server loads them. Neither a
+/// runtime, a database or an HTTP stack, nor the store or catalog that would bring them, is
+/// under it.
+#[test]
+fn item_9_1_the_decide_crate_depends_on_no_runtime_database_or_http_stack() {
+    let g = graph();
+    let under = g.closure("sluice-decide");
+    assert!(under.contains("uuid"), "the walk follows sluice-decide's dependencies: {under:?}");
+    let bad: Vec<&str> = NOT_UNDER_API.into_iter().filter(|n| under.contains(*n)).collect();
+    assert!(bad.is_empty(), "sluice-decide pulls in {bad:?} (all: {under:?})");
+    for internal in ["sluice-catalog", "sluice-store", "sluice-server", "sluice-sync", "sluice-content"] {
+        assert!(!under.contains(internal), "sluice-decide depends on {internal}");
+    }
+    assert!(g.closure("sluice-server").contains("sluice-decide"), "the server runs on it");
 }

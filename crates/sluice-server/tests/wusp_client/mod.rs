@@ -9,7 +9,7 @@ pub use base64::Engine;
 pub use reqwest::header::{HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
 pub use sluice_metadata::publish::{category_xml, software_update_xml, CategorySpec, PublishSpec};
 pub use sluice_metadata::{CommandLineInstall, ReturnCode, ReturnResult, UpdateFile};
-pub use sluice_scan::cookie::{ClientCookie, CookieKeys};
+pub use sluice_decide::cookie::{ClientCookie, CookieKeys};
 pub use sluice_testkit::server::{Setup, TestServer};
 pub use time::OffsetDateTime;
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};

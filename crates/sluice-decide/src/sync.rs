@@ -39,26 +39,6 @@ pub struct SyncOutcome {
     pub new_watermark_ms: i64,
 }
 
-/// Update ids reachable from `roots` through prerequisites and bundles (the roots included).
-fn closure(index: &CatalogIndex, roots: impl Iterator<Item = usize>) -> HashSet<usize> {
-    let mut seen: HashSet<usize> = HashSet::new();
-    let mut stack: Vec<usize> = roots.collect();
-    while let Some(i) = stack.pop() {
-        if !seen.insert(i) {
-            continue;
-        }
-        let e = &index.entries[i];
-        for dep in e.prerequisites.iter().flatten().chain(e.bundled.iter().flatten()) {
-            if let Some(j) = index.entry_of_update(dep) {
-                if !seen.contains(&j) {
-                    stack.push(j);
-                }
-            }
-        }
-    }
-    seen
-}
-
 /// Entries a category-filtered scan may see: updates in the filter categories, the categories
 /// themselves, and everything those depend on.
 fn filtered(index: &CatalogIndex, filter: &[Uuid]) -> HashSet<usize> {
@@ -67,7 +47,7 @@ fn filtered(index: &CatalogIndex, filter: &[Uuid]) -> HashSet<usize> {
     let roots = index.entries.iter().enumerate().filter_map(|(i, e)| {
         (filter.contains(&e.update_id) || e.categories.iter().any(|c| filter.contains(c))).then_some(i)
     });
-    closure(index, roots)
+    index.closure(roots, |_| true)
 }
 
 pub fn sync_updates(index: &CatalogIndex, deployments: &[Option<Deployment>], q: &SyncQuery<'_>) -> SyncOutcome {

@@ -3,9 +3,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sluice_scan::index::{CatalogIndex, Entry, FileRef, Kind};
-use sluice_scan::scope::{deployments, Action, Approved, FileSource};
-use sluice_scan::sync::{sync_updates, SyncQuery, PAGE_SIZE};
+use sluice_decide::index::{CatalogIndex, Entry, FileRef, Kind};
+use sluice_decide::scope::{deployments, Action, Approved, FileSource};
+use sluice_decide::sync::{sync_updates, SyncQuery, PAGE_SIZE};
+use sluice_decide::targeting::ApprovalAction;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -123,7 +124,7 @@ fn deployments_follow_approvals_files_bundles_and_declines() {
         HashMap::new(),
     );
     let when = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-    let approvals = HashMap::from([(u(100), Approved { uninstall: false, deadline: Some(when), changed_at: when })]);
+    let approvals = HashMap::from([(u(100), Approved { action: ApprovalAction::Install, deadline: Some(when), changed_at: when })]);
     let declined = HashSet::from([u(102)]);
     let actions = |index: &CatalogIndex, src| -> Vec<Option<Action>> {
         deployments(index, &approvals, &declined, src).iter().map(|d| d.map(|d| d.action)).collect()
@@ -141,7 +142,7 @@ fn deployments_follow_approvals_files_bundles_and_declines() {
     let again = deployments(&index, &approvals, &declined, FileSource::Local);
     assert_eq!(d[0].unwrap().id, again[0].unwrap().id);
     assert_ne!(d[0].unwrap().id, d[3].unwrap().id);
-    let uninstall = HashMap::from([(u(100), Approved { uninstall: true, deadline: None, changed_at: when })]);
+    let uninstall = HashMap::from([(u(100), Approved { action: ApprovalAction::Uninstall, deadline: None, changed_at: when })]);
     let u2 = deployments(&index, &uninstall, &declined, FileSource::Local);
     assert_eq!(u2[0].unwrap().action, Uninstall);
     assert_ne!(u2[0].unwrap().id, d[0].unwrap().id);
@@ -156,7 +157,7 @@ fn declined_cached_revisions_go_out_of_scope_and_changes_are_reported_once() {
     let wm = first.new_watermark_ms;
     // Approve 30 later: it is cached, so it comes back as a changed update.
     let later = OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
-    let approvals = HashMap::from([(u(200), Approved { uninstall: false, deadline: None, changed_at: later })]);
+    let approvals = HashMap::from([(u(200), Approved { action: ApprovalAction::Install, deadline: None, changed_at: later })]);
     let d = deployments(&index, &approvals, &HashSet::from([u(201)]), FileSource::MicrosoftUpdate);
     let out = sync_updates(&index, &d, &SyncQuery { other_cached: &[30, 31], watermark_ms: wm, ..Default::default() });
     assert!(out.new_updates.is_empty());

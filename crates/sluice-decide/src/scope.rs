@@ -12,32 +12,16 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::index::{CatalogIndex, Kind};
+use crate::targeting::{ApprovalAction, TargetingSnapshot};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Install,
-    Uninstall,
-    PreDeploymentCheck,
-    Evaluate,
-    Bundle,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Install => "Install",
-            Action::Uninstall => "Uninstall",
-            Action::PreDeploymentCheck => "PreDeploymentCheck",
-            Action::Evaluate => "Evaluate",
-            Action::Bundle => "Bundle",
-        }
-    }
-}
+/// The deployment action sent to clients: the SOAP codec's type, used as it is.
+pub use sluice_soap::DeploymentAction as Action;
 
 /// An approval as it applies to one computer (after inheritance and conflict resolution).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Approved {
-    pub uninstall: bool,
+    /// Not Approved: detect-only, as if there were no approval, changed at `changed_at`.
+    pub action: ApprovalAction,
     pub deadline: Option<OffsetDateTime>,
     pub changed_at: OffsetDateTime,
 }
@@ -138,14 +122,20 @@ pub fn deployments_with_changes(
             if e.expired || declined.contains(&e.update_id) {
                 return None;
             }
-            let unapproved_at = match unapproved_since.get(&e.update_id) {
+            let approval = approvals.get(&e.update_id);
+            let mut unapproved_at = match unapproved_since.get(&e.update_id) {
                 Some(t) => e.imported_at.max(*t),
                 None => e.imported_at,
             };
+            // Explicitly not approved: detect-only, changed when that approval was set.
+            if let Some(a) = approval.filter(|a| a.action == ApprovalAction::NotApproved) {
+                unapproved_at = unapproved_at.max(a.changed_at);
+            }
+            let approval = approval.filter(|a| a.action != ApprovalAction::NotApproved);
             let (action, deadline, changed) = match e.kind {
                 Kind::Category | Kind::Detectoid => (Action::Evaluate, None, e.imported_at),
-                Kind::Software | Kind::Driver => match approvals.get(&e.update_id) {
-                    Some(a) if a.uninstall => (Action::Uninstall, a.deadline, a.changed_at),
+                Kind::Software | Kind::Driver => match approval {
+                    Some(a) if a.action == ApprovalAction::Uninstall => (Action::Uninstall, a.deadline, a.changed_at),
                     Some(a) if source == FileSource::MicrosoftUpdate || files_ready(index, i, 0) => {
                         (Action::Install, a.deadline, a.changed_at)
                     }
@@ -174,4 +164,26 @@ pub fn deployments_with_changes(
             })
         })
         .collect()
+}
+
+/// The deployment of every index entry for a computer in `groups`, from the targeting
+/// snapshot: its effective approvals, and the removals that changed what it inherits.
+pub fn deployments_for_groups(
+    index: &CatalogIndex,
+    targeting: &TargetingSnapshot,
+    declined: &HashSet<Uuid>,
+    source: FileSource,
+    groups: &[Uuid],
+) -> Vec<Option<Deployment>> {
+    // A removed approval leaves no row behind; its removal time is what moves the
+    // deployment's change time past the watermark of clients that cached the old one.
+    let removed = targeting.removals_for_groups(groups);
+    let mut approvals: HashMap<Uuid, Approved> = HashMap::new();
+    for (update, e) in targeting.effective_for_groups(groups) {
+        let changed_at = removed.get(&update).map_or(e.last_change, |r| e.last_change.max(*r));
+        approvals.insert(update, Approved { action: e.action, deadline: e.deadline, changed_at });
+    }
+    let unapproved_since: HashMap<Uuid, OffsetDateTime> =
+        removed.into_iter().filter(|(update, _)| !approvals.contains_key(update)).collect();
+    deployments_with_changes(index, &approvals, &unapproved_since, declined, source)
 }

@@ -1,0 +1,33 @@
+//! What a WSUS decides: what each client and downstream server is offered, and what a report
+//! changes. Sans-I/O: fed plain records (catalog entries, groups, approvals, events), returns
+//! plain decisions; the server loads the records and stores the results.
+//!
+//! Invariant: nothing here touches the store, the catalog service, an async runtime, a
+//! database or an HTTP stack (`crates/sluice/tests/architecture.rs` checks the dependency
+//! tree); the time of day comes in as a `now` argument, and randomness is used only for
+//! cookie nonces. Its vocabulary is shared, not copied: approval actions and reported states
+//! are `sluice-api`'s, deployment actions `sluice-soap`'s, the upstream role's answers
+//! `sluice-wsusss`'s.
+//!
+//! - `targeting`: approval inheritance over the computer-group tree, group membership,
+//!   removals and effective approvals;
+//! - `index`: the in-memory catalog as clients see it (latest revisions, graph facts, escaped
+//!   fragments);
+//! - `scope`: the deployment of every revision for one set of computer groups;
+//! - `sync`: the SyncUpdates algorithm;
+//! - `events`: what a client's event reports change (events in, status changes out);
+//! - `cookie`: the sealed client and authorization cookies;
+//! - `upstream`: what this server offers downstream servers (revision lists, anchors, replica
+//!   deployments, languages);
+//! - `session_cookie`: the downstream servers' authorization and session cookies;
+//! - `rollup`: which downstream servers a rollup may speak for.
+
+pub mod cookie;
+pub mod events;
+pub mod index;
+pub mod rollup;
+pub mod scope;
+pub mod session_cookie;
+pub mod sync;
+pub mod targeting;
+pub mod upstream;
