@@ -340,7 +340,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
         dss.server
             .state
             .store
-            .set_setting("storage-mode", mode)
+            .set(sluice_store::settings::STORAGE_MODE, &sluice_store::StorageMode::parse(mode).unwrap())
             .await
             .unwrap();
         let c = decode_get_config_data_response(

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use sluice_server::config::Config;
+use sluice_sync::SyncSettingsExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
