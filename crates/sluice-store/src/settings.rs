@@ -3,7 +3,9 @@
 //! values are written and read back ([`SettingValue`]); a value that does not read back is
 //! reported as [`StoreError::Corrupt`] naming its key, never silently replaced.
 //!
-//! The key strings are what existing databases hold: never change one without a migration.
+//! A new setting is one line in `registry!` below, with a value type that implements
+//! [`SettingValue`]. The key strings are what existing databases hold: never change one
+//! without a migration.
 //!
 //! Two server ids exist, for two roles a WSUS server plays under one id: which one is changed
 //! decides who notices, so a server that had both keeps both.
@@ -58,66 +60,57 @@ impl<T> std::fmt::Debug for Setting<T> {
 
 // ---------------------------------------------------------------- the registry
 
-/// Moves on whenever groups, approvals, declines or the targeting mode change, so every
-/// process serving clients from this database knows to rebuild its targeting snapshot.
-/// Time-based and strictly increasing (see [`Store::bump_version`]); absent = 0.
-pub const APPROVALS_VERSION: Setting<i64> = Setting::new("approvals-version");
-/// Moves on whenever revisions are added (the scan index is rebuilt); absent = 0.
-pub const CATALOG_VERSION: Setting<i64> = Setting::new("catalog-version");
-/// Whether computers' groups are chosen on the server or by the clients' TargetGroup policy.
-pub const TARGETING_MODE: Setting<TargetingMode> = Setting::new("targeting-mode");
-/// The configuration LastChange clients get from GetConfig and echo in GetCookie (UTC, whole
-/// milliseconds, RFC 3339); moves on with the targeting mode.
-pub const CLIENT_CONFIG_LAST_CHANGE: Setting<OffsetDateTime> = Setting::new("client-config-last-change");
-/// The key sealing client and downstream-server cookies, created at first start.
-pub const COOKIE_KEY: Setting<CookieKey> = Setting::new("client-cookie-key");
-/// The id this server seals into the cookies it issues and names as the source of export
-/// packages, created at first start (why it is not [`DOWNSTREAM_ACCOUNT_ID`]: module docs).
-pub const CLIENT_FACING_SERVER_ID: Setting<Uuid> = Setting::new("server-id");
-/// The `accountGuid` this server presents to its upstream, created at its first sync (why it
-/// is not [`CLIENT_FACING_SERVER_ID`]: module docs).
-pub const DOWNSTREAM_ACCOUNT_ID: Setting<Uuid> = Setting::new("sync-server-id");
-/// How this server synchronises from its upstream; absent until first saved.
-pub const SYNC_SETTINGS: Setting<SyncSettings> = Setting::new("sync-settings");
-/// A copy of [`SyncSettings::storage`], written with it in one transaction
-/// ([`Store::save_sync_settings`]), so that building the clients' view costs one small read,
-/// not a JSON document; absent = `approved`.
-pub const STORAGE_MODE: Setting<StorageMode> = Setting::new("storage-mode");
-/// Anchor of the last complete configuration pass (categories, classifications, detectoids).
-pub const SYNC_ANCHOR_CONFIG: Setting<String> = Setting::new("sync-anchor-config");
-/// Anchor of the last complete updates pass.
-pub const SYNC_ANCHOR_UPDATES: Setting<String> = Setting::new("sync-anchor-updates");
-/// The product and classification ids (comma-separated, or `*` for none asked) the updates
-/// anchor was obtained with: ids added since must be asked for without `Delta`.
-pub const SYNC_ANCHOR_UPDATES_FILTER: Setting<String> = Setting::new("sync-anchor-updates-filter");
-/// Anchor of the last GetDeployments a replica mirrored completely.
-pub const SYNC_ANCHOR_DEPLOYMENTS: Setting<String> = Setting::new("sync-anchor-deployments");
-/// The approvals a replica mirrored, by deployment GUID.
-pub const MIRRORED_DEPLOYMENTS: Setting<MirroredDeployments> = Setting::new("sync-deployments");
-/// Counter of the rollups sent to the upstream (each computer status' `RollupNumber`).
-pub const ROLLUP_NUMBER: Setting<i32> = Setting::new("sync-rollup-number");
-/// The outcome of the last rollup to the upstream.
-pub const ROLLUP_STATUS: Setting<RollupStatus> = Setting::new("sync-rollup-status");
+/// Declares the settings and [`ALL_KEYS`].
+macro_rules! registry {
+    ($($(#[$doc:meta])* $name:ident: $t:ty = $key:literal;)*) => {
+        $($(#[$doc])* pub const $name: Setting<$t> = Setting::new($key);)*
+        /// Every key of the registry (the test that no two settings share one reads it).
+        pub const ALL_KEYS: &[&str] = &[$($key),*];
+    };
+}
 
-/// Every key of the registry, for the test that no two settings share one.
-pub const ALL_KEYS: &[&str] = &[
-    APPROVALS_VERSION.key,
-    CATALOG_VERSION.key,
-    TARGETING_MODE.key,
-    CLIENT_CONFIG_LAST_CHANGE.key,
-    COOKIE_KEY.key,
-    CLIENT_FACING_SERVER_ID.key,
-    DOWNSTREAM_ACCOUNT_ID.key,
-    SYNC_SETTINGS.key,
-    STORAGE_MODE.key,
-    SYNC_ANCHOR_CONFIG.key,
-    SYNC_ANCHOR_UPDATES.key,
-    SYNC_ANCHOR_UPDATES_FILTER.key,
-    SYNC_ANCHOR_DEPLOYMENTS.key,
-    MIRRORED_DEPLOYMENTS.key,
-    ROLLUP_NUMBER.key,
-    ROLLUP_STATUS.key,
-];
+registry! {
+    /// Moves on whenever groups, approvals, declines or the targeting mode change, so every
+    /// process serving clients from this database knows to rebuild its targeting snapshot.
+    /// Time-based and strictly increasing (see [`Store::bump_version`]); absent = 0.
+    APPROVALS_VERSION: i64 = "approvals-version";
+    /// Moves on whenever revisions are added (the scan index is rebuilt); absent = 0.
+    CATALOG_VERSION: i64 = "catalog-version";
+    /// Whether computers' groups are chosen on the server or by the clients' TargetGroup policy.
+    TARGETING_MODE: TargetingMode = "targeting-mode";
+    /// The configuration LastChange clients get from GetConfig and echo in GetCookie (UTC, whole
+    /// milliseconds, RFC 3339); moves on with the targeting mode.
+    CLIENT_CONFIG_LAST_CHANGE: OffsetDateTime = "client-config-last-change";
+    /// The key sealing client and downstream-server cookies, created at first start.
+    COOKIE_KEY: CookieKey = "client-cookie-key";
+    /// The id this server seals into the cookies it issues and names as the source of export
+    /// packages, created at first start (why it is not [`DOWNSTREAM_ACCOUNT_ID`]: module docs).
+    CLIENT_FACING_SERVER_ID: Uuid = "server-id";
+    /// The `accountGuid` this server presents to its upstream, created at its first sync (why it
+    /// is not [`CLIENT_FACING_SERVER_ID`]: module docs).
+    DOWNSTREAM_ACCOUNT_ID: Uuid = "sync-server-id";
+    /// How this server synchronises from its upstream; absent until first saved.
+    SYNC_SETTINGS: SyncSettings = "sync-settings";
+    /// A copy of [`SyncSettings::storage`], written with it in one transaction
+    /// ([`Store::save_sync_settings`]), so that building the clients' view costs one small read,
+    /// not a JSON document; absent = `approved`.
+    STORAGE_MODE: StorageMode = "storage-mode";
+    /// Anchor of the last complete configuration pass (categories, classifications, detectoids).
+    SYNC_ANCHOR_CONFIG: String = "sync-anchor-config";
+    /// Anchor of the last complete updates pass.
+    SYNC_ANCHOR_UPDATES: String = "sync-anchor-updates";
+    /// The product and classification ids (comma-separated, or `*` for none asked) the updates
+    /// anchor was obtained with: ids added since must be asked for without `Delta`.
+    SYNC_ANCHOR_UPDATES_FILTER: String = "sync-anchor-updates-filter";
+    /// Anchor of the last GetDeployments a replica mirrored completely.
+    SYNC_ANCHOR_DEPLOYMENTS: String = "sync-anchor-deployments";
+    /// The approvals a replica mirrored, by deployment GUID.
+    MIRRORED_DEPLOYMENTS: MirroredDeployments = "sync-deployments";
+    /// Counter of the rollups sent to the upstream (each computer status' `RollupNumber`).
+    ROLLUP_NUMBER: i32 = "sync-rollup-number";
+    /// The outcome of the last rollup to the upstream.
+    ROLLUP_STATUS: RollupStatus = "sync-rollup-status";
+}
 
 // ---------------------------------------------------------------- encodings
 
