@@ -17,10 +17,8 @@ const BACKFILL_BATCH: i64 = 200;
 /// shares the acceptance. `None` without license terms, and when the `EulaID` is no GUID and
 /// no EULA file comes with it (then no acceptance can be recorded).
 pub(crate) fn eula_key(eula_id: Option<&str>, eula_digests: &[[u8; 20]]) -> Option<Uuid> {
-    if let Some(id) = eula_id.map(str::trim).filter(|s| !s.is_empty()) {
-        if let Ok(u) = Uuid::parse_str(id) {
-            return Some(u);
-        }
+    if let Some(u) = eula_id.and_then(|id| Uuid::parse_str(id.trim()).ok()) {
+        return Some(u);
     }
     // The smallest digest, so the key does not depend on the order of the language variants.
     eula_digests.iter().min().map(|d| {
