@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use sluice_metadata::UpdateType as DocType;
-use sluice_store::{Approval, ApprovalAction, Revision, UpdateType};
+use sluice_store::{Approval, ApprovalAction, ApprovalWrite, ApproveOutcome, LicenseGate, Revision, UpdateType};
 use uuid::Uuid;
 
 use crate::api::{ApprovalQuery, ApprovalRequest, ApprovalView, DeclineView};
@@ -29,72 +28,7 @@ pub(crate) fn parse_update_id(s: &str) -> Result<Uuid, CatalogError> {
     Uuid::parse_str(s.trim()).map_err(|_| invalid(format!("'{s}' is not an update id")))
 }
 
-/// The key an update's license terms are accepted under: its `EulaID` when it is a GUID,
-/// otherwise one derived from the EULA file's SHA-1, so every update carrying the same text
-/// shares the acceptance.
-pub fn eula_key(eula_id: Option<&str>, eula_digests: &[[u8; 20]]) -> Result<Option<Uuid>, CatalogError> {
-    if let Some(id) = eula_id.map(str::trim).filter(|s| !s.is_empty()) {
-        if let Ok(u) = Uuid::parse_str(id) {
-            return Ok(Some(u));
-        }
-        if eula_digests.is_empty() {
-            return Err(invalid(format!(
-                "the update's EulaID '{id}' is not a GUID, so its acceptance cannot be recorded"
-            )));
-        }
-    }
-    // The smallest digest, so the key does not depend on the order of the language variants.
-    Ok(eula_digests.iter().min().map(|d| {
-        let mut b = [0u8; 16];
-        b.copy_from_slice(&d[..16]);
-        uuid::Builder::from_custom_bytes(b).into_uuid()
-    }))
-}
-
-/// What approving needs to know about an update beyond its indexed columns.
-struct LicenseAndBehaviour {
-    eula: Option<Uuid>,
-    eula_files: Vec<String>,
-    needs_user_input: bool,
-}
-
 impl Catalog {
-    async fn license_and_behaviour(&self, rev: &Revision) -> Result<LicenseAndBehaviour, CatalogError> {
-        let xml = self
-            .store
-            .revision_xml(rev.id)
-            .await?
-            .ok_or_else(|| CatalogError::NotFound(format!("revision {}", rev.id)))?;
-        let parsed = tokio::task::spawn_blocking(move || {
-            let text = crate::prepare::decompress(&xml).map_err(|e| e.to_string())?;
-            sluice_metadata::parse_update_bytes(text.as_bytes(), "stored revision").map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| CatalogError::Internal(e.to_string()))?
-        .map_err(|e| {
-            CatalogError::Internal(format!(
-                "the stored document of revision {} no longer parses: {e}",
-                rev.id
-            ))
-        })?;
-        let u = &parsed.update;
-        let digests: Vec<[u8; 20]> = u.eulas.iter().map(|e| e.file.sha1).collect();
-        Ok(LicenseAndBehaviour {
-            eula: eula_key(u.properties.eula_id.as_deref(), &digests)?,
-            eula_files: u
-                .eulas
-                .iter()
-                .map(|e| format!("{} ({})", e.file.file_name, e.language))
-                .collect(),
-            needs_user_input: u.properties.update_type != DocType::Category
-                && u.properties
-                    .installation_behavior
-                    .as_ref()
-                    .and_then(|b| b.can_request_user_input)
-                    == Some(true),
-        })
-    }
-
     /// The latest revision of an update that can carry approvals and declines.
     async fn approvable_revision(&self, update: &str) -> Result<Revision, CatalogError> {
         let id = parse_update_id(update)?;
@@ -136,10 +70,10 @@ impl Catalog {
         }
         let groups = self.groups().await?;
         let group = Self::find_group(&groups, &req.group)?.clone();
+        // Checked again, authoritatively, in the approval's transaction; here so that a
+        // declined update is reported before what else may be wrong with the request.
         if self.store.is_declined(update).await? {
-            return Err(conflict(format!(
-                "update {update} is declined; un-decline it first ('sluice undecline {update}')"
-            )));
+            return Err(declined(update));
         }
         if action != ApprovalAction::NotApproved {
             if !rev.explicitly_deployable {
@@ -155,43 +89,50 @@ impl Catalog {
                 )));
             }
         }
-        let details = self.license_and_behaviour(&rev).await?;
-        if deadline.is_some() && action == ApprovalAction::Install && details.needs_user_input {
+        let license = rev.license.clone().ok_or_else(|| {
+            CatalogError::Internal(format!(
+                "the license terms of revision {} are not known yet (they are derived when the server starts)",
+                rev.id
+            ))
+        })?;
+        if deadline.is_some() && action == ApprovalAction::Install && license.needs_user_input {
             return Err(invalid(format!(
                 "update {update} may ask for user input while installing, so it cannot have a deadline"
             )));
         }
-        let mut license_accepted_by = None;
-        if action == ApprovalAction::Install
-            && let Some(eula) = details.eula
-        {
-            match self.store.eula_acceptance(eula).await? {
-                Some(a) => license_accepted_by = Some((a.accepted_by, a.accepted_at)),
-                None if req.accept_license => {
-                    self.store.accept_eula(eula, by).await?;
-                    // Read back: a concurrent acceptance may have been first, and it is kept.
-                    if let Some(a) = self.store.eula_acceptance(eula).await? {
-                        license_accepted_by = Some((a.accepted_by, a.accepted_at));
-                    }
+        let mut gate = None;
+        if action == ApprovalAction::Install {
+            match (license.eula_key, &license.eula_id) {
+                (Some(eula_key), _) => {
+                    gate = Some(LicenseGate { eula_key, accept_as: req.accept_license.then_some(by) });
                 }
-                None => {
-                    let files = if details.eula_files.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", details.eula_files.join(", "))
-                    };
-                    return Err(conflict(format!(
-                        "update {update} carries license terms{files} that have not been accepted; \
-                         review them and approve again with --accept-license (API: \"accept_license\": true)"
+                (None, Some(id)) => {
+                    return Err(invalid(format!(
+                        "the update's EulaID '{id}' is not a GUID, so its acceptance cannot be recorded"
                     )));
                 }
+                (None, None) => {}
             }
         }
-        let approval = self.store.set_approval(update, group.id, action, deadline, by).await?;
-        self.bump_version().await?;
+        let write = ApprovalWrite { update_id: update, group_id: group.id, action, deadline, approved_by: by, license: gate };
+        let (approval, acceptance) = match self.store.approve(&write).await? {
+            ApproveOutcome::Approved { approval, license } => (approval, license),
+            ApproveOutcome::Declined => return Err(declined(update)),
+            ApproveOutcome::LicenseNotAccepted => {
+                let files = if license.eula_files.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", license.eula_files.join(", "))
+                };
+                return Err(conflict(format!(
+                    "update {update} carries license terms{files} that have not been accepted; \
+                     review them and approve again with --accept-license (API: \"accept_license\": true)"
+                )));
+            }
+        };
         let mut view = approval_view(&approval, &rev.title, &group.name);
-        view.license_accepted_by = license_accepted_by.as_ref().map(|(who, _)| who.clone());
-        view.license_accepted_at = license_accepted_by.map(|(_, at)| format_utc(at));
+        view.license_accepted_by = acceptance.as_ref().map(|a| a.accepted_by.clone());
+        view.license_accepted_at = acceptance.map(|a| format_utc(a.accepted_at));
         Ok(view)
     }
 
@@ -314,6 +255,10 @@ impl Catalog {
     }
 }
 
+fn declined(update: Uuid) -> CatalogError {
+    conflict(format!("update {update} is declined; un-decline it first ('sluice undecline {update}')"))
+}
+
 fn approval_view(a: &Approval, title: &str, group: &str) -> ApprovalView {
     ApprovalView {
         update_id: a.update_id.to_string(),
@@ -350,24 +295,6 @@ mod tests {
         assert!(parse_rfc3339_utc("2026-05-01").is_err());
         assert_eq!(TargetingMode::parse("Client"), Some(TargetingMode::Client));
         assert_eq!(TargetingMode::parse("both"), None);
-    }
-
-    #[test]
-    fn eula_keys_are_stable() {
-        let id = "0b9a3e4c-8c2e-4d1e-9c43-1d3b1c1e2f30";
-        assert_eq!(
-            eula_key(Some(id), &[[7; 20]]).unwrap(),
-            Some(Uuid::parse_str(id).unwrap())
-        );
-        let a = eula_key(None, &[[9; 20], [3; 20]]).unwrap();
-        assert_eq!(
-            a,
-            eula_key(None, &[[3; 20], [9; 20]]).unwrap(),
-            "language order does not matter"
-        );
-        assert_ne!(a, eula_key(None, &[[4; 20]]).unwrap());
-        assert_eq!(eula_key(None, &[]).unwrap(), None);
-        assert!(eula_key(Some("not-a-guid"), &[]).is_err());
     }
 
     #[tokio::test]
@@ -558,5 +485,39 @@ mod tests {
         // Another update under the same EULA id needs no second acceptance.
         let a = c.approve(&req(same_id, "All Computers"), "carol").await.unwrap();
         assert_eq!(a.license_accepted_by.as_deref(), Some("bob"));
+    }
+
+    #[tokio::test]
+    async fn license_facts_decide_deadlines_and_unrecordable_terms() {
+        let asks = Uuid::from_u128(0x210);
+        let odd_id = Uuid::from_u128(0x211);
+        let legacy = Uuid::from_u128(0x212);
+        let (c, _dir) = catalog(&[
+            Doc { extra_props: r#"><upd:InstallationBehavior CanRequestUserInput="true" /"#, ..Doc::software(asks) },
+            Doc { extra_props: r#" EulaID="contoso-terms""#, ..Doc::software(odd_id) },
+        ])
+        .await;
+        let with_deadline = |id| ApprovalRequest { deadline: Some(D1.into()), ..req(id, "All Computers") };
+        let e = c.approve(&with_deadline(asks), "alice").await.unwrap_err();
+        assert!(e.to_string().contains("user input"), "{e}");
+        c.approve(&req(asks, "All Computers"), "alice").await.unwrap();
+
+        let e = c.approve(&ApprovalRequest { accept_license: true, ..req(odd_id, "All Computers") }, "alice").await.unwrap_err();
+        assert!(e.to_string().contains("'contoso-terms' is not a GUID"), "{e}");
+        let v = c.approvals_version().await.unwrap();
+        // Removal needs no license terms.
+        c.approve(&ApprovalRequest { action: Some("uninstall".into()), ..req(odd_id, "All Computers") }, "alice")
+            .await
+            .unwrap();
+        assert_ne!(c.approvals_version().await.unwrap(), v);
+
+        // Facts not derived yet (stored by an older version, before the server's start derived
+        // them): refused rather than approved blind.
+        let (name, bytes) = Doc::software(legacy).xml();
+        let parsed = sluice_metadata::parse_update_bytes(&bytes, &name).unwrap();
+        let rev = sluice_store::NewRevision { license: None, ..crate::prepare::prepare_revision(&parsed, &Default::default()) };
+        c.store().insert_revisions(&[rev]).await.unwrap();
+        let e = c.approve(&req(legacy, "All Computers"), "alice").await.unwrap_err();
+        assert!(e.to_string().contains("not known yet"), "{e}");
     }
 }

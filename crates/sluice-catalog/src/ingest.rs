@@ -6,12 +6,11 @@
 use std::collections::HashSet;
 
 use sluice_metadata::{ParsedUpdate, parse_update_bytes};
+use sluice_store::settings::CATALOG_VERSION;
 use uuid::Uuid;
 
 use crate::prepare::prepare_revision;
 use crate::{Catalog, CatalogError, api};
-
-const CATALOG_VERSION_SETTING: &str = "catalog-version";
 
 impl Catalog {
     /// Ids of every category known to be a classification: the catalog's own, Microsoft's
@@ -87,13 +86,11 @@ impl Catalog {
     /// A value that changes whenever revisions are added, so every process serving clients
     /// from this database notices (one settings read); 0 before the first import.
     pub async fn catalog_version(&self) -> Result<i64, CatalogError> {
-        Ok(self.store.get_setting(CATALOG_VERSION_SETTING).await?.and_then(|v| v.parse().ok()).unwrap_or(0))
+        Ok(self.store.setting(CATALOG_VERSION).await?.unwrap_or(0))
     }
 
     async fn bump_catalog_version(&self) -> Result<(), CatalogError> {
-        let current = self.catalog_version().await?;
-        let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(i64::MAX);
-        self.store.set_setting(CATALOG_VERSION_SETTING, &now.max(current.saturating_add(1)).to_string()).await?;
+        self.store.bump_version(CATALOG_VERSION).await?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! - `transfer`: export and import packages for disconnected networks;
 //! - `groups`: computer groups and computers;
 //! - `approvals`: approvals, declines and license acceptance;
+//! - `license`: license facts derived from update documents, once;
 //! - `status`: reported update states;
 //! - `settings`: targeting mode and replica mode;
 //! - `targeting`: loads the approval inheritance snapshot (`sluice_decide::targeting`).
@@ -17,6 +18,7 @@ pub mod targeting;
 pub mod times;
 pub mod transfer;
 mod ingest;
+mod license;
 mod prepare;
 mod publish;
 mod status;

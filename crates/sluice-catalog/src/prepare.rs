@@ -146,6 +146,7 @@ pub fn prepare_revision(p: &ParsedUpdate, classifications: &HashSet<Uuid>) -> Ne
         relationships,
         categories,
         category,
+        license: Some(crate::license::license_facts(u)),
     }
 }
 

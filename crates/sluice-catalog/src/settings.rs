@@ -2,20 +2,13 @@
 //! (with the client configuration LastChange a mode change moves on), and whether this server is
 //! a replica whose groups, approvals and declines come from its upstream server.
 
-use sluice_store::StoreError;
-use time::format_description::well_known::Rfc3339;
+use sluice_store::SyncMode;
+use sluice_store::settings::{CLIENT_CONFIG_LAST_CHANGE, SYNC_SETTINGS, TARGETING_MODE};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::api::TargetingSettings;
 use crate::targeting::TargetingMode;
 use crate::{Catalog, CatalogError, conflict};
-
-/// Settings key of the targeting mode.
-const MODE_SETTING: &str = "targeting-mode";
-/// The configuration LastChange clients get from GetConfig and echo in GetCookie.
-pub const CLIENT_CONFIG_CHANGE_SETTING: &str = "client-config-last-change";
-/// The sync settings document (owned by sluice-sync); only its `mode` and `upstream` are read here.
-const SYNC_SETTINGS: &str = "sync-settings";
 
 /// A configuration change time in UTC, cut to whole milliseconds: it travels through clients
 /// as xsd:dateTime and is compared in milliseconds.
@@ -24,24 +17,11 @@ fn config_time(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t)
 }
 
-fn format_config_time(t: OffsetDateTime) -> Result<String, CatalogError> {
-    t.format(&Rfc3339).map_err(|e| CatalogError::Internal(format!("configuration change time {t}: {e}")))
-}
-
 impl Catalog {
     /// `Some(upstream)` when this server is a replica (sync settings `mode: replica`): its
     /// groups, approvals and declines come from that upstream and cannot be changed here.
     pub async fn replica_of(&self) -> Result<Option<String>, CatalogError> {
-        let Some(raw) = self.store.get_setting(SYNC_SETTINGS).await? else {
-            return Ok(None);
-        };
-        let v: serde_json::Value = serde_json::from_str(&raw)
-            .map_err(|e| CatalogError::Internal(format!("unreadable sync settings: {e}")))?;
-        if v.get("mode").and_then(|m| m.as_str()).is_some_and(|m| m.eq_ignore_ascii_case("replica")) {
-            let upstream = v.get("upstream").and_then(|u| u.as_str()).unwrap_or("").to_string();
-            return Ok(Some(upstream));
-        }
-        Ok(None)
+        Ok(self.store.setting(SYNC_SETTINGS).await?.filter(|s| s.mode == SyncMode::Replica).map(|s| s.upstream))
     }
 
     /// Refuses a local change of groups, approvals or declines on a replica.
@@ -57,12 +37,7 @@ impl Catalog {
 
     /// The targeting mode (server-side unless set otherwise).
     pub async fn targeting_mode(&self) -> Result<TargetingMode, CatalogError> {
-        Ok(self
-            .store
-            .get_setting(MODE_SETTING)
-            .await?
-            .and_then(|v| TargetingMode::parse(&v))
-            .unwrap_or_default())
+        Ok(self.store.setting(TARGETING_MODE).await?.unwrap_or_default())
     }
 
     /// Sets the targeting mode. A change moves the client configuration's LastChange on in the
@@ -78,25 +53,15 @@ impl Catalog {
         // Strictly later: clients compare for equality, so two changes within one millisecond
         // must still give two values.
         let next = config_time(OffsetDateTime::now_utc()).max(previous + time::Duration::milliseconds(1));
-        let next = format_config_time(next)?;
-        self.store
-            .set_settings(&[(MODE_SETTING, mode.as_str()), (CLIENT_CONFIG_CHANGE_SETTING, &next)])
-            .await?;
-        self.bump_version().await?;
+        self.store.change_targeting_mode(mode, next).await?;
         Ok(TargetingSettings { mode })
     }
 
     /// The client configuration's LastChange (GetConfig), created on first use. Whole
     /// milliseconds, as client cookies keep it.
     pub async fn client_config_last_change(&self) -> Result<OffsetDateTime, CatalogError> {
-        if let Some(s) = self.store.get_setting(CLIENT_CONFIG_CHANGE_SETTING).await? {
-            return OffsetDateTime::parse(s.trim(), &Rfc3339)
-                .map(config_time)
-                .map_err(|_| StoreError::Corrupt(format!("setting {CLIENT_CONFIG_CHANGE_SETTING}: {s:?}")).into());
-        }
-        let now = config_time(OffsetDateTime::now_utc());
-        self.store.set_setting(CLIENT_CONFIG_CHANGE_SETTING, &format_config_time(now)?).await?;
-        Ok(now)
+        let created = || config_time(OffsetDateTime::now_utc());
+        Ok(config_time(self.store.setting_or_create(CLIENT_CONFIG_LAST_CHANGE, created).await?))
     }
 }
 
@@ -114,8 +79,13 @@ mod tests {
             .create_group(&CreateGroupRequest { name: "Pilot".into(), parent: None })
             .await
             .unwrap();
-        let settings = r#"{"upstream":"http://root.example:8530","mode":"replica","storage":"all"}"#;
-        c.store().set_setting(SYNC_SETTINGS, settings).await.unwrap();
+        let settings = sluice_store::SyncSettings {
+            upstream: "http://root.example:8530".into(),
+            mode: SyncMode::Replica,
+            storage: sluice_store::StorageMode::All,
+            ..Default::default()
+        };
+        c.store().set(SYNC_SETTINGS, &settings).await.unwrap();
         assert_eq!(c.replica_of().await.unwrap().as_deref(), Some("http://root.example:8530"));
         let v = c.approvals_version().await.unwrap();
         let update = Uuid::new_v4().to_string();
@@ -141,10 +111,8 @@ mod tests {
         assert_ne!(c.approvals_version().await.unwrap(), v);
 
         // Autonomous again: local changes are allowed.
-        c.store()
-            .set_setting(SYNC_SETTINGS, r#"{"upstream":"http://root.example:8530","mode":"autonomous"}"#)
-            .await
-            .unwrap();
+        let autonomous = sluice_store::SyncSettings { mode: SyncMode::Autonomous, ..settings };
+        c.store().set(SYNC_SETTINGS, &autonomous).await.unwrap();
         assert_eq!(c.replica_of().await.unwrap(), None);
         c.delete_group(&pilot.id).await.unwrap();
     }

@@ -5,7 +5,6 @@
 //! licences) and `settings` (targeting mode, replica).
 
 use sluice_store::{Approval, ComputerGroup};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{Catalog, CatalogError};
@@ -37,9 +36,6 @@ pub fn snapshot(
     TargetingSnapshot::new(&groups, &approvals, declined)
 }
 
-/// Settings key of [`Catalog::approvals_version`].
-const VERSION_SETTING: &str = "approvals-version";
-
 impl Catalog {
     /// Builds the snapshot of every group, approval and decline.
     pub async fn targeting_snapshot(&self) -> Result<TargetingSnapshot, CatalogError> {
@@ -63,23 +59,13 @@ impl Catalog {
     /// [`targeting_snapshot`](Self::targeting_snapshot) and rebuild when it differs; 0 before
     /// the first change.
     pub async fn approvals_version(&self) -> Result<i64, CatalogError> {
-        Ok(self
-            .store
-            .get_setting(VERSION_SETTING)
-            .await?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0))
+        Ok(self.store.setting(sluice_store::settings::APPROVALS_VERSION).await?.unwrap_or(0))
     }
 
-    /// Moves [`approvals_version`](Self::approvals_version) on, after a change is committed.
-    /// Time-based and strictly increasing, so two servers sharing a database cannot write the
-    /// same value for different changes in practice, and a reader comparing for equality always
-    /// notices a later change.
+    /// Moves [`approvals_version`](Self::approvals_version) on, after a change is committed
+    /// (see `Store::bump_version`).
     pub(crate) async fn bump_version(&self) -> Result<(), CatalogError> {
-        let current = self.approvals_version().await?;
-        let now = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(i64::MAX);
-        let next = now.max(current.saturating_add(1));
-        self.store.set_setting(VERSION_SETTING, &next.to_string()).await?;
+        self.store.bump_version(sluice_store::settings::APPROVALS_VERSION).await?;
         Ok(())
     }
 

@@ -307,7 +307,7 @@ impl Catalog {
         let manifest = Manifest {
             format: FORMAT.into(),
             format_version: FORMAT_VERSION,
-            source_server_id: self.store.get_setting("server-id").await?,
+            source_server_id: self.store.setting(sluice_store::settings::CLIENT_FACING_SERVER_ID).await?.map(|id| id.to_string()),
             created: OffsetDateTime::now_utc().format(&Rfc3339).map_err(internal)?,
             since: since.map(|s| s.format(&Rfc3339)).transpose().map_err(internal)?,
             counts: Counts { revisions: manifest_revs.len(), files: manifest_files.len(), content_files },

@@ -11,7 +11,7 @@ use serde_json::Value;
 use sluice_api::sync as api;
 use sluice_catalog::CatalogError;
 use sluice_sync::selection::{CategoryKind, EffectiveList, KnownCategory};
-use sluice_sync::{JobView, LiveProgress, Schedule, StorageMode, SyncError, SyncMode, SyncSettings, SyncStatus, SyncView};
+use sluice_sync::{JobView, LiveProgress, Schedule, StorageMode, SyncError, SyncMode, SyncSettings, SyncSettingsExt, SyncStatus, SyncView};
 
 use crate::admin::{ApiFailure, Caller, audit, bad_request};
 use crate::AppState;

@@ -124,6 +124,9 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let store = Store::open(&config.database_url()).await?;
     let content = Arc::new(ContentStore::open(config.content_root()).await?);
     let catalog = Catalog::new(store.clone(), content.clone());
+    // Revisions stored by a version that did not keep their license facts get them now, once:
+    // approving and GetDeployments read only the stored facts.
+    catalog.derive_license_facts().await?;
     let admin_token = bootstrap::ensure_admin(&store, &config.data_dir)
         .await
         .map_err(|e| ServerError::Bootstrap(e.to_string()))?;

@@ -10,13 +10,10 @@ use sluice_decide::index::CatalogIndex;
 use sluice_decide::scope::{self, Deployment, FileSource};
 use sluice_catalog::targeting::{TargetingMode, TargetingSnapshot};
 use sluice_catalog::{Catalog, CatalogError};
-use sluice_store::StoreError;
+use sluice_store::settings::{CLIENT_FACING_SERVER_ID, COOKIE_KEY, STORAGE_MODE};
+use sluice_store::{CookieKey, StorageMode};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-const SETTING_COOKIE_KEY: &str = "client-cookie-key";
-const SETTING_SERVER_ID: &str = "server-id";
-const STORAGE_MODE_SETTING: &str = "storage-mode";
 
 /// One consistent view of what clients may see.
 pub struct Snapshot {
@@ -81,22 +78,8 @@ impl ScanState {
     /// change time, and builds the first snapshot.
     pub async fn open(catalog: Catalog, data_dir: &std::path::Path) -> Result<ScanState, CatalogError> {
         let store = catalog.store().clone();
-        let key = match store.get_setting(SETTING_COOKIE_KEY).await? {
-            Some(k) => parse_key(&k).ok_or_else(|| StoreError::Corrupt(format!("setting {SETTING_COOKIE_KEY}")))?,
-            None => {
-                let k: [u8; 32] = rand::random();
-                store.set_setting(SETTING_COOKIE_KEY, &hex::encode(k)).await?;
-                k
-            }
-        };
-        let server_id = match store.get_setting(SETTING_SERVER_ID).await? {
-            Some(s) => Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("setting {SETTING_SERVER_ID}")))?,
-            None => {
-                let id = Uuid::new_v4();
-                store.set_setting(SETTING_SERVER_ID, &id.to_string()).await?;
-                id
-            }
-        };
+        let CookieKey(key) = store.setting_or_create(COOKIE_KEY, || CookieKey(rand::random())).await?;
+        let server_id = store.setting_or_create(CLIENT_FACING_SERVER_ID, Uuid::new_v4).await?;
         let config_last_change = catalog.client_config_last_change().await?;
         let mut keys = CookieKeys::new(key, server_id);
         match crate::instance_record::swap(data_dir, server_id, &key) {
@@ -187,12 +170,6 @@ fn unix_ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn parse_key(s: &str) -> Option<[u8; 32]> {
-    let mut k = [0u8; 32];
-    hex::decode_to_slice(s.trim(), &mut k).ok()?;
-    Some(k)
-}
-
 async fn versions(catalog: &Catalog) -> Result<(i64, i64), CatalogError> {
     Ok((catalog.catalog_version().await?, catalog.approvals_version().await?))
 }
@@ -207,8 +184,8 @@ async fn build(catalog: &Catalog, built_for: u64) -> Result<Snapshot, CatalogErr
         catalog.store().list_declined().await?.into_iter().map(|d| d.update_id).collect();
     // Storage mode `none` (set by `sluice sync configure --storage none`): files are not kept
     // here, clients download them from Microsoft Update.
-    let source = match catalog.store().get_setting(STORAGE_MODE_SETTING).await?.as_deref() {
-        Some("none") => FileSource::MicrosoftUpdate,
+    let source = match catalog.store().setting(STORAGE_MODE).await? {
+        Some(StorageMode::None) => FileSource::MicrosoftUpdate,
         _ => FileSource::Local,
     };
     Ok(Snapshot {

@@ -574,47 +574,20 @@ impl Ctx<'_> {
     }
 
     /// Updates whose license terms were accepted here (the replica needs it to install them).
-    /// Only updates approved for install are looked at: those are the ones a replica installs,
-    /// and each costs a document parse.
+    /// Only updates approved for install are looked at: those are the ones a replica installs.
     async fn accepted_eulas(
         &self,
         snap: &crate::scan_state::Snapshot,
         install: &HashSet<Uuid>,
     ) -> Result<Vec<Uuid>, Fault> {
-        let store = &self.state.store;
-        let mut out = Vec::new();
-        for e in snap
+        let accepted = self.state.store.revisions_with_accepted_license().await.map_err(internal)?;
+        Ok(snap
             .index
             .entries
             .iter()
-            .filter(|e| e.has_eula && install.contains(&e.update_id))
-        {
-            let Some(compressed) = store
-                .revision_xml(i64::from(e.revision_id))
-                .await
-                .map_err(internal)?
-            else {
-                continue;
-            };
-            let key = tokio::task::spawn_blocking(move || -> Option<Uuid> {
-                let xml = sluice_catalog::decompress(&compressed).ok()?;
-                let parsed =
-                    sluice_metadata::parse_update_bytes(xml.as_bytes(), "stored revision").ok()?;
-                let u = &parsed.update;
-                let digests: Vec<[u8; 20]> = u.eulas.iter().map(|x| x.file.sha1).collect();
-                sluice_catalog::approvals::eula_key(u.properties.eula_id.as_deref(), &digests)
-                    .ok()
-                    .flatten()
-            })
-            .await
-            .map_err(internal)?;
-            if let Some(k) = key
-                && store.is_eula_accepted(k).await.map_err(internal)?
-            {
-                out.push(e.update_id);
-            }
-        }
-        Ok(out)
+            .filter(|e| e.has_eula && install.contains(&e.update_id) && accepted.contains(&i64::from(e.revision_id)))
+            .map(|e| e.update_id)
+            .collect())
     }
 }
 

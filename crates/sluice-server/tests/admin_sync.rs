@@ -55,7 +55,7 @@ async fn settings_start_status_history() {
     let (st, saved) = admin.call(M::PUT, "/sync/settings", Some(settings)).await;
     assert_eq!(st, 200, "{saved}");
     assert_eq!(saved["schedule"]["per_day"], 2);
-    assert_eq!(server.state.store.get_setting("storage-mode").await.unwrap().as_deref(), Some("none"));
+    assert_eq!(server.state.store.setting(sluice_store::settings::STORAGE_MODE).await.unwrap(), Some(sluice_store::StorageMode::None));
 
     let (st, job) = admin.call(M::POST, "/sync/start", None).await;
     assert_eq!(st, 202, "{job}");

@@ -94,9 +94,8 @@ impl Server {
     /// the cookies a client may hold in situations hard to reach otherwise.
     async fn keys(&self, server_id: Option<Uuid>) -> CookieKeys {
         let store = &self.running.state.store;
-        let mut key = [0u8; 32];
-        hex::decode_to_slice(store.get_setting("client-cookie-key").await.unwrap().unwrap().trim(), &mut key).unwrap();
-        let own = Uuid::parse_str(&store.get_setting("server-id").await.unwrap().unwrap()).unwrap();
+        let sluice_store::CookieKey(key) = store.setting(sluice_store::settings::COOKIE_KEY).await.unwrap().unwrap();
+        let own = store.setting(sluice_store::settings::CLIENT_FACING_SERVER_ID).await.unwrap().unwrap();
         CookieKeys::new(key, server_id.unwrap_or(own))
     }
 }

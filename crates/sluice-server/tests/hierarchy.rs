@@ -11,6 +11,7 @@ use sluice_agent::profile::{Profile, RulesEvaluator};
 use sluice_catalog::api::{ApprovalRequest, CreateGroupRequest, PublishFile, PublishRequest};
 use sluice_server::RunningServer;
 use sluice_store::{ALL_COMPUTERS_GROUP, ApprovalAction, InstallState};
+use sluice_sync::SyncSettingsExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -276,8 +277,8 @@ async fn root_autonomous_and_replica() {
     // computer, a state for each of the three updates it evaluated).
     let rolled = sluice_sync::rollup_now(&auto.state.catalog).await.unwrap().expect("an upstream to report to");
     assert_eq!((rolled.detailed, rolled.computers, rolled.statuses), (true, 1, 3), "{rolled:?}");
-    let status = auto.state.store.get_setting(sluice_sync::hierarchy::ROLLUP_STATUS_KEY).await.unwrap().unwrap();
-    assert!(status.contains("\"ok\":true"), "{status}");
+    let status = auto.state.store.setting(sluice_store::settings::ROLLUP_STATUS).await.unwrap().unwrap();
+    assert!(status.ok, "{status:?}");
     let downstreams = root.state.store.list_downstreams().await.unwrap();
     assert_eq!(downstreams.len(), 2, "{downstreams:?}");
     let replica_id = downstreams.iter().find(|d| d.is_replica == Some(true)).expect("the replica").id;
@@ -350,8 +351,8 @@ async fn root_autonomous_and_replica() {
     assert_eq!(counts.requested.load(Ordering::SeqCst), 1, "update ids requested with GetUpdateData");
     // Without anchors the root lists everything again (the control for the counts above);
     // nothing is fetched because everything is already stored.
-    for k in [sluice_sync::settings::CONFIG_ANCHOR_KEY, sluice_sync::settings::UPDATES_ANCHOR_KEY] {
-        auto.state.store.delete_setting(k).await.unwrap();
+    for k in [sluice_store::settings::SYNC_ANCHOR_CONFIG, sluice_store::settings::SYNC_ANCHOR_UPDATES] {
+        auto.state.store.clear(k).await.unwrap();
     }
     let full = sync(&auto).await;
     assert_eq!(full.new_revisions, 0);

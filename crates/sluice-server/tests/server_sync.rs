@@ -328,7 +328,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
         dss.server
             .state
             .store
-            .set_setting("storage-mode", mode)
+            .set(sluice_store::settings::STORAGE_MODE, &sluice_store::StorageMode::parse(mode).unwrap())
             .await
             .unwrap();
         let c = decode_get_config_data_response(
@@ -772,6 +772,7 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
     assert_eq!(d.admin_name, "admin");
     assert_eq!(deps.hidden_updates, vec![security_update]);
     assert!(deps.dead_deployments.is_empty());
+    assert!(deps.accepted_eulas.is_empty(), "no license terms were accepted");
     let dep_anchor = deps.anchor.clone().unwrap();
     // Nothing changed since: no deployment; remove the approval: it is dead.
     let same = decode_get_deployments_response(
@@ -810,6 +811,35 @@ async fn a_downstream_syncs_from_sluice_like_from_wsus() {
         (f.error_code, f.message.as_str()),
         (ErrorCode::InvalidParameters, "syncAnchor")
     );
+
+    // ---- GetDeployments: license terms accepted here (from the facts stored at import)
+    let with_terms = uuid!("5b3c2a10-0000-4000-8000-00000000e01a");
+    dss.import(vec![(format!("{with_terms}.xml"), update_with_license_terms(with_terms).into_bytes())])
+        .await;
+    catalog
+        .approve(
+            &sluice_catalog::api::ApprovalRequest {
+                update: with_terms.to_string(),
+                group: "Ring 1".into(),
+                action: None,
+                deadline: None,
+                accept_license: true,
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    dss.server.state.scan.invalidate();
+    let accepted = decode_get_deployments_response(
+        &dss.call(&Request::GetDeployments(GetDeploymentsRequest {
+            cookie: Some(cookie.clone()),
+            deployment_anchor: None,
+            sync_anchor: Some(delta_anchor.clone()),
+        }))
+        .await,
+    )
+    .unwrap();
+    assert_eq!(accepted.accepted_eulas, vec![with_terms]);
 
     // ---- reporting rollup
     let dss_uuid = Uuid::parse_str(DSS_ID).unwrap();
@@ -1534,6 +1564,13 @@ async fn lock_waiters(conn: &mut sqlx::PgConnection) -> i64 {
 }
 
 /// A software update whose one file has digest `sha1`.
+/// A locally written update whose license terms come as an EULA file (no EulaID).
+fn update_with_license_terms(id: Uuid) -> String {
+    format!(
+        r#"<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update"><upd:UpdateIdentity UpdateID="{id}" RevisionNumber="100" /><upd:Properties UpdateType="Software" ExplicitlyDeployable="true" DefaultPropertiesLanguage="en" PublicationState="Published" CreationDate="2026-01-15T09:00:00Z" /><upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>en</upd:Language><upd:Title>Contoso Suite 7</upd:Title></upd:LocalizedProperties><upd:EulaFile Language="en"><upd:File FileName="contoso-eula-en.txt" Digest="QEFCQ0RFRkdISUpLTE1OT1BRUlM=" Size="4096" /></upd:EulaFile></upd:LocalizedPropertiesCollection></upd:Update>"#
+    )
+}
+
 fn update_with_file(id: Uuid, title: &str, sha1: [u8; 20]) -> (String, Vec<u8>) {
     let spec = PublishSpec {
         update_id: id,

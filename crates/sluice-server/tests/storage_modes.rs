@@ -63,7 +63,7 @@ async fn clients_are_sent_here_or_to_microsoft_update() {
     assert!(r.offered.iter().any(|o| o.update_id == update && o.action == "PreDeploymentCheck"), "{:?}", r.offered);
 
     // Mode none: nothing is stored here, clients go to Microsoft Update.
-    st.store.set_setting("storage-mode", "none").await.unwrap();
+    st.store.set(sluice_store::settings::STORAGE_MODE, &sluice_store::StorageMode::None).await.unwrap();
     st.scan.invalidate();
     let mut c = agent(&base, MachineState { computer_id: uuid::Uuid::new_v4().to_string(), ..Default::default() });
     let r = c.scan(false).await.unwrap();

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use sluice_sync::SyncSettingsExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 

@@ -1,4 +1,4 @@
-//! Admin identity (users, API tokens), the audit log and settings.
+//! Admin identity (users, API tokens) and the audit log.
 
 use time::OffsetDateTime;
 
@@ -239,54 +239,6 @@ impl Store {
             }
             let rows = q.bind(limit.max(0)).fetch_all(db).await?;
             rows.iter().map(decode_audit).collect()
-        })
-    }
-
-    /// A setting's value.
-    pub async fn get_setting(&self, key: &str) -> Result<Option<String>> {
-        on_read!(self, db => {
-            Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(key)
-                .fetch_optional(db)
-                .await?)
-        })
-    }
-
-    /// Sets a setting, replacing any previous value.
-    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        on_write!(self, db => {
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ($1, $2) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(key)
-            .bind(value)
-            .execute(db)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Sets several settings in one transaction: either all change or none does.
-    pub async fn set_settings(&self, pairs: &[(&str, &str)]) -> Result<()> {
-        const SQL: &str = "INSERT INTO settings (key, value) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-        in_tx!(self, tx => {
-            for (key, value) in pairs {
-                sqlx::query(SQL).bind(*key).bind(*value).execute(&mut *tx).await?;
-            }
-        });
-        Ok(())
-    }
-
-    /// Removes a setting; returns false if it was not set.
-    pub async fn delete_setting(&self, key: &str) -> Result<bool> {
-        on_write!(self, db => {
-            Ok(sqlx::query("DELETE FROM settings WHERE key = $1")
-                .bind(key)
-                .execute(db)
-                .await?
-                .rows_affected() > 0)
         })
     }
 }

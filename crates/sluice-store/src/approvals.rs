@@ -9,6 +9,11 @@ use crate::error::{Result, StoreError};
 use crate::types::*;
 
 const APPROVAL_COLS: &str = "update_id, group_id, action, deadline, approved_by, approved_at";
+const SET_APPROVAL: &str = "INSERT INTO approvals (update_id, group_id, action, deadline, \
+     approved_by, approved_at) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (update_id, group_id) DO UPDATE SET action = excluded.action, \
+     deadline = excluded.deadline, approved_by = excluded.approved_by, \
+     approved_at = excluded.approved_at";
 
 fn decode_approval<R: RowExt>(r: &R) -> Result<Approval> {
     Ok(Approval {
@@ -31,7 +36,8 @@ fn decode_declined<R: RowExt>(r: &R) -> Result<Declined> {
 
 impl Store {
     /// Sets (or replaces) the approval of `update_id` for `group_id`; `NotFound` if the
-    /// group does not exist.
+    /// group does not exist. Nothing else: a replica mirroring its upstream writes approvals
+    /// this way (an administrator's approval is [`approve`](Self::approve)).
     pub async fn set_approval(
         &self,
         update_id: Uuid,
@@ -40,11 +46,6 @@ impl Store {
         deadline: Option<OffsetDateTime>,
         approved_by: &str,
     ) -> Result<Approval> {
-        const SQL: &str = "INSERT INTO approvals (update_id, group_id, action, deadline, \
-             approved_by, approved_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (update_id, group_id) DO UPDATE SET action = excluded.action, \
-             deadline = excluded.deadline, approved_by = excluded.approved_by, \
-             approved_at = excluded.approved_at";
         let approval = Approval {
             update_id,
             group_id,
@@ -57,7 +58,7 @@ impl Store {
         let deadline = opt_ts(deadline)?;
         let at = ts(approval.approved_at)?;
         on_write!(self, db => {
-            sqlx::query(SQL)
+            sqlx::query(SET_APPROVAL)
                 .bind(&uid)
                 .bind(&gid)
                 .bind(action.as_str())
@@ -73,6 +74,72 @@ impl Store {
                 })?;
         });
         Ok(approval)
+    }
+
+    /// Approves an update for a group the way an administrator does: in one transaction,
+    /// refuses a declined update, checks (and with `license.accept_as`, records) the
+    /// acceptance of its license terms, sets the approval and moves
+    /// [`APPROVALS_VERSION`](crate::settings::APPROVALS_VERSION) on. Either all of it lands or
+    /// nothing does: a refusal or a failure (`NotFound` for a group deleted meanwhile) leaves
+    /// no acceptance, no approval and the version where it was.
+    pub async fn approve(&self, w: &ApprovalWrite<'_>) -> Result<ApproveOutcome> {
+        const DECLINED: &str = "SELECT COUNT(*) FROM declined_updates WHERE update_id = $1";
+        const ACCEPTANCE: &str =
+            "SELECT eula_id, accepted_by, accepted_at FROM eula_acceptances WHERE eula_id = $1";
+        const ACCEPT: &str = "INSERT INTO eula_acceptances (eula_id, accepted_by, accepted_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (eula_id) DO NOTHING";
+        let approved_at = now();
+        let approval = Approval {
+            update_id: w.update_id,
+            group_id: w.group_id,
+            action: w.action,
+            deadline: w.deadline.map(crate::to_stored_precision),
+            approved_by: w.approved_by.to_owned(),
+            approved_at,
+        };
+        let (uid, gid) = (uuid_str(&w.update_id), uuid_str(&w.group_id));
+        let deadline = opt_ts(w.deadline)?;
+        let at = ts(approved_at)?;
+        let eula = w.license.map(|l| uuid_str(&l.eula_key));
+        Ok(in_tx!(self, tx => {
+            let declined: i64 = sqlx::query_scalar(DECLINED).bind(&uid).fetch_one(&mut *tx).await?;
+            if declined > 0 {
+                return Ok(ApproveOutcome::Declined);
+            }
+            let mut license = None;
+            if let (Some(gate), Some(eula)) = (w.license, &eula) {
+                if let Some(by) = gate.accept_as {
+                    sqlx::query(ACCEPT).bind(eula).bind(by).bind(&at).execute(&mut *tx).await?;
+                }
+                // Read back: an earlier acceptance is kept, and it is the one reported.
+                let row = sqlx::query(ACCEPTANCE).bind(eula).fetch_optional(&mut *tx).await?;
+                match row {
+                    Some(r) => {
+                        license = Some(EulaAcceptance {
+                            eula_id: r.uuid("eula_id")?,
+                            accepted_by: r.text("accepted_by")?,
+                            accepted_at: r.time("accepted_at")?,
+                        })
+                    }
+                    None => return Ok(ApproveOutcome::LicenseNotAccepted),
+                }
+            }
+            sqlx::query(SET_APPROVAL)
+                .bind(&uid)
+                .bind(&gid)
+                .bind(w.action.as_str())
+                .bind(deadline.as_deref())
+                .bind(w.approved_by)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(_) => StoreError::NotFound(format!("group {gid}")),
+                    other => other,
+                })?;
+            crate::settings::bump_in_tx!(self, tx, crate::settings::APPROVALS_VERSION);
+            ApproveOutcome::Approved { approval, license }
+        }))
     }
 
     /// Removes an approval and, in the same transaction, records when it was removed (see

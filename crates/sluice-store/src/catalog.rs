@@ -14,7 +14,7 @@ macro_rules! revision_cols {
         "id, update_id, revision_number, update_type, title, description, kb_article, \
          msrc_severity, msrc_number, classification, category_type, publication_state, \
          creation_date, is_locally_published, is_leaf, is_bundle, explicitly_deployable, \
-         imported_at"
+         imported_at, eula_id, eula_key, eula_files, needs_user_input, license_facts"
     };
 }
 
@@ -45,7 +45,28 @@ fn decode_revision<R: RowExt>(r: &R) -> Result<Revision> {
         is_bundle: r.flag("is_bundle")?,
         explicitly_deployable: r.flag("explicitly_deployable")?,
         imported_at: r.time("imported_at")?,
+        license: decode_license(r)?,
     })
+}
+
+fn decode_license<R: RowExt>(r: &R) -> Result<Option<LicenseFacts>> {
+    if !r.flag("license_facts")? {
+        return Ok(None);
+    }
+    Ok(Some(LicenseFacts {
+        eula_id: r.opt_text("eula_id")?,
+        eula_key: r.opt_uuid("eula_key")?,
+        eula_files: r
+            .opt_text("eula_files")?
+            .map(|f| f.lines().map(str::to_owned).collect())
+            .unwrap_or_default(),
+        needs_user_input: r.flag("needs_user_input")?,
+    }))
+}
+
+/// The stored form of [`LicenseFacts::eula_files`].
+pub(crate) fn eula_files_text(files: &[String]) -> Option<String> {
+    (!files.is_empty()).then(|| files.join("\n"))
 }
 
 fn decode_file<R: RowExt>(r: &R) -> Result<FileRecord> {

@@ -122,6 +122,8 @@ struct Prepared<'a> {
     relationship_targets: Vec<String>,
     categories: Vec<String>,
     category_parent: Option<String>,
+    eula_key: Option<String>,
+    eula_files: Option<String>,
 }
 
 struct PreparedFile<'a> {
@@ -176,13 +178,19 @@ fn prepare(rev: &NewRevision) -> Result<Prepared<'_>> {
             .as_ref()
             .and_then(|c| c.parent_update_id.as_ref())
             .map(uuid_str),
+        eula_key: rev.license.as_ref().and_then(|l| l.eula_key.as_ref()).map(uuid_str),
+        eula_files: rev
+            .license
+            .as_ref()
+            .and_then(|l| crate::catalog::eula_files_text(&l.eula_files)),
     })
 }
 
 const REVISIONS_HEAD: &str = "INSERT INTO revisions (update_id, revision_number, update_type, \
      title, description, kb_article, msrc_severity, msrc_number, classification, category_type, \
      publication_state, creation_date, is_locally_published, is_leaf, is_bundle, \
-     explicitly_deployable, xml_compressed, imported_at)";
+     explicitly_deployable, xml_compressed, imported_at, eula_id, eula_key, eula_files, \
+     needs_user_input, license_facts)";
 const REVISIONS_TAIL: &str = "ON CONFLICT (update_id, revision_number) DO NOTHING \
      RETURNING id, update_id, revision_number";
 
@@ -219,7 +227,7 @@ fn revision_statements<'a>(
         style,
         REVISIONS_HEAD,
         REVISIONS_TAIL,
-        18,
+        23,
         candidates,
         |&i, v| {
             let p = &prepared[i];
@@ -243,6 +251,11 @@ fn revision_statements<'a>(
                 Val::Bool(r.explicitly_deployable),
                 Val::Bytes(&r.xml_compressed),
                 Val::Text(imported_at),
+                Val::OptText(r.license.as_ref().and_then(|l| l.eula_id.as_deref())),
+                Val::OptText(p.eula_key.as_deref()),
+                Val::OptText(p.eula_files.as_deref()),
+                Val::Bool(r.license.as_ref().is_some_and(|l| l.needs_user_input)),
+                Val::Bool(r.license.is_some()),
             ]);
         },
     )

@@ -88,6 +88,9 @@ mod catalog;
 mod computers;
 mod ingest;
 mod jobs;
+mod licenses;
+mod setting_values;
+pub mod settings;
 mod status;
 pub mod downstreams;
 // Upstream sync (sluice-sync): file URLs.
@@ -95,6 +98,8 @@ mod sync_files;
 
 pub use codec::to_stored_precision;
 pub use error::{Result, StoreError};
+pub use setting_values::*;
+pub use settings::{Setting, SettingValue};
 pub use types::*;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

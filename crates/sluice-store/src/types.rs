@@ -294,6 +294,25 @@ pub struct NewRevision {
     pub categories: Vec<Uuid>,
     /// For category revisions: the category row to maintain.
     pub category: Option<NewCategory>,
+    /// License terms and installation behaviour, derived from the document by the caller;
+    /// `None` leaves them to be derived later (see [`crate::Store::revisions_without_license_facts`]).
+    pub license: Option<LicenseFacts>,
+}
+
+/// What approving an update needs to know about its license terms and installation
+/// behaviour, derived once from its document when it is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LicenseFacts {
+    /// The document's `EulaID` as written (trimmed).
+    pub eula_id: Option<String>,
+    /// The key acceptance of the license terms is recorded under: the `EulaID` when it is a
+    /// GUID, else one derived from the EULA files. `None` with no license terms, or when the
+    /// `EulaID` is no GUID and no EULA file comes with it (acceptance cannot be recorded).
+    pub eula_key: Option<Uuid>,
+    /// Each EULA file as `name (language)`, for telling an administrator what to review.
+    pub eula_files: Vec<String>,
+    /// The installation may ask for user input, so it cannot be given a deadline.
+    pub needs_user_input: bool,
 }
 
 /// Result of inserting one revision.
@@ -344,6 +363,9 @@ pub struct Revision {
     pub explicitly_deployable: bool,
     /// When this server stored it.
     pub imported_at: OffsetDateTime,
+    /// License terms and installation behaviour; `None` until derived (revisions stored by an
+    /// older version, before the server's startup derives them).
+    pub license: Option<LicenseFacts>,
 }
 
 /// Identity of a stored revision, for building in-memory indexes.
@@ -518,6 +540,50 @@ pub struct Declined {
     pub declined_by: String,
     /// When.
     pub declined_at: OffsetDateTime,
+}
+
+/// An administrator's approval, as [`crate::Store::approve`] writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApprovalWrite<'a> {
+    /// The update approved.
+    pub update_id: Uuid,
+    /// The group it is approved for.
+    pub group_id: Uuid,
+    /// Install, uninstall or not approved.
+    pub action: ApprovalAction,
+    /// When the installation (or removal) becomes mandatory.
+    pub deadline: Option<OffsetDateTime>,
+    /// Who approves.
+    pub approved_by: &'a str,
+    /// The license terms that must have been accepted first, if any.
+    pub license: Option<LicenseGate<'a>>,
+}
+
+/// License terms an approval needs accepted.
+#[derive(Debug, Clone, Copy)]
+pub struct LicenseGate<'a> {
+    /// The key the acceptance is recorded under ([`LicenseFacts::eula_key`]).
+    pub eula_key: Uuid,
+    /// Accept them now, as this user, unless already accepted; `None` only checks.
+    pub accept_as: Option<&'a str>,
+}
+
+/// What [`crate::Store::approve`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApproveOutcome {
+    /// The approval was set, with the acceptance its license terms have (who accepted
+    /// them first, when).
+    Approved {
+        /// The approval as stored.
+        approval: Approval,
+        /// The acceptance of the license terms, when the approval needed one.
+        license: Option<EulaAcceptance>,
+    },
+    /// Nothing was written: the update is declined.
+    Declined,
+    /// Nothing was written: the license terms were not accepted and the caller did not
+    /// accept them.
+    LicenseNotAccepted,
 }
 
 /// An accepted EULA.

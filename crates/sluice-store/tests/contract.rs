@@ -32,6 +32,8 @@ contract!(
     users_and_tokens,
     audit_log_ordering,
     settings_round_trip,
+    approve_is_one_transaction,
+    license_facts_round_trip,
     concurrent_writers,
 );
 
@@ -115,11 +117,11 @@ async fn open_is_idempotent_and_seeds_builtins(env: Env) {
     assert!(unassigned.built_in);
     assert_eq!(groups.len(), 2);
 
-    s.set_setting("marker", "kept").await.unwrap();
+    s.set(settings::SYNC_ANCHOR_CONFIG, &"kept".to_owned()).await.unwrap();
     // A second open of the same database re-runs migrations as a no-op and sees the data.
     let again = Store::open(&env.url).await.unwrap();
     assert_eq!(
-        again.get_setting("marker").await.unwrap().as_deref(),
+        again.setting(settings::SYNC_ANCHOR_CONFIG).await.unwrap().as_deref(),
         Some("kept")
     );
     assert_eq!(again.list_groups().await.unwrap().len(), 2);
@@ -1587,31 +1589,144 @@ async fn audit_log_ordering(env: Env) {
 }
 
 async fn settings_round_trip(env: Env) {
+    use settings::*;
     let s = &env.store;
-    assert!(s.get_setting("upstream").await.unwrap().is_none());
-    s.set_setting("upstream", "https://a.example")
-        .await
-        .unwrap();
-    s.set_setting("anchor", "").await.unwrap();
-    assert_eq!(
-        s.get_setting("upstream").await.unwrap().as_deref(),
-        Some("https://a.example")
-    );
-    assert_eq!(s.get_setting("anchor").await.unwrap().as_deref(), Some(""));
-    s.set_setting("upstream", "https://b.example")
-        .await
-        .unwrap();
-    assert_eq!(
-        s.get_setting("upstream").await.unwrap().as_deref(),
-        Some("https://b.example")
-    );
-    assert!(s.delete_setting("upstream").await.unwrap());
-    assert!(!s.delete_setting("upstream").await.unwrap());
-    assert!(s.get_setting("upstream").await.unwrap().is_none());
-    // Several at once, replacing and adding.
-    s.set_settings(&[("anchor", "a1"), ("mode", "client")]).await.unwrap();
-    assert_eq!(s.get_setting("anchor").await.unwrap().as_deref(), Some("a1"));
-    assert_eq!(s.get_setting("mode").await.unwrap().as_deref(), Some("client"));
+    assert!(s.setting(SYNC_ANCHOR_CONFIG).await.unwrap().is_none());
+    s.set(SYNC_ANCHOR_CONFIG, &"a1".to_owned()).await.unwrap();
+    s.set(SYNC_ANCHOR_UPDATES, &String::new()).await.unwrap();
+    assert_eq!(s.setting(SYNC_ANCHOR_CONFIG).await.unwrap().as_deref(), Some("a1"));
+    assert_eq!(s.setting(SYNC_ANCHOR_UPDATES).await.unwrap().as_deref(), Some(""));
+    s.set(SYNC_ANCHOR_CONFIG, &"a2".to_owned()).await.unwrap();
+    assert_eq!(s.setting(SYNC_ANCHOR_CONFIG).await.unwrap().as_deref(), Some("a2"));
+    assert!(s.clear(SYNC_ANCHOR_CONFIG).await.unwrap());
+    assert!(!s.clear(SYNC_ANCHOR_CONFIG).await.unwrap());
+    assert!(s.setting(SYNC_ANCHOR_CONFIG).await.unwrap().is_none());
+
+    // Typed values read back as written.
+    s.set(ROLLUP_NUMBER, &7).await.unwrap();
+    assert_eq!(s.setting(ROLLUP_NUMBER).await.unwrap(), Some(7));
+    let map: MirroredDeployments = [(uid(1), (uid(2), uid(3)))].into_iter().collect();
+    s.set(MIRRORED_DEPLOYMENTS, &map).await.unwrap();
+    assert_eq!(s.setting(MIRRORED_DEPLOYMENTS).await.unwrap(), Some(map));
+
+    // Created once: a later creation gets the stored value.
+    let id = s.setting_or_create(DOWNSTREAM_ACCOUNT_ID, || uid(40)).await.unwrap();
+    assert_eq!(id, uid(40));
+    assert_eq!(s.setting_or_create(DOWNSTREAM_ACCOUNT_ID, || uid(41)).await.unwrap(), uid(40));
+    assert!(s.setting(CLIENT_FACING_SERVER_ID).await.unwrap().is_none(), "the two server ids are distinct settings");
+
+    // The sync settings document and its storage-mode copy land together.
+    let doc = SyncSettings {
+        storage: StorageMode::None,
+        mode: SyncMode::Replica,
+        products: vec![uid(5)],
+        ..SyncSettings::default()
+    };
+    s.save_sync_settings(&doc).await.unwrap();
+    assert_eq!(s.setting(SYNC_SETTINGS).await.unwrap(), Some(doc));
+    assert_eq!(s.setting(STORAGE_MODE).await.unwrap(), Some(StorageMode::None));
+
+    // A targeting mode change moves the configuration's LastChange and the approvals version
+    // with it.
+    let before = s.bump_version(APPROVALS_VERSION).await.unwrap();
+    let at = datetime!(2026-05-01 18:00:00.123 UTC);
+    s.change_targeting_mode(sluice_api::TargetingMode::Client, at).await.unwrap();
+    assert_eq!(s.setting(TARGETING_MODE).await.unwrap(), Some(sluice_api::TargetingMode::Client));
+    assert_eq!(s.setting(CLIENT_CONFIG_LAST_CHANGE).await.unwrap(), Some(at));
+    assert!(s.setting(APPROVALS_VERSION).await.unwrap().unwrap() > before);
+
+    // A version ahead of the clock (another server's) still moves on, by one.
+    let ahead = i64::MAX / 2;
+    s.set(CATALOG_VERSION, &ahead).await.unwrap();
+    assert_eq!(s.bump_version(CATALOG_VERSION).await.unwrap(), ahead + 1);
+    assert_eq!(s.setting(CATALOG_VERSION).await.unwrap(), Some(ahead + 1));
+}
+
+async fn approve_is_one_transaction(env: Env) {
+    let s = &env.store;
+    let pilot = s.create_group("Pilot", Some(ALL_COMPUTERS_GROUP)).await.unwrap();
+    // Ahead of the clock, so every bump adds exactly one: the version counts the moves.
+    let v0 = i64::MAX / 2;
+    s.set(settings::APPROVALS_VERSION, &v0).await.unwrap();
+    let version = || async { s.setting(settings::APPROVALS_VERSION).await.unwrap().unwrap() };
+    let eula = uid(30);
+    let write = |group_id: Uuid, approved_by: &'static str, accept: bool| ApprovalWrite {
+        update_id: uid(1),
+        group_id,
+        action: ApprovalAction::Install,
+        deadline: None,
+        approved_by,
+        license: Some(LicenseGate { eula_key: eula, accept_as: accept.then_some(approved_by) }),
+    };
+
+    // The group went away between the administrator's request and the write: the approval
+    // fails after the acceptance was written in the same transaction, and takes it along.
+    let e = s.approve(&write(uid(404), "alice", true)).await.unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    assert!(s.eula_acceptance(eula).await.unwrap().is_none(), "no acceptance without its approval");
+    assert!(s.all_approvals().await.unwrap().is_empty());
+    assert_eq!(version().await, v0, "no version move without a change");
+
+    // Terms not accepted, and not accepted now: nothing is written.
+    assert_eq!(s.approve(&write(pilot.id, "alice", false)).await.unwrap(), ApproveOutcome::LicenseNotAccepted);
+    assert!(s.all_approvals().await.unwrap().is_empty());
+    assert_eq!(version().await, v0);
+
+    // Accepted now: acceptance, approval and version move land together, the version once.
+    let ApproveOutcome::Approved { approval, license } = s.approve(&write(pilot.id, "alice", true)).await.unwrap() else {
+        panic!("approved expected");
+    };
+    assert_eq!((approval.update_id, approval.group_id), (uid(1), pilot.id));
+    assert_eq!(license.map(|l| l.accepted_by).as_deref(), Some("alice"));
+    assert_eq!(s.all_approvals().await.unwrap(), vec![approval]);
+    assert_eq!(s.eula_acceptance(eula).await.unwrap().unwrap().accepted_by, "alice");
+    assert_eq!(version().await, v0 + 1);
+
+    // The same terms elsewhere: the first acceptance is kept and reported.
+    let ApproveOutcome::Approved { license, .. } = s.approve(&write(ALL_COMPUTERS_GROUP, "bob", true)).await.unwrap() else {
+        panic!("approved expected");
+    };
+    assert_eq!(license.map(|l| l.accepted_by).as_deref(), Some("alice"));
+    assert_eq!(version().await, v0 + 2);
+
+    // Declined meanwhile: refused inside the transaction.
+    assert!(s.decline(uid(1), "carol").await.unwrap());
+    let no_terms = ApprovalWrite { license: None, ..write(pilot.id, "dave", false) };
+    assert_eq!(s.approve(&no_terms).await.unwrap(), ApproveOutcome::Declined);
+    assert_eq!(s.all_approvals().await.unwrap().len(), 2);
+    assert!(s.all_approvals().await.unwrap().iter().all(|a| a.approved_by != "dave"));
+    assert_eq!(version().await, v0 + 2);
+}
+
+async fn license_facts_round_trip(env: Env) {
+    let s = &env.store;
+    let facts = LicenseFacts {
+        eula_id: Some("0b9a3e4c-8c2e-4d1e-9c43-1d3b1c1e2f30".into()),
+        eula_key: Some(uid(40)),
+        eula_files: vec!["eula-en.txt (en)".into(), "eula-de.txt (de)".into()],
+        needs_user_input: true,
+    };
+    let with_terms = NewRevision { license: Some(facts.clone()), ..rev(1, 1, "with terms") };
+    let plain = NewRevision { license: Some(LicenseFacts::default()), ..rev(2, 1, "plain") };
+    // As a version that did not keep the facts stored it.
+    let legacy = rev(3, 1, "legacy");
+    s.insert_revisions(&[with_terms, plain, legacy]).await.unwrap();
+    let with_terms = s.latest_revision(uid(1)).await.unwrap().unwrap();
+    assert_eq!(with_terms.license, Some(facts));
+    assert_eq!(s.latest_revision(uid(2)).await.unwrap().unwrap().license, Some(LicenseFacts::default()));
+    let legacy = s.latest_revision(uid(3)).await.unwrap().unwrap();
+    assert_eq!(legacy.license, None);
+
+    let pending = s.revisions_without_license_facts(10).await.unwrap();
+    assert_eq!(pending, vec![(legacy.id, s.revision_xml(legacy.id).await.unwrap().unwrap())]);
+    let derived = LicenseFacts { eula_key: Some(uid(41)), ..LicenseFacts::default() };
+    s.set_license_facts(&[(legacy.id, derived.clone())]).await.unwrap();
+    assert!(s.revisions_without_license_facts(10).await.unwrap().is_empty());
+    assert_eq!(s.latest_revision(uid(3)).await.unwrap().unwrap().license, Some(derived));
+
+    assert!(s.revisions_with_accepted_license().await.unwrap().is_empty());
+    s.accept_eula(uid(40), "alice").await.unwrap();
+    assert_eq!(s.revisions_with_accepted_license().await.unwrap(), [with_terms.id].into_iter().collect());
 }
 
 async fn concurrent_writers(env: Env) {
@@ -1619,6 +1734,9 @@ async fn concurrent_writers(env: Env) {
     // database: nothing may fail with a busy/locked error and every write must land.
     let other = Store::open(&env.url).await.unwrap();
     let mut tasks = Vec::new();
+    // Ahead of the clock, so every bump adds exactly one and the end value counts them.
+    let v0 = i64::MAX / 2;
+    env.store.set(settings::APPROVALS_VERSION, &v0).await.unwrap();
     for t in 0..16u128 {
         let s = if t % 2 == 0 {
             env.store.clone()
@@ -1631,9 +1749,7 @@ async fn concurrent_writers(env: Env) {
                 let mut r = rev(n, 1, &format!("update {n}"));
                 r.files = vec![file((n % 7) as u8, "shared.cab")];
                 s.insert_revisions(&[r]).await.unwrap();
-                s.set_setting(&format!("k{t}"), &i.to_string())
-                    .await
-                    .unwrap();
+                s.bump_version(settings::APPROVALS_VERSION).await.unwrap();
                 s.append_audit(&NewAuditEntry {
                     actor: format!("t{t}"),
                     ..Default::default()
@@ -1656,7 +1772,11 @@ async fn concurrent_writers(env: Env) {
     let s = &env.store;
     assert_eq!(s.count_revisions().await.unwrap(), 160);
     assert_eq!(s.list_audit(1000, None).await.unwrap().len(), 160);
-    assert_eq!(s.get_setting("k15").await.unwrap().as_deref(), Some("9"));
+    assert_eq!(
+        s.setting(settings::APPROVALS_VERSION).await.unwrap(),
+        Some(v0 + 160),
+        "no version move is lost"
+    );
     assert_eq!(s.files_in_state(FileState::Absent).await.unwrap().len(), 7);
     other.close().await;
 }
@@ -1666,9 +1786,9 @@ async fn sqlite_in_memory_database_keeps_its_data() {
     let s = Store::open("sqlite::memory:").await.unwrap();
     assert_eq!(s.backend(), Backend::Sqlite);
     s.insert_revisions(&[rev(1, 1, "in memory")]).await.unwrap();
-    s.set_setting("k", "v").await.unwrap();
+    s.set(settings::SYNC_ANCHOR_CONFIG, &"v".to_owned()).await.unwrap();
     // Reads go through the same single connection, so they see the writes.
     assert_eq!(s.count_revisions().await.unwrap(), 1);
-    assert_eq!(s.get_setting("k").await.unwrap().as_deref(), Some("v"));
+    assert_eq!(s.setting(settings::SYNC_ANCHOR_CONFIG).await.unwrap().as_deref(), Some("v"));
     assert_eq!(s.list_groups().await.unwrap().len(), 2);
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 use sluice_catalog::Catalog;
-use sluice_store::{ApprovalAction, FileRecord, FileState, JobState, RelationshipKind, Store, StoreError, SyncFinish, SyncResult};
+use sluice_store::{ApprovalAction, FileRecord, FileState, JobState, RelationshipKind, RollupStatus, Store, StoreError, SyncFinish, SyncResult};
 use sluice_wsusss::{ErrorCode, IdAndDelta, LanguageAndDelta, ServerSyncFilter, ServerSyncLanguageData, UpdateIdentity};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -14,12 +14,13 @@ use uuid::Uuid;
 use crate::client::{UpstreamClient, http_client};
 use crate::download::{DownloadReport, Downloader};
 use crate::selection::UpdatesFilter;
-use crate::settings::{self, StorageMode, SyncSettings, is_microsoft_update};
+use crate::settings::{self, StorageMode, SyncSettings, SyncSettingsExt, is_microsoft_update};
+use sluice_store::settings as keys;
 use crate::SyncError;
 
 /// Job kind of a sync in the jobs table.
 pub const SYNC_JOB: &str = "sync";
-/// The `UPDATES_FILTER_KEY` value of an anchor obtained without a product or classification
+/// The `SYNC_ANCHOR_UPDATES_FILTER` value of an anchor obtained without a product or classification
 /// filter.
 const UNFILTERED: &str = "*";
 /// Job kind of a download run (approved mode).
@@ -166,7 +167,7 @@ async fn run_inner(
     };
 
     // Pass 1: categories, classifications, detectoids.
-    let config_anchor = store.get_setting(settings::CONFIG_ANCHOR_KEY).await?;
+    let config_anchor = store.setting(keys::SYNC_ANCHOR_CONFIG).await?;
     let filter = ServerSyncFilter { anchor: config_anchor, get_config: true, ..Default::default() };
     let list = pass(&mut client, store, filter).await?;
     let errors_before = report.errors.len();
@@ -174,7 +175,7 @@ async fn run_inner(
     if report.errors.len() == errors_before
         && let Some(a) = &list.anchor
     {
-        store.set_setting(settings::CONFIG_ANCHOR_KEY, a).await?;
+        store.set(keys::SYNC_ANCHOR_CONFIG, a).await?;
     }
 
     // Pass 2: updates of the selected products AND classifications, or, for a downstream
@@ -186,8 +187,8 @@ async fn run_inner(
     if categories.as_ref().is_some_and(Vec::is_empty) || classifications.as_ref().is_some_and(Vec::is_empty) {
         tracing::info!("no products or no classifications selected: only categories were synchronised");
     } else {
-        let anchor = store.get_setting(settings::UPDATES_ANCHOR_KEY).await?;
-        let previous = store.get_setting(settings::UPDATES_FILTER_KEY).await?.unwrap_or_default();
+        let anchor = store.setting(keys::SYNC_ANCHOR_UPDATES).await?;
+        let previous = store.setting(keys::SYNC_ANCHOR_UPDATES_FILTER).await?.unwrap_or_default();
         let previous_unfiltered = previous == UNFILTERED;
         let previous: HashSet<Uuid> = previous.split(',').filter_map(|x| Uuid::parse_str(x).ok()).collect();
         // Unfiltered, the upstream lists only what changed since the anchor: an anchor got
@@ -213,8 +214,8 @@ async fn run_inner(
                 (Some(p), Some(c)) => p.iter().chain(c).map(Uuid::to_string).collect::<Vec<_>>().join(","),
                 _ => UNFILTERED.to_string(),
             };
-            store.set_setting(settings::UPDATES_ANCHOR_KEY, a).await?;
-            store.set_setting(settings::UPDATES_FILTER_KEY, &selected).await?;
+            store.set(keys::SYNC_ANCHOR_UPDATES, a).await?;
+            store.set(keys::SYNC_ANCHOR_UPDATES_FILTER, &selected).await?;
         }
     }
 
@@ -222,9 +223,9 @@ async fn run_inner(
         // A replica takes groups, approvals, declines and accepted licenses from the upstream.
         progress.set("deployments", 0, 0).await;
         let mut sync_anchor = None;
-        for k in [settings::UPDATES_ANCHOR_KEY, settings::CONFIG_ANCHOR_KEY] {
+        for k in [keys::SYNC_ANCHOR_UPDATES, keys::SYNC_ANCHOR_CONFIG] {
             if sync_anchor.is_none() {
-                sync_anchor = store.get_setting(k).await?.filter(|a| !a.trim().is_empty());
+                sync_anchor = store.setting(k).await?.filter(|a| !a.trim().is_empty());
             }
         }
         let sync_anchor = sync_anchor.unwrap_or_else(|| sluice_wsusss::format_datetime(time::OffsetDateTime::now_utc()));
@@ -293,13 +294,13 @@ async fn rollup_with(
     let outcome = crate::hierarchy::rollup(catalog, client, server_id, &name, replica, last_sync).await;
     let at = sluice_wsusss::format_datetime(now);
     let status = match &outcome {
-        Ok(r) => serde_json::json!({ "at": at, "ok": true, "computers": r.computers, "statuses": r.statuses }),
+        Ok(r) => RollupStatus { at, ok: true, computers: Some(r.computers), statuses: Some(r.statuses), error: None },
         Err(e) => {
             tracing::warn!(error = %e, "rollup to the upstream failed");
-            serde_json::json!({ "at": at, "ok": false, "error": e.to_string() })
+            RollupStatus { at, ok: false, computers: None, statuses: None, error: Some(e.to_string()) }
         }
     };
-    store.set_setting(crate::hierarchy::ROLLUP_STATUS_KEY, &status.to_string()).await?;
+    store.set(keys::ROLLUP_STATUS, &status).await?;
     Ok(outcome.map_err(|e| e.to_string()))
 }
 
@@ -308,7 +309,7 @@ async fn rollup_with(
 /// (no sync settings saved, or Microsoft Update, which has no reporting service).
 pub async fn rollup_now(catalog: &Catalog) -> Result<Option<crate::hierarchy::RollupReport>, SyncError> {
     let store = catalog.store();
-    if store.get_setting(settings::SETTINGS_KEY).await?.is_none() {
+    if store.setting(keys::SYNC_SETTINGS).await?.is_none() {
         return Ok(None);
     }
     let settings = SyncSettings::load(store).await?;
@@ -360,8 +361,8 @@ async fn pass(client: &mut UpstreamClient, store: &Store, filter: ServerSyncFilt
     match client.revision_ids(filter.clone()).await {
         Err(SyncError::Fault { code: ErrorCode::ServerChanged, .. }) => {
             tracing::warn!("the upstream changed: anchors reset, full pass");
-            for k in [settings::CONFIG_ANCHOR_KEY, settings::UPDATES_ANCHOR_KEY, settings::UPDATES_FILTER_KEY] {
-                store.delete_setting(k).await?;
+            for k in [keys::SYNC_ANCHOR_CONFIG, keys::SYNC_ANCHOR_UPDATES, keys::SYNC_ANCHOR_UPDATES_FILTER] {
+                store.clear(k).await?;
             }
             let undelta = |l: Option<Vec<IdAndDelta>>| l.map(|v| v.into_iter().map(|c| IdAndDelta { delta: false, ..c }).collect());
             let fresh = ServerSyncFilter {
@@ -540,7 +541,7 @@ pub async fn approved_files(store: &Store, retry_failed: bool) -> Result<Vec<Fil
 pub async fn download_approved(catalog: &Catalog, stop: &CancellationToken) -> Result<DownloadReport, SyncError> {
     let store = catalog.store();
     // An unconfigured server (no sync settings saved) never reaches out for content.
-    if store.get_setting(settings::SETTINGS_KEY).await?.is_none() {
+    if store.setting(keys::SYNC_SETTINGS).await?.is_none() {
         return Ok(DownloadReport::default());
     }
     let settings = SyncSettings::load(store).await?;

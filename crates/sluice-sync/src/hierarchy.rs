@@ -7,10 +7,11 @@
 //!   to the upstream (GetRollupConfiguration, RollupDownstreamServers, RollupComputers,
 //!   RollupComputerStatus).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use sluice_catalog::Catalog;
-use sluice_store::{ALL_COMPUTERS_GROUP, ApprovalAction, InstallState, StoreError, UNASSIGNED_COMPUTERS_GROUP};
+use sluice_store::settings as keys;
+use sluice_store::{ALL_COMPUTERS_GROUP, ApprovalAction, InstallState, MirroredDeployments, StoreError, UNASSIGNED_COMPUTERS_GROUP};
 use sluice_wsusss::{
     ComputerRollupDetails, ComputerRollupInfo, ComputerStatusRollupInfo, ComputerStatusRollupUpdateStatus,
     DownstreamServerRollupInfo, DownstreamServerRollupServerSummary, ServerSyncDeploymentResult,
@@ -20,17 +21,6 @@ use uuid::Uuid;
 
 use crate::SyncError;
 use crate::client::UpstreamClient;
-
-/// Anchor of the last GetDeployments that was mirrored completely.
-pub const DEPLOYMENT_ANCHOR_KEY: &str = "sync-anchor-deployments";
-/// JSON map `DeploymentGuid → [update id, group id]` of the mirrored approvals, so that
-/// `DeadDeployments` can be resolved to the approval they name.
-pub const DEPLOYMENT_MAP_KEY: &str = "sync-deployments";
-/// Counter of the rollups sent (the `RollupNumber` of each computer's status).
-pub const ROLLUP_NUMBER_KEY: &str = "sync-rollup-number";
-
-/// JSON outcome of the last rollup (`at`, `ok`, `computers`/`error`).
-pub const ROLLUP_STATUS_KEY: &str = "sync-rollup-status";
 
 /// The time WSUS writes for "never".
 const NEVER: &str = "0001-01-01T00:00:00";
@@ -50,14 +40,18 @@ pub struct MirrorReport {
 /// are saved only once everything was written, so an interrupted mirror is redone in full.
 pub async fn mirror_deployments(catalog: &Catalog, client: &mut UpstreamClient, sync_anchor: String) -> Result<MirrorReport, SyncError> {
     let store = catalog.store();
-    let anchor = store.get_setting(DEPLOYMENT_ANCHOR_KEY).await?;
-    let map_raw = store.get_setting(DEPLOYMENT_MAP_KEY).await?;
-    let mut map: BTreeMap<Uuid, (Uuid, Uuid)> = match map_raw.as_deref().map(serde_json::from_str) {
-        Some(Ok(m)) => m,
-        _ => BTreeMap::new(),
+    let anchor = store.setting(keys::SYNC_ANCHOR_DEPLOYMENTS).await?;
+    let stored_map = match store.setting(keys::MIRRORED_DEPLOYMENTS).await {
+        Ok(m) => m,
+        Err(StoreError::Corrupt(e)) => {
+            tracing::warn!(error = %e, "mirrored deployments unreadable: asking the upstream for all of them");
+            None
+        }
+        Err(e) => return Err(e.into()),
     };
     // Without a usable map the deltas cannot be resolved: ask for everything.
-    let anchor = if map_raw.is_some() { anchor } else { None };
+    let anchor = if stored_map.is_some() { anchor } else { None };
+    let mut map: MirroredDeployments = stored_map.unwrap_or_default();
     let full = anchor.is_none();
     let result = client.deployments(anchor, sync_anchor).await?;
     if full {
@@ -65,12 +59,11 @@ pub async fn mirror_deployments(catalog: &Catalog, client: &mut UpstreamClient, 
     }
     let report = apply(catalog, &result, &mut map, full).await?;
     catalog.bump_approvals_version().await?;
-    let encoded = serde_json::to_string(&map).map_err(|e| SyncError::Internal(e.to_string()))?;
-    store.set_setting(DEPLOYMENT_MAP_KEY, &encoded).await?;
+    store.set(keys::MIRRORED_DEPLOYMENTS, &map).await?;
     match &result.anchor {
-        Some(a) if !a.trim().is_empty() => store.set_setting(DEPLOYMENT_ANCHOR_KEY, a).await?,
+        Some(a) if !a.trim().is_empty() => store.set(keys::SYNC_ANCHOR_DEPLOYMENTS, a).await?,
         _ => {
-            store.delete_setting(DEPLOYMENT_ANCHOR_KEY).await?;
+            store.clear(keys::SYNC_ANCHOR_DEPLOYMENTS).await?;
         }
     }
     Ok(report)
@@ -83,7 +76,7 @@ fn is_builtin(id: Uuid) -> bool {
 async fn apply(
     catalog: &Catalog,
     r: &ServerSyncDeploymentResult,
-    map: &mut BTreeMap<Uuid, (Uuid, Uuid)>,
+    map: &mut MirroredDeployments,
     full: bool,
 ) -> Result<MirrorReport, SyncError> {
     let store = catalog.store();
@@ -219,35 +212,15 @@ async fn apply(
         }
     }
 
-    // License terms accepted upstream.
+    // License terms accepted upstream, under the key derived when the update was stored.
     for update in &r.accepted_eulas {
-        if let Some(key) = eula_of(catalog, *update).await?
+        if let Some(key) = store.latest_revision(*update).await?.and_then(|rev| rev.license?.eula_key)
             && store.accept_eula(key, "upstream").await?
         {
             report.eulas_accepted += 1;
         }
     }
     Ok(report)
-}
-
-/// The license key (as the catalog computes it) of an update's latest revision.
-async fn eula_of(catalog: &Catalog, update: Uuid) -> Result<Option<Uuid>, SyncError> {
-    let store = catalog.store();
-    let Some(rev) = store.latest_revision(update).await? else {
-        return Ok(None);
-    };
-    let Some(compressed) = store.revision_xml(rev.id).await? else {
-        return Ok(None);
-    };
-    tokio::task::spawn_blocking(move || {
-        let xml = sluice_catalog::decompress(&compressed).map_err(|e| SyncError::Internal(e.to_string()))?;
-        let parsed = sluice_metadata::parse_update_bytes(xml.as_bytes(), "stored revision").map_err(|e| SyncError::Internal(e.to_string()))?;
-        let u = &parsed.update;
-        let digests: Vec<[u8; 20]> = u.eulas.iter().map(|x| x.file.sha1).collect();
-        Ok(sluice_catalog::approvals::eula_key(u.properties.eula_id.as_deref(), &digests)?)
-    })
-    .await
-    .map_err(|e| SyncError::Internal(e.to_string()))?
 }
 
 /// What a rollup sent.
@@ -319,7 +292,7 @@ pub async fn rollup(
         parent_server_id: Uuid::nil(),
         version: Some(concat!("Sluice ", env!("CARGO_PKG_VERSION")).to_string()),
         is_replica,
-        last_rollup_time: wire(store.get_setting(ROLLUP_NUMBER_KEY).await?.map(|_| now)),
+        last_rollup_time: wire(store.setting(keys::ROLLUP_NUMBER).await?.map(|_| now)),
         server_summary: Some(summary),
         client_summaries: None,
     };
@@ -366,7 +339,7 @@ pub async fn rollup(
     }
     report.computers = infos.len();
 
-    let number: i32 = store.get_setting(ROLLUP_NUMBER_KEY).await?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let number: i32 = store.setting(keys::ROLLUP_NUMBER).await?.unwrap_or(0);
     let number = number.checked_add(1).unwrap_or(1);
     let status_infos: Vec<ComputerStatusRollupInfo> = computers
         .iter()
@@ -392,6 +365,6 @@ pub async fn rollup(
         client.rollup_computer_status(sluice_wsusss::format_datetime(now), server_id, chunk.to_vec()).await?;
     }
     report.statuses = status_infos.iter().map(|s| s.update_status.as_ref().map_or(0, Vec::len)).sum();
-    store.set_setting(ROLLUP_NUMBER_KEY, &number.to_string()).await?;
+    store.set(keys::ROLLUP_NUMBER, &number).await?;
     Ok(report)
 }

@@ -14,7 +14,7 @@
 //! * [`Scheduler`]: the background task of the server: recovers runs interrupted by a
 //!   restart, runs queued sync jobs ([`request_sync`]), the daily schedule, and (storage mode
 //!   `approved`) downloads of newly approved updates.
-//! * [`settings`]: the JSON settings document and the `storage-mode` key.
+//! * [`settings`]: validating, loading and saving the sync settings (the store's type).
 
 pub mod client;
 pub mod download;
@@ -33,7 +33,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use engine::{LiveProgress, SyncReport, live_progress, rollup_now, run_sync};
-pub use settings::{Schedule, StorageMode, SyncMode, SyncSettings, storage_mode};
+pub use settings::{Schedule, StorageMode, SyncMode, SyncSettings, SyncSettingsExt, storage_mode};
 
 /// Why a sync (or a settings change) failed.
 #[derive(Debug, thiserror::Error)]

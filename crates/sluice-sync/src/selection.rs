@@ -14,7 +14,7 @@ use serde::Serialize;
 use sluice_store::{Category, Store};
 use uuid::Uuid;
 
-use crate::settings::SyncSettings;
+use crate::settings::{SyncSettings, SyncSettingsExt};
 use crate::SyncError;
 
 /// Product or classification.

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use sluice_content::{ContentKey, ExpectedFile};
 use sluice_store::FileState;
+use sluice_sync::SyncSettingsExt;
 use sluice_sync::download::{Downloader, Fetched};
 use tokio_util::sync::CancellationToken;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use sluice_store::{JobState, SyncResult};
-use sluice_sync::{StorageMode, SyncSettings};
+use sluice_sync::{StorageMode, SyncSettings, SyncSettingsExt};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 

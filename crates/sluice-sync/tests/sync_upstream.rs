@@ -5,8 +5,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sluice_store::{FileState, SyncResult};
-use sluice_sync::{StorageMode, SyncError, SyncSettings};
+use sluice_store::{FileState, SyncResult, settings};
+use sluice_sync::{StorageMode, SyncError, SyncSettings, SyncSettingsExt};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -66,7 +66,7 @@ async fn first_sync_from_recorded_wsus_then_delta_with_stored_anchors() {
         Some("http://download.windowsupdate.com/c/msdownload/update/software/defu/2026/10/am_delta_87f5bd0469585006aa5d3a77d1c662fd2895ddcd.exe")
     );
     assert_eq!(file.state, FileState::Absent, "storage mode none downloads nothing");
-    assert_eq!(store.get_setting("storage-mode").await.unwrap().as_deref(), Some("none"));
+    assert_eq!(store.setting(settings::STORAGE_MODE).await.unwrap(), Some(StorageMode::None));
 
     let history = store.list_syncs(10).await.unwrap();
     assert_eq!(history[0].result, SyncResult::Succeeded);
@@ -82,7 +82,7 @@ async fn first_sync_from_recorded_wsus_then_delta_with_stored_anchors() {
     assert!(lists[3].contains("<Delta>true</Delta>") && !lists[3].contains("<Delta>false</Delta>"));
     assert_eq!(fake.bodies_of("GetUpdateData").len(), 3, "nothing fetched by the delta run");
     // The anchors of the delta answers (recorded incremental run) replace the old ones.
-    assert_eq!(store.get_setting("sync-anchor-updates").await.unwrap().as_deref(), Some("9438,2026-10-04 16:28:07.367"));
+    assert_eq!(store.setting(settings::SYNC_ANCHOR_UPDATES).await.unwrap().as_deref(), Some("9438,2026-10-04 16:28:07.367"));
 }
 
 #[tokio::test]
@@ -255,8 +255,8 @@ async fn a_revision_the_upstream_cannot_serve_is_isolated_and_the_anchor_kept_ba
     let store = catalog.store();
     assert_eq!(store.list_syncs(1).await.unwrap()[0].result, SyncResult::Failed);
     // The updates anchor is not advanced, so the next run lists the missing revision again.
-    assert!(store.get_setting("sync-anchor-updates").await.unwrap().is_none());
-    assert!(store.get_setting("sync-anchor-config").await.unwrap().is_some());
+    assert!(store.setting(settings::SYNC_ANCHOR_UPDATES).await.unwrap().is_none());
+    assert!(store.setting(settings::SYNC_ANCHOR_CONFIG).await.unwrap().is_some());
 }
 
 #[tokio::test]

@@ -311,10 +311,10 @@ impl Harness {
     /// cookies the server must tell apart by their content alone.
     pub async fn keys(&self, server_id: Option<Uuid>) -> CookieKeys {
         let store = &self.server.state.store;
-        let key_hex = store.get_setting("client-cookie-key").await.unwrap().expect("cookie key setting");
-        let mut key = [0u8; 32];
-        hex::decode_to_slice(key_hex.trim(), &mut key).unwrap();
-        let own_id = Uuid::parse_str(&store.get_setting("server-id").await.unwrap().expect("server id setting")).unwrap();
+        let sluice_store::CookieKey(key) =
+            store.setting(sluice_store::settings::COOKIE_KEY).await.unwrap().expect("cookie key setting");
+        let own_id =
+            store.setting(sluice_store::settings::CLIENT_FACING_SERVER_ID).await.unwrap().expect("server id setting");
         CookieKeys::new(key, server_id.unwrap_or(own_id))
     }
 

@@ -1,0 +1,204 @@
+//! The types of the values kept in the settings table (see [`crate::settings`]) that are more
+//! than a number, a string, a GUID or a time: the sync settings document and its parts, the
+//! cookie key, the mirrored deployments, the last rollup's outcome.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Microsoft Update's server-sync root, the default upstream.
+pub const MICROSOFT_UPDATE: &str = "https://sws.update.microsoft.com";
+
+/// How this server synchronises from its upstream (`sluice sync configure`), kept as one JSON
+/// document. `sluice-sync` validates it before it is saved and runs the syncs; the catalog
+/// reads `mode` to refuse local approvals on a replica.
+///
+/// The product and classification selection follows WSUS: it is the administrator's choice
+/// only on a server that syncs from Microsoft Update, where an empty list syncs nothing but
+/// categories (Microsoft Update answers a filter with an empty list with no updates). A
+/// downstream server of a WSUS or Sluice upstream takes what its upstream offers: an empty list
+/// there means every product (or classification) the upstream has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Root URL of the upstream (`https://sws.update.microsoft.com`, `http://wsus:8530`).
+    pub upstream: String,
+    /// `autonomous` (own approvals) or `replica` (approvals from the upstream).
+    pub mode: SyncMode,
+    /// Where clients get update files from.
+    pub storage: StorageMode,
+    /// Product (and product family) category ids.
+    pub products: Vec<Uuid>,
+    /// Classification ids.
+    pub classifications: Vec<Uuid>,
+    /// Language codes (`en`, `de`, …); empty = all.
+    pub languages: Vec<String>,
+    /// Automatic syncs; `None` = manual only.
+    pub schedule: Option<Schedule>,
+    /// HTTP proxy URL for upstream and content traffic.
+    pub proxy: Option<String>,
+    /// PEM certificates trusted, besides the system's roots, for an `https` upstream: the CA of
+    /// an organisation's own WSUS certificates, or a self-signed upstream's certificate.
+    pub upstream_ca: Option<String>,
+    /// Seconds to establish a connection.
+    pub connect_timeout_secs: u64,
+    /// Seconds without progress on one request before it is abandoned.
+    pub read_timeout_secs: u64,
+    /// Simultaneous file downloads.
+    pub download_concurrency: usize,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            upstream: MICROSOFT_UPDATE.to_string(),
+            mode: SyncMode::Autonomous,
+            storage: StorageMode::Approved,
+            products: Vec::new(),
+            classifications: Vec::new(),
+            languages: vec!["en".to_string()],
+            schedule: None,
+            proxy: None,
+            upstream_ca: None,
+            connect_timeout_secs: 30,
+            read_timeout_secs: 300,
+            download_concurrency: 4,
+        }
+    }
+}
+
+/// Autonomous or replica downstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Groups, approvals and declines are managed here.
+    Autonomous,
+    /// Groups, approvals and declines come from the upstream.
+    Replica,
+}
+
+/// Content storage mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageMode {
+    /// Metadata only; clients download from the files' Microsoft URLs.
+    None,
+    /// Every file of every synced update is downloaded during the sync.
+    All,
+    /// Files are downloaded once their update is approved.
+    Approved,
+}
+
+impl StorageMode {
+    /// The name stored and shown (`none`, `all`, `approved`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageMode::None => "none",
+            StorageMode::All => "all",
+            StorageMode::Approved => "approved",
+        }
+    }
+
+    /// Parses [`as_str`](Self::as_str)'s names, in any case.
+    pub fn parse(s: &str) -> Option<StorageMode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(StorageMode::None),
+            "all" => Some(StorageMode::All),
+            "approved" => Some(StorageMode::Approved),
+            _ => None,
+        }
+    }
+}
+
+/// Daily schedule: the first sync at `first_sync` (UTC, `HH:MM`), then `per_day` syncs spread
+/// evenly over the day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// `HH:MM`, UTC.
+    pub first_sync: String,
+    /// Syncs per day, 1 to 24.
+    pub per_day: u32,
+}
+
+impl Schedule {
+    /// Minutes after midnight of `first_sync`.
+    pub fn first_minute(&self) -> Option<u32> {
+        let (h, m) = self.first_sync.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    }
+
+    /// Seconds from `now` (UTC) to the next scheduled start.
+    pub fn seconds_until_next(&self, now: time::OffsetDateTime) -> Option<u64> {
+        let first = self.first_minute()? as u64 * 60;
+        let per_day = self.per_day.clamp(1, 24 * 60) as u64;
+        let step = 86_400 / per_day;
+        let now_s = now.time().hour() as u64 * 3600 + now.time().minute() as u64 * 60 + now.time().second() as u64;
+        (0..=per_day)
+            .map(|i| (first + i * step) % 86_400)
+            .map(|t| if t > now_s { t - now_s } else { t + 86_400 - now_s })
+            .min()
+    }
+}
+
+/// The key that seals client and downstream-server cookies (XChaCha20-Poly1305), stored as hex.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CookieKey(pub [u8; 32]);
+
+impl std::fmt::Debug for CookieKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A key in a log line would let its reader forge cookies.
+        f.write_str("CookieKey(…)")
+    }
+}
+
+/// The approvals a replica mirrored from its upstream's GetDeployments, by deployment GUID:
+/// `(update id, group id)`, so that a later `DeadDeployments` entry can be resolved to the
+/// approval it names.
+pub type MirroredDeployments = BTreeMap<Uuid, (Uuid, Uuid)>;
+
+/// The outcome of the last rollup to the upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollupStatus {
+    /// When it ran (`xs:dateTime` as the wire has it).
+    pub at: String,
+    /// Whether the upstream took it.
+    pub ok: bool,
+    /// Computers reported (when it succeeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computers: Option<usize>,
+    /// Update states reported (when it succeeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statuses: Option<usize>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn schedule_next() {
+        let s = Schedule { first_sync: "03:00".into(), per_day: 4 };
+        // 03:00, 09:00, 15:00, 21:00
+        assert_eq!(s.seconds_until_next(datetime!(2026-01-01 02:00 UTC)), Some(3600));
+        assert_eq!(s.seconds_until_next(datetime!(2026-01-01 09:00 UTC)), Some(6 * 3600));
+        assert_eq!(s.seconds_until_next(datetime!(2026-01-01 22:00 UTC)), Some(5 * 3600));
+        assert_eq!(Schedule { first_sync: "25:00".into(), per_day: 1 }.first_minute(), None);
+    }
+
+    #[test]
+    fn settings_json_round_trip_and_defaults() {
+        let s: SyncSettings = serde_json::from_str(r#"{"storage":"none","products":[]}"#).unwrap();
+        assert_eq!(s.storage, StorageMode::None);
+        assert_eq!(s.upstream, MICROSOFT_UPDATE);
+        assert!(serde_json::from_str::<SyncSettings>(r#"{"storag":"none"}"#).is_err());
+        let back: SyncSettings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+}
