@@ -118,3 +118,32 @@ pub fn in_envelope(prefix: &str, inner: &str) -> Vec<u8> {
     format!(r#"<{prefix}:Envelope xmlns:{prefix}="http://schemas.xmlsoap.org/soap/envelope/"><{prefix}:Body>{inner}</{prefix}:Body></{prefix}:Envelope>"#)
         .into_bytes()
 }
+
+/// Envelopes that attack the XML parser, each carrying the operation `op` (namespace `ns`) with
+/// one parameter `param` holding the attack: an internal DTD entity, an entity-expansion bomb,
+/// an external DTD, an undeclared entity, and nesting 1,000 and 100,000 deep. Both protocols
+/// must refuse every one as malformed, without expanding anything or overflowing the stack.
+pub fn hostile_envelopes(prefix: &str, ns: &str, op: &str, param: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let body = |prolog: &str, value: &str| {
+        let mut v = prolog.as_bytes().to_vec();
+        v.extend(in_envelope(prefix, &format!(r#"<{op} xmlns="{ns}"><{param}>{value}</{param}></{op}>"#)));
+        v
+    };
+    let mut out = vec![
+        ("internal DTD entity", body(r#"<!DOCTYPE e [<!ENTITY e "boom">]>"#, "&e;")),
+        (
+            "entity expansion bomb",
+            body(r#"<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>"#, "&lol2;"),
+        ),
+        ("external DTD", body(r#"<!DOCTYPE x SYSTEM "file:///etc/passwd">"#, "1")),
+        ("undeclared entity", body("", "&xxe;")),
+    ];
+    for depth in [1_000, 100_000] {
+        out.push(("deep nesting", body("", &format!("{}{}", "<x>".repeat(depth), "</x>".repeat(depth)))));
+    }
+    out
+}
+
+/// Text written with the five predefined entities and character references, and what it reads
+/// as: unlike the DTD entities of [`hostile_envelopes`], these must be accepted.
+pub const PREDEFINED_ENTITIES: (&str, &str) = ("&lt;1&amp;&#x32;&gt;", "<1&2>");
