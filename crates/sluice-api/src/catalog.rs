@@ -121,9 +121,82 @@ pub struct UpdateDetail {
     pub has_installable_rule: bool,
 }
 
+/// Every error the admin API answers: `{"error": {"code": "not_found", "message": "…"}}` with
+/// the HTTP status. Programs branch on `code`, which is stable; `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
-    pub error: String,
+    pub error: ApiErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorDetail {
+    pub code: ApiErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ApiErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { error: ApiErrorDetail { code, message: message.into() } }
+    }
+}
+
+/// Why a request failed, in words a program can match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorCode {
+    /// 401: no bearer token, or one that is unknown, revoked or expired.
+    Unauthenticated,
+    /// 403: the caller may not do this.
+    Forbidden,
+    /// 404: no such route, or no such object.
+    NotFound,
+    /// 405: the route exists, the method does not.
+    MethodNotAllowed,
+    /// 400: a well-formed request the server will not carry out as asked.
+    InvalidRequest,
+    /// 400: update metadata that does not parse or breaks the catalog's rules.
+    Rejected,
+    /// 400: the body is not JSON.
+    MalformedJson,
+    /// 422: JSON of the wrong shape for the route.
+    InvalidBody,
+    /// 400: the query string does not fit the route's parameters.
+    MalformedQuery,
+    /// 400: a path parameter is not what the route takes.
+    MalformedPath,
+    /// 400: a multipart upload that cannot be read.
+    MalformedUpload,
+    /// 415: a body without the content type the route takes.
+    UnsupportedMediaType,
+    /// 413: a body over the route's limit.
+    PayloadTooLarge,
+    /// 409: the change conflicts with what is stored (a duplicate name, for one).
+    Conflict,
+    /// 422: an uploaded file does not match the size or digests announced for it.
+    FileMismatch,
+    /// 503: the server cannot take the request now.
+    Unavailable,
+    /// 500: the server failed; the details are in its log.
+    Internal,
+}
+
+impl ApiErrorCode {
+    /// The code for an error known only by its HTTP status (axum's own refusals).
+    pub fn for_status(status: u16) -> ApiErrorCode {
+        match status {
+            401 => ApiErrorCode::Unauthenticated,
+            403 => ApiErrorCode::Forbidden,
+            404 => ApiErrorCode::NotFound,
+            405 => ApiErrorCode::MethodNotAllowed,
+            409 => ApiErrorCode::Conflict,
+            413 => ApiErrorCode::PayloadTooLarge,
+            415 => ApiErrorCode::UnsupportedMediaType,
+            422 => ApiErrorCode::InvalidBody,
+            503 => ApiErrorCode::Unavailable,
+            500..=599 => ApiErrorCode::Internal,
+            _ => ApiErrorCode::InvalidRequest,
+        }
+    }
 }
 
 /// Filters of an update listing (query string of `GET /updates`).

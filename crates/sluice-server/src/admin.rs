@@ -31,62 +31,80 @@ pub struct Caller {
     pub address: Option<String>,
 }
 
-pub struct ApiFailure(StatusCode, String);
+/// An admin API error: its HTTP status, its stable code and a message for people.
+pub struct ApiFailure {
+    status: StatusCode,
+    code: ApiErrorCode,
+    message: String,
+}
+
+impl ApiFailure {
+    pub(crate) fn new(status: StatusCode, code: ApiErrorCode, message: impl Into<String>) -> ApiFailure {
+        ApiFailure { status, code, message: message.into() }
+    }
+}
 
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
-        (self.0, Json(ApiError { error: self.1 })).into_response()
+        (self.status, Json(ApiError::new(self.code, self.message))).into_response()
     }
 }
 
 impl From<CatalogError> for ApiFailure {
     fn from(e: CatalogError) -> Self {
-        let status = match &e {
-            CatalogError::Rejected(_) | CatalogError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            CatalogError::NotFound(_) => StatusCode::NOT_FOUND,
-            CatalogError::FileMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            CatalogError::Store(s) if s.is_conflict() => StatusCode::CONFLICT,
-            CatalogError::Store(s) if s.is_not_found() => StatusCode::NOT_FOUND,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        let (status, code) = match &e {
+            CatalogError::Rejected(_) => (StatusCode::BAD_REQUEST, ApiErrorCode::Rejected),
+            CatalogError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidRequest),
+            CatalogError::NotFound(_) => (StatusCode::NOT_FOUND, ApiErrorCode::NotFound),
+            CatalogError::FileMismatch(_) => (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::FileMismatch),
+            CatalogError::Store(s) if s.is_conflict() => (StatusCode::CONFLICT, ApiErrorCode::Conflict),
+            CatalogError::Store(s) if s.is_not_found() => (StatusCode::NOT_FOUND, ApiErrorCode::NotFound),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %e, "admin request failed");
         }
-        ApiFailure(status, e.to_string())
+        ApiFailure::new(status, code, e.to_string())
     }
 }
 
 pub(crate) fn bad_request(msg: impl Into<String>) -> ApiFailure {
-    ApiFailure(StatusCode::BAD_REQUEST, msg.into())
+    ApiFailure::new(StatusCode::BAD_REQUEST, ApiErrorCode::InvalidRequest, msg)
 }
 
 // Extractor rejections keep axum's status (400, 415 for a missing or wrong Content-Type, 413,
 // 422 for a well-formed body of the wrong shape) and its explanation, in the API's JSON form.
 impl From<JsonRejection> for ApiFailure {
     fn from(e: JsonRejection) -> Self {
-        let what = match e {
-            JsonRejection::MissingJsonContentType(_) => "unsupported content type",
-            _ => "malformed request body",
+        let (code, what) = match e {
+            JsonRejection::MissingJsonContentType(_) => (ApiErrorCode::UnsupportedMediaType, "unsupported content type"),
+            JsonRejection::JsonSyntaxError(_) => (ApiErrorCode::MalformedJson, "malformed request body"),
+            JsonRejection::JsonDataError(_) => (ApiErrorCode::InvalidBody, "malformed request body"),
+            _ => (ApiErrorCode::for_status(e.status().as_u16()), "malformed request body"),
         };
-        ApiFailure(e.status(), format!("{what}: {}", e.body_text()))
+        ApiFailure::new(e.status(), code, format!("{what}: {}", e.body_text()))
     }
 }
 
 impl From<QueryRejection> for ApiFailure {
     fn from(e: QueryRejection) -> Self {
-        ApiFailure(e.status(), format!("malformed query: {}", e.body_text()))
+        ApiFailure::new(e.status(), ApiErrorCode::MalformedQuery, format!("malformed query: {}", e.body_text()))
     }
 }
 
 impl From<PathRejection> for ApiFailure {
     fn from(e: PathRejection) -> Self {
-        ApiFailure(e.status(), format!("malformed path: {}", e.body_text()))
+        ApiFailure::new(e.status(), ApiErrorCode::MalformedPath, format!("malformed path: {}", e.body_text()))
     }
 }
 
 impl From<MultipartRejection> for ApiFailure {
     fn from(e: MultipartRejection) -> Self {
-        ApiFailure(e.status(), format!("malformed upload: {}", e.body_text()))
+        let code = match e.status().as_u16() {
+            400 => ApiErrorCode::MalformedUpload,
+            other => ApiErrorCode::for_status(other),
+        };
+        ApiFailure::new(e.status(), code, format!("malformed upload: {}", e.body_text()))
     }
 }
 
@@ -111,7 +129,7 @@ async fn json_errors(response: Response) -> Response {
         Ok(bytes) if !bytes.trim_ascii().is_empty() => String::from_utf8_lossy(bytes.trim_ascii()).into_owned(),
         _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
     };
-    let body = serde_json::to_vec(&ApiError { error: text }).unwrap_or_default();
+    let body = serde_json::to_vec(&ApiError::new(ApiErrorCode::for_status(status.as_u16()), text)).unwrap_or_default();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Response::from_parts(parts, Body::from(body))
@@ -132,7 +150,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new().route("/health", get(health)).merge(protected);
     Router::new()
         .nest(API_PREFIX, api)
-        .fallback(|| async { ApiFailure(StatusCode::NOT_FOUND, "no such admin API route".into()) })
+        .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, ApiErrorCode::NotFound, "no such admin API route") })
         .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
@@ -153,7 +171,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token);
     let Some(token) = token else {
-        return ApiFailure(StatusCode::UNAUTHORIZED, "authentication required: send 'Authorization: Bearer <token>'".into())
+        return ApiFailure::new(
+            StatusCode::UNAUTHORIZED,
+            ApiErrorCode::Unauthenticated,
+            "authentication required: send 'Authorization: Bearer <token>'",
+        )
             .into_response();
     };
     match state.store.token_user(&token_digest(token)).await {
@@ -174,10 +196,10 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             }
             response
         }
-        Ok(None) => ApiFailure(StatusCode::UNAUTHORIZED, "invalid or revoked token".into()).into_response(),
+        Ok(None) => ApiFailure::new(StatusCode::UNAUTHORIZED, ApiErrorCode::Unauthenticated, "invalid or revoked token").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "token check failed");
-            ApiFailure(StatusCode::INTERNAL_SERVER_ERROR, "cannot check the token".into()).into_response()
+            ApiFailure::new(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, "cannot check the token").into_response()
         }
     }
 }

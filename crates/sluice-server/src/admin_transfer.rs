@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use sluice_catalog::api::ApiError;
+use sluice_catalog::api::ApiErrorCode;
 use sluice_catalog::transfer::{ExportReport, ExportRequest, ImportReport, ImportRequest};
 
 use crate::admin::{audit, ApiFailure, Caller};
@@ -30,7 +30,8 @@ async fn require_admin(state: &AppState, caller: &Caller) -> Result<(), Response
     let user = state.store.get_user(&caller.user).await.map_err(|e| failure(sluice_catalog::CatalogError::Store(e)))?;
     match user {
         Some(u) if u.role == ADMIN_ROLE || u.name == ADMIN_USER => Ok(()),
-        _ => Err((StatusCode::FORBIDDEN, Json(ApiError { error: "export and import are for administrators only".into() })).into_response()),
+        _ => Err(ApiFailure::new(StatusCode::FORBIDDEN, ApiErrorCode::Forbidden, "export and import are for administrators only")
+            .into_response()),
     }
 }
 

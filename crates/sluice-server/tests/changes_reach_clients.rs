@@ -150,7 +150,7 @@ async fn item_5_targeting_mode_change_raises_config_changed() {
     // configuration nor the client's cookie moves. Setting the mode in force is no change.
     let (status, v) = s.set_targeting("sideways").await;
     assert!((400..500).contains(&status), "{status} {v}");
-    assert!(v["error"].is_string(), "{v}");
+    assert!(v["error"]["message"].is_string(), "{v}");
     let (status, v) = s.set_targeting("server").await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(last_change(&s.soap(&requests::get_config()).await.unwrap()), first);

@@ -48,7 +48,7 @@ async fn item_15_look_alike_control_and_over_long_group_names_are_refused() {
         let body: Value = resp.json().await.unwrap();
         let shown: String = name.chars().take(20).collect();
         assert_eq!(status, 400, "{shown:?}: {body}");
-        let error = body["error"].as_str().unwrap_or_else(|| panic!("{shown:?}: no error in {body}"));
+        let error = body["error"]["message"].as_str().unwrap_or_else(|| panic!("{shown:?}: no error in {body}"));
         assert!(error.contains(why), "{shown:?}: {error}");
     }
     assert_eq!(groups().await, before, "a refused name created nothing");

@@ -5,7 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-use serde_json::{json, Value};
+use serde_json::json;
+use sluice_server::api::{ApiError, ApiErrorCode};
 use sluice_server::RunningServer;
 use sluice_testkit::server::Setup;
 
@@ -99,17 +100,43 @@ impl Admin {
         }
     }
 
-    /// Sends the request and requires a JSON answer with an `error` text; returns status and text.
+    /// Sends the request and requires the API's JSON error, `{"error": {"code", "message"}}`,
+    /// with a code that belongs to its status; returns status and message.
     async fn error(&self, rb: reqwest::RequestBuilder) -> (u16, String) {
+        let (status, code, message) = self.error_with_code(rb).await;
+        let fits = match status {
+            400 => matches!(
+                code,
+                ApiErrorCode::InvalidRequest
+                    | ApiErrorCode::Rejected
+                    | ApiErrorCode::MalformedJson
+                    | ApiErrorCode::MalformedQuery
+                    | ApiErrorCode::MalformedPath
+                    | ApiErrorCode::MalformedUpload
+            ),
+            401 => code == ApiErrorCode::Unauthenticated,
+            403 => code == ApiErrorCode::Forbidden,
+            404 => code == ApiErrorCode::NotFound,
+            405 => code == ApiErrorCode::MethodNotAllowed,
+            409 => code == ApiErrorCode::Conflict,
+            413 => code == ApiErrorCode::PayloadTooLarge,
+            415 => code == ApiErrorCode::UnsupportedMediaType,
+            422 => matches!(code, ApiErrorCode::InvalidBody | ApiErrorCode::FileMismatch),
+            _ => false,
+        };
+        assert!(fits, "{status} answered with code {code:?}: {message}");
+        (status, message)
+    }
+
+    async fn error_with_code(&self, rb: reqwest::RequestBuilder) -> (u16, ApiErrorCode, String) {
         let r = rb.send().await.unwrap();
         let status = r.status().as_u16();
         let content_type = r.headers().get(CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string());
         let body = r.text().await.unwrap();
         assert_eq!(content_type.as_deref(), Some("application/json"), "{status}: {body}");
-        let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{status} {body}: {e}"));
-        let text = v["error"].as_str().unwrap_or_else(|| panic!("no error text in {body}")).to_string();
-        assert!(!text.is_empty());
-        (status, text)
+        let e: ApiError = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{status} {body}: {e}"));
+        assert!(!e.error.message.is_empty(), "{body}");
+        (status, e.error.code, e.error.message)
     }
 }
 
@@ -146,19 +173,19 @@ async fn item_18_every_admin_error_is_json() {
     let auth = |rb: reqwest::RequestBuilder| rb.bearer_auth(&admin.token);
 
     // Query-string rejection.
-    let (status, why) = admin.error(auth(h.get(url("/api/v1/updates?limit=many")))).await;
-    assert_eq!(status, 400, "{why}");
+    let (status, code, why) = admin.error_with_code(auth(h.get(url("/api/v1/updates?limit=many")))).await;
+    assert_eq!((status, code), (400, ApiErrorCode::MalformedQuery), "{why}");
     assert!(why.contains("query string") && why.contains("limit"), "{why}");
     let (status, _) = admin.error(auth(h.get(url("/api/v1/sync/history?limit=x")))).await;
     assert_eq!(status, 400);
 
     // Body rejections: not JSON, JSON of the wrong shape, no or another content type.
     let import = url("/api/v1/updates/import");
-    let (status, why) = admin.error(auth(h.post(&import)).header(CONTENT_TYPE, "application/json").body("{")).await;
-    assert_eq!(status, 400, "{why}");
+    let (status, code, why) = admin.error_with_code(auth(h.post(&import)).header(CONTENT_TYPE, "application/json").body("{")).await;
+    assert_eq!((status, code), (400, ApiErrorCode::MalformedJson), "{why}");
     assert!(why.contains("malformed request body"), "{why}");
-    let (status, why) = admin.error(auth(h.post(&import)).json(&json!({ "docs": [] }))).await;
-    assert_eq!(status, 422, "{why}");
+    let (status, code, why) = admin.error_with_code(auth(h.post(&import)).json(&json!({ "docs": [] }))).await;
+    assert_eq!((status, code), (422, ApiErrorCode::InvalidBody), "{why}");
     assert!(why.contains("documents"), "{why}");
     let (status, why) = admin.error(auth(h.post(&import)).header(CONTENT_TYPE, "text/plain").body("{}")).await;
     assert_eq!(status, 415, "{why}");

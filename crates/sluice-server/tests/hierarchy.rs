@@ -227,7 +227,7 @@ async fn root_autonomous_and_replica() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 409);
     let body: serde_json::Value = resp.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("approvals come from it"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("approvals come from it"), "{body}");
     assert_eq!(rs.all_approvals().await.unwrap().len(), 2, "nothing changed");
 
     // The autonomous downstream approves B itself.

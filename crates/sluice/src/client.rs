@@ -58,7 +58,7 @@ impl AdminClient {
         let body = resp.bytes().await.context("reading the server's answer")?;
         if !status.is_success() {
             let msg = serde_json::from_slice::<ApiError>(&body)
-                .map(|e| e.error)
+                .map(|e| e.error.message)
                 .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
             bail!("{} ({})", msg, status);
         }

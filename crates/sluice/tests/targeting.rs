@@ -459,7 +459,7 @@ async fn approvals_declines_license_terms_and_status() {
         .unwrap();
     assert_eq!(r.status(), 400);
     assert!(
-        r.json::<Value>().await.unwrap()["error"]
+        r.json::<Value>().await.unwrap()["error"]["message"]
             .as_str()
             .unwrap()
             .contains("malformed")
