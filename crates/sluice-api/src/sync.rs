@@ -88,11 +88,22 @@ pub enum StorageMode {
 }
 
 impl StorageMode {
+    /// The name stored and shown (`none`, `all`, `approved`).
     pub fn as_str(self) -> &'static str {
         match self {
             StorageMode::None => "none",
             StorageMode::All => "all",
             StorageMode::Approved => "approved",
+        }
+    }
+
+    /// Parses [`as_str`](Self::as_str)'s names, in any case.
+    pub fn parse(s: &str) -> Option<StorageMode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(StorageMode::None),
+            "all" => Some(StorageMode::All),
+            "approved" => Some(StorageMode::Approved),
+            _ => None,
         }
     }
 }
@@ -102,8 +113,19 @@ impl StorageMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
+    /// `HH:MM`, UTC.
     pub first_sync: String,
+    /// Syncs per day, 1 to 24.
     pub per_day: u32,
+}
+
+impl Schedule {
+    /// Minutes after midnight of `first_sync`; `None` when it is not a time of day.
+    pub fn first_minute(&self) -> Option<u32> {
+        let (h, m) = self.first_sync.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    }
 }
 
 /// `GET /sync/status`: settings, the run in progress, the last finished run.

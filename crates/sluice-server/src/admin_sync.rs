@@ -11,7 +11,7 @@ use serde_json::Value;
 use sluice_api::sync as api;
 use sluice_catalog::CatalogError;
 use sluice_sync::selection::{CategoryKind, EffectiveList, KnownCategory};
-use sluice_sync::{JobView, LiveProgress, Schedule, StorageMode, SyncError, SyncMode, SyncSettings, SyncSettingsExt, SyncStatus, SyncView};
+use sluice_sync::{JobView, LiveProgress, SyncError, SyncSettings, SyncSettingsExt, SyncStatus, SyncView};
 
 use crate::admin::{ApiFailure, Caller, audit, bad_request};
 use crate::AppState;
@@ -38,19 +38,12 @@ fn settings_view(s: &SyncSettings) -> api::SyncSettings {
     let ids = |v: &[uuid::Uuid]| v.iter().map(ToString::to_string).collect();
     api::SyncSettings {
         upstream: s.upstream.clone(),
-        mode: match s.mode {
-            SyncMode::Autonomous => api::SyncMode::Autonomous,
-            SyncMode::Replica => api::SyncMode::Replica,
-        },
-        storage: match s.storage {
-            StorageMode::None => api::StorageMode::None,
-            StorageMode::All => api::StorageMode::All,
-            StorageMode::Approved => api::StorageMode::Approved,
-        },
+        mode: s.mode,
+        storage: s.storage,
         products: ids(&s.products),
         classifications: ids(&s.classifications),
         languages: s.languages.clone(),
-        schedule: s.schedule.as_ref().map(|sch| api::Schedule { first_sync: sch.first_sync.clone(), per_day: sch.per_day }),
+        schedule: s.schedule.clone(),
         proxy: s.proxy.clone(),
         upstream_ca: s.upstream_ca.clone(),
         connect_timeout_secs: s.connect_timeout_secs,
@@ -66,19 +59,12 @@ async fn settings_from(state: &AppState, v: api::SyncSettings) -> Result<SyncSet
         sluice_sync::selection::resolve(&state.store, CategoryKind::Classification, &v.classifications).await.map_err(failure)?;
     Ok(SyncSettings {
         upstream: v.upstream,
-        mode: match v.mode {
-            api::SyncMode::Autonomous => SyncMode::Autonomous,
-            api::SyncMode::Replica => SyncMode::Replica,
-        },
-        storage: match v.storage {
-            api::StorageMode::None => StorageMode::None,
-            api::StorageMode::All => StorageMode::All,
-            api::StorageMode::Approved => StorageMode::Approved,
-        },
+        mode: v.mode,
+        storage: v.storage,
         products,
         classifications,
         languages: v.languages,
-        schedule: v.schedule.map(|s| Schedule { first_sync: s.first_sync, per_day: s.per_day }),
+        schedule: v.schedule,
         proxy: v.proxy,
         upstream_ca: v.upstream_ca,
         connect_timeout_secs: v.connect_timeout_secs,
@@ -196,6 +182,7 @@ async fn products(State(state): State<AppState>) -> Result<Json<Vec<api::KnownCa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sync::{Schedule, StorageMode, SyncMode};
 
     /// The API crate spells out the defaults a `PUT` without a field gets; they must be the
     /// sync engine's, and the views must carry exactly what the engine's types serialise to.

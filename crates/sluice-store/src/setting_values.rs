@@ -68,80 +68,8 @@ impl Default for SyncSettings {
     }
 }
 
-/// Autonomous or replica downstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncMode {
-    /// Groups, approvals and declines are managed here.
-    Autonomous,
-    /// Groups, approvals and declines come from the upstream.
-    Replica,
-}
-
-/// Content storage mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StorageMode {
-    /// Metadata only; clients download from the files' Microsoft URLs.
-    None,
-    /// Every file of every synced update is downloaded during the sync.
-    All,
-    /// Files are downloaded once their update is approved.
-    Approved,
-}
-
-impl StorageMode {
-    /// The name stored and shown (`none`, `all`, `approved`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StorageMode::None => "none",
-            StorageMode::All => "all",
-            StorageMode::Approved => "approved",
-        }
-    }
-
-    /// Parses [`as_str`](Self::as_str)'s names, in any case.
-    pub fn parse(s: &str) -> Option<StorageMode> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "none" => Some(StorageMode::None),
-            "all" => Some(StorageMode::All),
-            "approved" => Some(StorageMode::Approved),
-            _ => None,
-        }
-    }
-}
-
-/// Daily schedule: the first sync at `first_sync` (UTC, `HH:MM`), then `per_day` syncs spread
-/// evenly over the day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Schedule {
-    /// `HH:MM`, UTC.
-    pub first_sync: String,
-    /// Syncs per day, 1 to 24.
-    pub per_day: u32,
-}
-
-impl Schedule {
-    /// Minutes after midnight of `first_sync`.
-    pub fn first_minute(&self) -> Option<u32> {
-        let (h, m) = self.first_sync.trim().split_once(':')?;
-        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-        (h < 24 && m < 60).then_some(h * 60 + m)
-    }
-
-    /// Seconds from `now` (UTC) to the next scheduled start.
-    pub fn seconds_until_next(&self, now: time::OffsetDateTime) -> Option<u64> {
-        let first = self.first_minute()? as u64 * 60;
-        let per_day = self.per_day.clamp(1, 24 * 60) as u64;
-        let step = 86_400 / per_day;
-        let now_s = now.time().hour() as u64 * 3600 + now.time().minute() as u64 * 60 + now.time().second() as u64;
-        (0..=per_day)
-            .map(|i| (first + i * step) % 86_400)
-            .map(|t| if t > now_s { t - now_s } else { t + 86_400 - now_s })
-            .min()
-    }
-}
+/// The sync mode, storage mode and schedule are the admin API's types, stored as they are shown.
+pub use sluice_api::sync::{Schedule, StorageMode, SyncMode};
 
 /// The key that seals client and downstream-server cookies (XChaCha20-Poly1305), stored as hex.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -180,17 +108,6 @@ pub struct RollupStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn schedule_next() {
-        let s = Schedule { first_sync: "03:00".into(), per_day: 4 };
-        // 03:00, 09:00, 15:00, 21:00
-        assert_eq!(s.seconds_until_next(datetime!(2026-01-01 02:00 UTC)), Some(3600));
-        assert_eq!(s.seconds_until_next(datetime!(2026-01-01 09:00 UTC)), Some(6 * 3600));
-        assert_eq!(s.seconds_until_next(datetime!(2026-01-01 22:00 UTC)), Some(5 * 3600));
-        assert_eq!(Schedule { first_sync: "25:00".into(), per_day: 1 }.first_minute(), None);
-    }
 
     #[test]
     fn settings_json_round_trip_and_defaults() {

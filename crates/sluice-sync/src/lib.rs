@@ -222,9 +222,22 @@ impl Scheduler {
     }
 }
 
+/// Seconds from `now` (UTC) to the schedule's next start; `None` for a schedule without a valid
+/// first time.
+fn seconds_until_next(s: &Schedule, now: time::OffsetDateTime) -> Option<u64> {
+    let first = s.first_minute()? as u64 * 60;
+    let per_day = s.per_day.clamp(1, 24 * 60) as u64;
+    let step = 86_400 / per_day;
+    let now_s = now.time().hour() as u64 * 3600 + now.time().minute() as u64 * 60 + now.time().second() as u64;
+    (0..=per_day)
+        .map(|i| (first + i * step) % 86_400)
+        .map(|t| if t > now_s { t - now_s } else { t + 86_400 - now_s })
+        .min()
+}
+
 async fn next_schedule(store: &Store) -> Option<tokio::time::Instant> {
     let s = SyncSettings::load(store).await.ok()?.schedule?;
-    let secs = s.seconds_until_next(time::OffsetDateTime::now_utc())?;
+    let secs = seconds_until_next(&s, time::OffsetDateTime::now_utc())?;
     Some(tokio::time::Instant::now() + Duration::from_secs(secs))
 }
 
@@ -275,4 +288,20 @@ pub async fn recover(store: &Store) -> Result<usize, SyncError> {
         store.set_file_state(&f.sha1, FileState::Absent).await?;
     }
     Ok(resumed)
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn next_start_of_a_daily_schedule() {
+        let s = Schedule { first_sync: "03:00".into(), per_day: 4 };
+        // 03:00, 09:00, 15:00, 21:00
+        assert_eq!(seconds_until_next(&s, datetime!(2026-01-01 02:00 UTC)), Some(3600));
+        assert_eq!(seconds_until_next(&s, datetime!(2026-01-01 09:00 UTC)), Some(6 * 3600));
+        assert_eq!(seconds_until_next(&s, datetime!(2026-01-01 22:00 UTC)), Some(5 * 3600));
+        assert_eq!(seconds_until_next(&Schedule { first_sync: "25:00".into(), per_day: 1 }, datetime!(2026-01-01 22:00 UTC)), None);
+    }
 }
