@@ -153,7 +153,6 @@ pub fn status_changes(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use sluice_soap::{BasicData, ExtendedData, UpdateIdentity};
 
@@ -171,26 +170,7 @@ mod tests {
     }
 
     fn index() -> CatalogIndex {
-        let entry = |rev: i32, id: Uuid| Entry {
-            revision_id: rev,
-            update_id: id,
-            revision_number: 200 + rev,
-            kind: Kind::Software,
-            is_leaf: true,
-            is_bundle: false,
-            explicitly_deployable: true,
-            expired: false,
-            imported_at: now(),
-            prerequisites: Vec::new(),
-            categories: Vec::new(),
-            bundled: Vec::new(),
-            core: Arc::from(Vec::new().into_boxed_slice()),
-            extended: Arc::from(Vec::new().into_boxed_slice()),
-            localized_en: None,
-            has_eula: false,
-            files: Vec::new(),
-            category_type: None,
-        };
+        let entry = |rev: i32, id: Uuid| Entry::bare(rev, id, 200 + rev, Kind::Software, now());
         CatalogIndex::from_entries(vec![entry(1, A), entry(2, B), entry(3, C), entry(4, D)], HashMap::new())
     }
 

@@ -58,6 +58,34 @@ pub struct Entry {
     pub category_type: Option<String>,
 }
 
+impl Entry {
+    /// An explicitly deployable leaf with no relationships, fragments or files: the start of an
+    /// entry for callers (tests, generated catalogs) that set only what they care about.
+    pub fn bare(revision_id: i32, update_id: Uuid, revision_number: i32, kind: Kind, imported_at: OffsetDateTime) -> Entry {
+        let empty: Bytes = Arc::from(Vec::new().into_boxed_slice());
+        Entry {
+            revision_id,
+            update_id,
+            revision_number,
+            kind,
+            is_leaf: true,
+            is_bundle: false,
+            explicitly_deployable: true,
+            expired: false,
+            imported_at,
+            prerequisites: Vec::new(),
+            categories: Vec::new(),
+            bundled: Vec::new(),
+            core: empty.clone(),
+            extended: empty,
+            localized_en: None,
+            has_eula: false,
+            files: Vec::new(),
+            category_type: None,
+        }
+    }
+}
+
 /// The whole catalog as clients see it. Immutable: a change builds a new index.
 #[derive(Debug, Default)]
 pub struct CatalogIndex {

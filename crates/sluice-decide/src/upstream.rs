@@ -301,7 +301,6 @@ pub fn languages() -> Vec<wss::ServerSyncLanguageData> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::index::Entry;
@@ -315,26 +314,7 @@ mod tests {
     }
 
     fn entry(rev: i32, id: u128, kind: Kind) -> Entry {
-        Entry {
-            revision_id: rev,
-            update_id: u(id),
-            revision_number: 100,
-            kind,
-            is_leaf: true,
-            is_bundle: false,
-            explicitly_deployable: true,
-            expired: false,
-            imported_at: t(1_700_000_000),
-            prerequisites: Vec::new(),
-            categories: Vec::new(),
-            bundled: Vec::new(),
-            core: Arc::from(Vec::new().into_boxed_slice()),
-            extended: Arc::from(Vec::new().into_boxed_slice()),
-            localized_en: None,
-            has_eula: false,
-            files: Vec::new(),
-            category_type: None,
-        }
+        Entry::bare(rev, u(id), 100, kind, t(1_700_000_000))
     }
 
     const PRODUCT: u128 = 1;

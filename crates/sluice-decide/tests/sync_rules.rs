@@ -15,26 +15,11 @@ fn u(n: u128) -> Uuid {
 }
 
 fn entry(rev: i32, id: Uuid, kind: Kind, prereqs: Vec<Vec<Uuid>>) -> Entry {
-    Entry {
-        revision_id: rev,
-        update_id: id,
-        revision_number: 1,
-        kind,
-        is_leaf: true,
-        is_bundle: false,
-        explicitly_deployable: kind == Kind::Software,
-        expired: false,
-        imported_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
-        categories: Vec::new(),
-        prerequisites: prereqs,
-        bundled: Vec::new(),
-        core: Arc::from(format!("core{rev}").into_bytes().into_boxed_slice()),
-        extended: Arc::from(Vec::new().into_boxed_slice()),
-        localized_en: None,
-        has_eula: false,
-        files: Vec::new(),
-        category_type: None,
-    }
+    let mut e = Entry::bare(rev, id, 1, kind, OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
+    e.explicitly_deployable = kind == Kind::Software;
+    e.prerequisites = prereqs;
+    e.core = Arc::from(format!("core{rev}").into_bytes().into_boxed_slice());
+    e
 }
 
 const COMPANY: u128 = 1;
