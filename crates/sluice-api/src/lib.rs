@@ -5,11 +5,13 @@
 //! catalog or the store. Identifiers and times are the strings the JSON holds (lower-case
 //! hyphenated GUIDs, RFC 3339 UTC).
 
+pub mod audit;
 pub mod catalog;
 pub mod downstreams;
 pub mod sync;
 pub mod transfer;
 
+pub use audit::*;
 pub use catalog::*;
 pub use downstreams::*;
 

@@ -2,6 +2,7 @@
 //! admin API, wired to the catalog, the store and the content store.
 
 pub mod admin;
+pub mod admin_audit;
 pub mod admin_downstreams;
 pub mod admin_sync;
 pub mod admin_targeting;

@@ -218,24 +218,37 @@ impl Store {
         })
     }
 
-    /// The newest `limit` audit entries (at or after `since`, if given), newest first.
+    /// The newest `limit` audit entries, newest first: those at or after `since` and by `actor`,
+    /// where given.
     pub async fn list_audit(
         &self,
         limit: i64,
         since: Option<OffsetDateTime>,
+        actor: Option<&str>,
     ) -> Result<Vec<AuditEntry>> {
         let since = since.map(ts).transpose()?;
-        // Ordered by id, not time: ids follow append order even if the clock steps back.
-        let sql = match since {
-            Some(_) => format!(
-                "SELECT {AUDIT_COLS} FROM audit_log WHERE at >= $1 ORDER BY id DESC LIMIT $2"
-            ),
-            None => format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY id DESC LIMIT $1"),
+        let mut conditions = Vec::new();
+        let mut n = 0;
+        let mut param = || {
+            n += 1;
+            format!("${n}")
         };
+        if since.is_some() {
+            conditions.push(format!("at >= {}", param()));
+        }
+        if actor.is_some() {
+            conditions.push(format!("actor = {}", param()));
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        // Ordered by id, not time: ids follow append order even if the clock steps back.
+        let sql = format!("SELECT {AUDIT_COLS} FROM audit_log {filter} ORDER BY id DESC LIMIT {}", param());
         on_read!(self, db => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             if let Some(s) = &since {
                 q = q.bind(s.clone());
+            }
+            if let Some(a) = actor {
+                q = q.bind(a.to_owned());
             }
             let rows = q.bind(limit.max(0)).fetch_all(db).await?;
             rows.iter().map(decode_audit).collect()

@@ -1551,7 +1551,7 @@ async fn audit_log_ordering(env: Env) {
         .unwrap();
     assert!(first < second && second < third);
 
-    let all = s.list_audit(10, None).await.unwrap();
+    let all = s.list_audit(10, None, None).await.unwrap();
     assert_eq!(
         all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
         vec!["login", "decline", "approve"]
@@ -1563,7 +1563,7 @@ async fn audit_log_ordering(env: Env) {
     assert!(all[0].at >= all[1].at && all[1].at > all[2].at);
 
     assert_eq!(
-        s.list_audit(2, None)
+        s.list_audit(2, None, None)
             .await
             .unwrap()
             .iter()
@@ -1571,21 +1571,31 @@ async fn audit_log_ordering(env: Env) {
             .collect::<Vec<_>>(),
         vec![third, second]
     );
-    let since = s.list_audit(10, Some(cut)).await.unwrap();
+    let since = s.list_audit(10, Some(cut), None).await.unwrap();
     assert_eq!(
         since.iter().map(|e| e.id).collect::<Vec<_>>(),
         vec![third, second]
     );
-    assert_eq!(s.list_audit(1, Some(cut)).await.unwrap()[0].id, third);
+    assert_eq!(s.list_audit(1, Some(cut), None).await.unwrap()[0].id, third);
     assert!(
         s.list_audit(
             10,
-            Some(OffsetDateTime::now_utc() + time::Duration::hours(1))
+            Some(OffsetDateTime::now_utc() + time::Duration::hours(1)),
+            None
         )
         .await
         .unwrap()
         .is_empty()
     );
+
+    // By user, alone and with a time.
+    let bob = s.append_audit(&NewAuditEntry { actor: "bob".to_owned(), ..entry("group-create") }).await.unwrap();
+    let ids = |v: Vec<AuditEntry>| v.iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.list_audit(10, None, Some("bob")).await.unwrap()), vec![bob]);
+    assert_eq!(ids(s.list_audit(10, None, Some("alice")).await.unwrap()), vec![third, second, first]);
+    assert_eq!(ids(s.list_audit(10, Some(cut), Some("alice")).await.unwrap()), vec![third, second]);
+    assert_eq!(ids(s.list_audit(1, Some(cut), Some("alice")).await.unwrap()), vec![third]);
+    assert!(s.list_audit(10, None, Some("carol")).await.unwrap().is_empty());
 }
 
 async fn settings_round_trip(env: Env) {
@@ -1771,7 +1781,7 @@ async fn concurrent_writers(env: Env) {
     }
     let s = &env.store;
     assert_eq!(s.count_revisions().await.unwrap(), 160);
-    assert_eq!(s.list_audit(1000, None).await.unwrap().len(), 160);
+    assert_eq!(s.list_audit(1000, None, None).await.unwrap().len(), 160);
     assert_eq!(
         s.setting(settings::APPROVALS_VERSION).await.unwrap(),
         Some(v0 + 160),

@@ -4,6 +4,7 @@
 mod terminal;
 mod catalog_cmd;
 mod agent_cmd;
+mod audit_cmd;
 mod client;
 mod clients_cmd;
 mod commands;
@@ -91,6 +92,8 @@ enum Command {
     /// Point Windows machines at this server (registry settings; see docs/clients.md)
     #[command(subcommand)]
     Clients(clients_cmd::ClientsCommand),
+    /// Who changed what through the admin API, when and from where (newest first)
+    Audit(audit_cmd::AuditArgs),
 }
 
 #[derive(Args, Debug)]
@@ -142,6 +145,7 @@ fn main() -> std::process::ExitCode {
             Command::Downstreams(c) => downstreams_cmd::run(&cli.remote, c).await,
             Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,
             Command::Clients(c) => clients_cmd::run(c).map_err(anyhow::Error::msg),
+            Command::Audit(a) => audit_cmd::run(&cli.remote, a).await,
         }
     });
     match result {

@@ -142,7 +142,7 @@ async fn publish_list_show_download_and_import() {
     assert_eq!(server.state.store.count_revisions().await.unwrap(), count_before);
 
     // Every change was audited.
-    let audit = server.state.store.list_audit(100, None).await.unwrap();
+    let audit = server.state.store.list_audit(100, None, None).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "publish" && a.target == id && a.actor == "admin"));
     assert!(audit.iter().any(|a| a.action == "import-xml"));
 
@@ -261,4 +261,69 @@ fn serve_answers_on_both_listeners_and_stops_on_sigterm() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let status = server.terminate();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}\n{}", server.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_lists_changes_by_time_and_user_as_table_json_and_csv() {
+    let server = Setup::new().start().await;
+    let cli = Cli { server: server.admin_url(), token: server.admin_token.clone() };
+    cli.ok(&["groups", "create", "Pilot"]).await;
+    // A name a spreadsheet would run as a formula.
+    cli.ok(&["groups", "create", "=HYPERLINK(\"x\"),1"]).await;
+    // Another administrator's change, as the admin layer records it.
+    server
+        .state
+        .store
+        .append_audit(&sluice_store::NewAuditEntry {
+            actor: "bob".into(),
+            action: "decline".into(),
+            target: "11111111-2222-3333-4444-555555555555".into(),
+            detail: String::new(),
+            source_address: Some("192.0.2.7".into()),
+        })
+        .await
+        .unwrap();
+
+    let all: Vec<sluice_api::AuditEntryView> = serde_json::from_str(&cli.ok(&["audit", "--json"]).await).unwrap();
+    let actions: Vec<(&str, &str, &str)> = all.iter().map(|e| (e.user.as_str(), e.action.as_str(), e.target.as_str())).collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("bob", "decline", "11111111-2222-3333-4444-555555555555"),
+            ("admin", "group-create", "=HYPERLINK(\"x\"),1"),
+            ("admin", "group-create", "Pilot"),
+        ]
+    );
+    assert_eq!(all[1].address.as_deref(), Some("127.0.0.1"));
+    assert!(all[0].id > all[1].id && all[1].id > all[2].id);
+
+    let bob: Vec<sluice_api::AuditEntryView> = serde_json::from_str(&cli.ok(&["audit", "--user", "bob", "--json"]).await).unwrap();
+    assert_eq!(bob.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["decline"]);
+    let one: Vec<sluice_api::AuditEntryView> = serde_json::from_str(&cli.ok(&["audit", "--limit", "1", "--json"]).await).unwrap();
+    assert_eq!(one.len(), 1);
+    // A date is its midnight UTC; a later time leaves nothing.
+    let today = &all[0].at[..10];
+    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&cli.ok(&["audit", "--since", today, "--json"]).await).unwrap().len(), 3);
+    assert_eq!(cli.ok(&["audit", "--since", "2999-01-01T00:00:00Z"]).await, "no audit entries\n");
+
+    let table = cli.ok(&["audit"]).await;
+    assert!(table.starts_with("AT"), "{table}");
+    assert!(table.contains("group-create") && table.contains("Pilot") && table.contains("192.0.2.7"), "{table}");
+
+    let csv = cli.ok(&["audit", "--csv"]).await;
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(lines[0], "id,at,user,address,action,target,detail");
+    assert!(lines[2].contains(",admin,127.0.0.1,group-create,\"'=HYPERLINK(\"\"x\"\"),1\","), "{csv}");
+
+    // Bad filters are refused with the reason.
+    for (args, why) in [
+        (&["audit", "--since", "last tuesday"][..], "RFC 3339"),
+        (&["audit", "--limit", "0"][..], "limit must be 1 to 10000"),
+    ] {
+        let out = cli.run(args).await;
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+    server.shutdown().await.unwrap();
 }

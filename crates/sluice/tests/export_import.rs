@@ -240,10 +240,10 @@ async fn export_then_import_on_a_disconnected_server() {
     assert!(listed_c.iter().all(|u| !fixture_ids.iter().any(|f| u["update_id"] == f.as_str())));
 
     // The transfers are audited on both sides.
-    let audit = b.state.store.list_audit(100, None).await.unwrap();
+    let audit = b.state.store.list_audit(100, None, None).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "import"));
     assert!(audit.iter().any(|e| e.action == "import-refused"));
-    let audit = a.state.store.list_audit(100, None).await.unwrap();
+    let audit = a.state.store.list_audit(100, None, None).await.unwrap();
     assert!(audit.iter().filter(|e| e.action == "export").count() == 3);
 
     // An export never overwrites: the directory must be new or empty.

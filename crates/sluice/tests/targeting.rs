@@ -207,7 +207,7 @@ async fn groups_computers_and_targeting_mode() {
     cli.ok(&["targeting", "set", "server"]).await;
     cli.ok(&["computers", "move", pc1, "--group", "Servers"]).await;
 
-    let audit = server.state.store.list_audit(100, None).await.unwrap();
+    let audit = server.state.store.list_audit(100, None, None).await.unwrap();
     for (action, target) in [
         ("group-create", "Servers"),
         ("group-create", "Web Farm"),
@@ -522,7 +522,7 @@ async fn approvals_declines_license_terms_and_status() {
     let err = cli.fails(&["status", "--computer", "nobody"]).await;
     assert!(err.contains("not found"), "{err}");
 
-    let audit = server.state.store.list_audit(200, None).await.unwrap();
+    let audit = server.state.store.list_audit(200, None, None).await.unwrap();
     for (action, target) in [
         ("approve", KB2267602),
         ("unapprove", KB2267602),
