@@ -47,10 +47,36 @@ impl Catalog {
         Ok(titles)
     }
 
-    /// Everything about the latest revision of one update.
+    /// The update an administrator names: its id, or a KB number (`KB5012345` or `5012345`)
+    /// that exactly one update carries.
+    pub async fn resolve_update(&self, name: &str) -> Result<Uuid, CatalogError> {
+        let name = name.trim();
+        if let Ok(id) = Uuid::parse_str(name) {
+            return Ok(id);
+        }
+        let digits = name.get(..2).filter(|p| p.eq_ignore_ascii_case("kb")).map_or(name, |_| &name[2..]);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CatalogError::InvalidRequest(format!("'{name}' is neither an update id nor a KB number")));
+        }
+        let filter = UpdateFilter { kb: Some(digits.to_string()), limit: Some(11), ..UpdateFilter::default() };
+        let found = self.store.list_updates(&filter).await?;
+        match found.as_slice() {
+            [] => Err(CatalogError::NotFound(format!("no update with KB{digits}"))),
+            [one] => Ok(one.update_id),
+            several => {
+                let ids: Vec<String> = several.iter().take(10).map(|u| format!("{} ({})", u.update_id, u.title)).collect();
+                let more = if several.len() > 10 { ", …" } else { "" };
+                Err(CatalogError::InvalidRequest(format!(
+                    "KB{digits} names several updates, give one by id: {}{more}",
+                    ids.join("; ")
+                )))
+            }
+        }
+    }
+
+    /// Everything about the latest revision of one update, named by id or KB number.
     pub async fn update_detail(&self, update_id: &str) -> Result<api::UpdateDetail, CatalogError> {
-        let id = Uuid::parse_str(update_id.trim())
-            .map_err(|_| CatalogError::InvalidRequest(format!("'{update_id}' is not an update id")))?;
+        let id = self.resolve_update(update_id).await?;
         let rev = self
             .store
             .latest_revision(id)

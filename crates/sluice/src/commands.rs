@@ -207,8 +207,9 @@ pub enum UpdatesCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one update
+    /// Show one update, by id or by the KB number (KB5012345) it carries
     Show {
+        /// Update id, or a KB number that exactly one update carries
         update_id: String,
         #[arg(long)]
         json: bool,

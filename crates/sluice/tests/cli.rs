@@ -117,6 +117,29 @@ async fn publish_list_show_download_and_import() {
     assert_eq!(kb[0]["update_id"], "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe");
     assert_eq!(kb[0]["classification"], "Definition Updates");
 
+    // An update is named by its KB number where one update carries it; a KB several updates
+    // carry, or none, is refused with the reason.
+    for name in ["KB5012345", "kb5012345", " 5012345"] {
+        let d: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "show", name, "--json"]).await).unwrap();
+        assert_eq!(d["update_id"], id.as_str(), "{name}");
+    }
+    let d: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "show", "KB2267602", "--json"]).await).unwrap();
+    assert_eq!(d["update_id"], "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe");
+    let second_file = setup.dir().join("contoso-agent-2.1.exe");
+    std::fs::write(&second_file, b"a later build").unwrap();
+    let second = cli
+        .ok(&["publish", "--file", second_file.to_str().unwrap(), "--title", "Contoso Agent 2.1", "--kb", "5012345"])
+        .await;
+    let out = cli.run(&["updates", "show", "KB5012345"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("KB5012345 names several updates"), "{err}");
+    assert!(err.contains(&id) && err.contains(second.trim()), "both are named: {err}");
+    for (name, why) in [("KB999999999", "no update with KB999999999"), ("KBx1", "neither an update id nor a KB number")] {
+        let out = cli.run(&["updates", "show", name]).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(why), "{name}: {err}");
+    }
+
     // A bad document among good ones: nothing is stored, and the message names it.
     let count_before = server.state.store.count_revisions().await.unwrap();
     let bad = setup.dir().join("broken.xml");
