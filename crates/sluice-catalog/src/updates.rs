@@ -24,15 +24,16 @@ impl Catalog {
         };
         let rows = self.store.list_updates(&filter).await?;
         let titles = self.category_titles().await?;
+        // Two queries for the page, not two per row.
+        let ids: Vec<i64> = rows.iter().map(|r| r.revision_id).collect();
+        let mut revisions: HashMap<i64, sluice_store::Revision> =
+            self.store.revisions(&ids).await?.into_iter().map(|r| (r.id, r)).collect();
+        let categories = self.store.categories_of_revisions(&ids).await?;
         let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let rev = self
-                .store
-                .revision(r.revision_id)
-                .await?
-                .ok_or_else(|| CatalogError::NotFound(format!("revision {}", r.revision_id)))?;
-            let cats = self.store.revision_categories(r.revision_id).await?;
-            out.push(summary(&rev, &cats, &titles));
+        for id in ids {
+            let rev = revisions.remove(&id).ok_or_else(|| CatalogError::NotFound(format!("revision {id}")))?;
+            let cats = categories.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+            out.push(summary(&rev, cats, &titles));
         }
         Ok(out)
     }

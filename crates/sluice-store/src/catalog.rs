@@ -1,5 +1,7 @@
 //! Catalog: revisions, their fragments, files, relationships and categories.
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::Store;
@@ -168,6 +170,14 @@ fn category_key(s: &str) -> String {
     }
 }
 
+/// Ids bound in one `IN (…)` list: well under both backends' parameter limits.
+const IDS_PER_QUERY: usize = 500;
+
+/// `$1, $2, …, $n`.
+fn numbered(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 fn normalize_kb(kb: &str) -> String {
     let kb = kb.trim();
     match kb.get(..2) {
@@ -192,6 +202,25 @@ impl Store {
             let row = sqlx::query(SQL).bind(id).fetch_optional(db).await?;
             row.as_ref().map(decode_revision).transpose()
         })
+    }
+
+    /// The revisions with these ids, in no particular order; ids not stored are left out.
+    /// One query per 500 ids, for listings that would otherwise ask once per row.
+    pub async fn revisions(&self, ids: &[i64]) -> Result<Vec<Revision>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let sql = format!("SELECT {} FROM revisions WHERE id IN ({})", revision_cols!(), numbered(chunk.len()));
+            on_read!(self, db => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for row in q.fetch_all(db).await? {
+                    out.push(decode_revision(&row)?);
+                }
+            })
+        }
+        Ok(out)
     }
 
     /// A revision by its identity.
@@ -329,6 +358,28 @@ impl Store {
             let ids: Vec<String> = sqlx::query_scalar(SQL).bind(revision_id).fetch_all(db).await?;
             ids.iter().map(|s| parse_uuid(s)).collect()
         })
+    }
+
+    /// The categories of each of these revisions (sorted; a revision without any is absent).
+    pub async fn categories_of_revisions(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<Uuid>>> {
+        let mut out: HashMap<i64, Vec<Uuid>> = HashMap::new();
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                "SELECT revision_id, category_update_id FROM revision_categories WHERE revision_id IN ({}) \
+                 ORDER BY revision_id, category_update_id",
+                numbered(chunk.len())
+            );
+            on_read!(self, db => {
+                let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for (rev, cat) in q.fetch_all(db).await? {
+                    out.entry(rev).or_default().push(parse_uuid(&cat)?);
+                }
+            })
+        }
+        Ok(out)
     }
 
     /// Every known category, ordered by type then title.

@@ -561,6 +561,21 @@ async fn large_batch_spans_statements(env: Env) {
             sha((n % 13) as u8)
         );
     }
+    // The batch reads of listings span several queries too, and agree with the single reads.
+    let mut ids: Vec<i64> = out.iter().map(|o| o.revision_id).collect();
+    ids.push(i64::MAX);
+    let mut batch = s.revisions(&ids).await.unwrap();
+    batch.sort_by_key(|r| r.id);
+    assert_eq!(batch.len(), 1_203, "the unknown id is left out");
+    assert_eq!(batch[777], s.revision(out[777].revision_id).await.unwrap().unwrap());
+    let categories = s.categories_of_revisions(&ids).await.unwrap();
+    assert_eq!(categories.len(), 1_203);
+    for n in [0usize, 500, 1_202] {
+        assert_eq!(categories[&out[n].revision_id], s.revision_categories(out[n].revision_id).await.unwrap());
+    }
+    assert!(s.revisions(&[]).await.unwrap().is_empty());
+    assert!(s.categories_of_revisions(&[]).await.unwrap().is_empty());
+
     let again = s.insert_revisions(&revs).await.unwrap();
     assert!(again.iter().all(|o| !o.inserted));
     assert_eq!(
