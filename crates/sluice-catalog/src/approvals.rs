@@ -89,12 +89,7 @@ impl Catalog {
                 )));
             }
         }
-        let license = rev.license.clone().ok_or_else(|| {
-            CatalogError::Internal(format!(
-                "the license terms of revision {} are not known yet (they are derived when the server starts)",
-                rev.id
-            ))
-        })?;
+        let license = self.license_facts_of(&rev).await?;
         if deadline.is_some() && action == ApprovalAction::Install && license.needs_user_input {
             return Err(invalid(format!(
                 "update {update} may ask for user input while installing, so it cannot have a deadline"
@@ -511,13 +506,16 @@ mod tests {
             .unwrap();
         assert_ne!(c.approvals_version().await.unwrap(), v);
 
-        // Facts not derived yet (stored by an older version, before the server's start derived
-        // them): refused rather than approved blind.
-        let (name, bytes) = Doc::software(legacy).xml();
+        // Facts not derived yet (stored by an older version sharing the database): derived from
+        // the document there and then, and kept; its license terms still have to be accepted.
+        let (name, bytes) = Doc { extra_localized: EULA_FILE, ..Doc::software(legacy) }.xml();
         let parsed = sluice_metadata::parse_update_bytes(&bytes, &name).unwrap();
         let rev = sluice_store::NewRevision { license: None, ..crate::prepare::prepare_revision(&parsed, &Default::default()) };
         c.store().insert_revisions(&[rev]).await.unwrap();
         let e = c.approve(&req(legacy, "All Computers"), "alice").await.unwrap_err();
-        assert!(e.to_string().contains("not known yet"), "{e}");
+        assert!(is_conflict(&e) && e.to_string().contains("eula-en.txt"), "{e}");
+        let kept = c.store().latest_revision(legacy).await.unwrap().unwrap().license;
+        assert_eq!(kept, Some(crate::license::license_facts(&parsed.update)));
+        c.approve(&ApprovalRequest { accept_license: true, ..req(legacy, "All Computers") }, "alice").await.unwrap();
     }
 }

@@ -1,7 +1,8 @@
 //! License facts: what approving an update and answering a replica's GetDeployments need to
 //! know about its license terms and installation behaviour, derived from its document once,
 //! when it is stored (`prepare`), and kept with the revision. Revisions stored before the
-//! store kept them get theirs from [`Catalog::derive_license_facts`] at startup.
+//! store kept them get theirs from [`Catalog::derive_license_facts`] at startup, or when they
+//! are approved first ([`Catalog::license_facts_of`]).
 
 use sluice_metadata::{Update, UpdateType};
 use sluice_store::LicenseFacts;
@@ -41,34 +42,36 @@ pub(crate) fn license_facts(u: &Update) -> LicenseFacts {
     }
 }
 
+/// The license facts of a stored (compressed) document, or why it cannot give them.
+fn facts_of_stored(compressed: &[u8]) -> Result<LicenseFacts, String> {
+    let xml = crate::prepare::decompress(compressed).map_err(|e| e.to_string())?;
+    let parsed = sluice_metadata::parse_update_bytes(xml.as_bytes(), "stored revision").map_err(|e| e.to_string())?;
+    Ok(license_facts(&parsed.update))
+}
+
 impl Catalog {
     /// Derives the license facts of every stored revision that has none (stored by a version
     /// that did not keep them), parsing each document once; returns how many it derived.
     /// Each batch is committed on its own, so an interrupted run resumes where it stopped, and
-    /// a second run finds nothing to do. A document that no longer parses is recorded as
-    /// carrying no license terms, with a warning, rather than stopping the server's start.
+    /// a second run finds nothing to do. A document that no longer parses is passed over with
+    /// a warning and keeps no facts: approving it is refused, as it was before facts were kept,
+    /// rather than approved as if it carried no license terms.
     pub async fn derive_license_facts(&self) -> Result<usize, CatalogError> {
         let mut derived = 0;
+        let mut after = 0;
         loop {
-            let batch = self.store.revisions_without_license_facts(BACKFILL_BATCH).await?;
-            if batch.is_empty() {
-                return Ok(derived);
-            }
+            let batch = self.store.revisions_without_license_facts(after, BACKFILL_BATCH).await?;
+            let Some(last) = batch.last().map(|(id, _)| *id) else { return Ok(derived) };
+            after = last;
             let facts = tokio::task::spawn_blocking(move || {
                 batch
                     .into_iter()
-                    .map(|(id, compressed)| {
-                        let parsed = crate::prepare::decompress(&compressed).map_err(|e| e.to_string()).and_then(|xml| {
-                            sluice_metadata::parse_update_bytes(xml.as_bytes(), "stored revision").map_err(|e| e.to_string())
-                        });
-                        let facts = match parsed {
-                            Ok(p) => license_facts(&p.update),
-                            Err(e) => {
-                                tracing::warn!(revision = id, error = %e, "stored document does not parse: recorded without license terms");
-                                LicenseFacts::default()
-                            }
-                        };
-                        (id, facts)
+                    .filter_map(|(id, compressed)| match facts_of_stored(&compressed) {
+                        Ok(facts) => Some((id, facts)),
+                        Err(e) => {
+                            tracing::warn!(revision = id, error = %e, "stored document does not parse: its license terms stay unknown");
+                            None
+                        }
                     })
                     .collect::<Vec<_>>()
             })
@@ -78,6 +81,20 @@ impl Catalog {
             derived += facts.len();
             tracing::info!(derived, "license facts derived from stored revisions");
         }
+    }
+
+    /// The license facts of one stored revision, derived (and kept) now if it has none yet:
+    /// a revision another server sharing the database stored with an older version.
+    pub(crate) async fn license_facts_of(&self, rev: &sluice_store::Revision) -> Result<LicenseFacts, CatalogError> {
+        if let Some(f) = &rev.license {
+            return Ok(f.clone());
+        }
+        let compressed =
+            self.store.revision_xml(rev.id).await?.ok_or_else(|| CatalogError::NotFound(format!("revision {}", rev.id)))?;
+        let facts = facts_of_stored(&compressed)
+            .map_err(|e| CatalogError::Internal(format!("the stored document of revision {} no longer parses: {e}", rev.id)))?;
+        self.store.set_license_facts(&[(rev.id, facts.clone())]).await?;
+        Ok(facts)
     }
 }
 
@@ -135,13 +152,16 @@ mod tests {
         c.store().insert_revisions(&[legacy, broken]).await.unwrap();
         assert_eq!(c.store().latest_revision(id).await.unwrap().unwrap().license, None);
 
-        assert_eq!(c.derive_license_facts().await.unwrap(), 2);
+        assert_eq!(c.derive_license_facts().await.unwrap(), 1);
         let derived = c.store().latest_revision(id).await.unwrap().unwrap().license.unwrap();
         assert_eq!(derived, license_facts(&parsed.update), "the same facts ingest derives");
         assert!(derived.needs_user_input && derived.eula_key.is_some());
+        // The broken document keeps no facts, so nothing takes it for one without license terms.
         let broken = c.store().latest_revision(Uuid::from_u128(0x311)).await.unwrap().unwrap();
-        assert_eq!(broken.license, Some(LicenseFacts::default()));
-        assert_eq!(c.derive_license_facts().await.unwrap(), 0, "each revision is parsed once");
+        assert_eq!(broken.license, None);
+        assert_eq!(c.derive_license_facts().await.unwrap(), 0, "a second run derives nothing");
+        let e = c.license_facts_of(&broken).await.unwrap_err();
+        assert!(e.to_string().contains("no longer parses"), "{e}");
     }
 
     #[test]

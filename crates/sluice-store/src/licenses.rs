@@ -10,13 +10,14 @@ use crate::error::Result;
 use crate::types::LicenseFacts;
 
 impl Store {
-    /// Up to `limit` revisions whose license facts were never derived, lowest id first, each
-    /// with its compressed original document. Empty once every revision has its facts.
-    pub async fn revisions_without_license_facts(&self, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
-        const SQL: &str = "SELECT id, xml_compressed FROM revisions WHERE license_facts = FALSE \
-             ORDER BY id LIMIT $1";
+    /// Up to `limit` revisions with ids above `after` whose license facts were never derived,
+    /// lowest id first, each with its compressed original document. Empty once every revision
+    /// has its facts (or every one left was passed over).
+    pub async fn revisions_without_license_facts(&self, after: i64, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        const SQL: &str = "SELECT id, xml_compressed FROM revisions WHERE license_facts = FALSE AND id > $1 \
+             ORDER BY id LIMIT $2";
         on_read!(self, db => {
-            Ok(sqlx::query_as(SQL).bind(limit.max(0)).fetch_all(db).await?)
+            Ok(sqlx::query_as(SQL).bind(after).bind(limit.max(0)).fetch_all(db).await?)
         })
     }
 

@@ -1742,11 +1742,12 @@ async fn license_facts_round_trip(env: Env) {
     let legacy = s.latest_revision(uid(3)).await.unwrap().unwrap();
     assert_eq!(legacy.license, None);
 
-    let pending = s.revisions_without_license_facts(10).await.unwrap();
+    let pending = s.revisions_without_license_facts(0, 10).await.unwrap();
     assert_eq!(pending, vec![(legacy.id, s.revision_xml(legacy.id).await.unwrap().unwrap())]);
+    assert!(s.revisions_without_license_facts(legacy.id, 10).await.unwrap().is_empty(), "after the cursor");
     let derived = LicenseFacts { eula_key: Some(uid(41)), ..LicenseFacts::default() };
     s.set_license_facts(&[(legacy.id, derived.clone())]).await.unwrap();
-    assert!(s.revisions_without_license_facts(10).await.unwrap().is_empty());
+    assert!(s.revisions_without_license_facts(0, 10).await.unwrap().is_empty());
     assert_eq!(s.latest_revision(uid(3)).await.unwrap().unwrap().license, Some(derived));
 
     assert!(s.revisions_with_accepted_license().await.unwrap().is_empty());
