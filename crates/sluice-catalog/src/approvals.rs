@@ -70,8 +70,9 @@ impl Catalog {
         }
         let groups = self.groups().await?;
         let group = Self::find_group(&groups, &req.group)?.clone();
-        // Checked again, authoritatively, in the approval's transaction; here so that a
-        // declined update is reported before what else may be wrong with the request.
+        // Checked again in the approval's transaction (which still does not lock out a decline
+        // committing at the same moment on PostgreSQL); here so that a declined update is
+        // reported before what else may be wrong with the request.
         if self.store.is_declined(update).await? {
             return Err(declined(update));
         }

@@ -792,7 +792,7 @@ impl Ctx<'_> {
 
     /// Stores what a batch of reporting events changes (`sluice_decide::events`): the
     /// computer's scope is read only when a summary needs it, one row is written per update.
-    /// At most [`MAX_EVENTS_PER_BATCH`] events are taken.
+    /// A batch of more than [`MAX_EVENTS_PER_BATCH`] events is refused whole.
     async fn report_events(&self, computer_id: &str, requested_groups: &[String], events: &[soap::ReportingEvent]) -> Result<(), Fault> {
         let store = &self.state.store;
         let now = OffsetDateTime::now_utc();
