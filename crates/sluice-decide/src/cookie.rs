@@ -83,14 +83,15 @@ impl std::fmt::Debug for CookieKeys {
     }
 }
 
-struct Writer(Vec<u8>);
+/// The record inside every cookie Sluice seals: length-prefixed strings, little-endian integers.
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
-    fn bytes(&mut self, b: &[u8]) {
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(&(b.len() as u32).to_le_bytes());
         self.0.extend_from_slice(b);
     }
-    fn i64(&mut self, v: i64) {
+    pub(crate) fn i64(&mut self, v: i64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn strings(&mut self, v: &[String]) {
@@ -101,10 +102,11 @@ impl Writer {
     }
 }
 
-struct Reader<'a>(&'a [u8]);
+/// Reads what [`Writer`] wrote; anything short or malformed is [`CookieError::Invalid`].
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CookieError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], CookieError> {
         if self.0.len() < n {
             return Err(CookieError::Invalid);
         }
@@ -115,10 +117,13 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Result<u32, CookieError> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| CookieError::Invalid)?))
     }
-    fn i64(&mut self) -> Result<i64, CookieError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, CookieError> {
         Ok(i64::from_le_bytes(self.take(8)?.try_into().map_err(|_| CookieError::Invalid)?))
     }
-    fn string(&mut self) -> Result<String, CookieError> {
+    pub(crate) fn uuid(&mut self) -> Result<Uuid, CookieError> {
+        Uuid::from_slice(self.take(16)?).map_err(|_| CookieError::Invalid)
+    }
+    pub(crate) fn string(&mut self) -> Result<String, CookieError> {
         let n = self.u32()? as usize;
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| CookieError::Invalid)
     }
@@ -138,12 +143,10 @@ fn external_purpose(purpose: &str) -> Vec<u8> {
     v
 }
 
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
+use crate::unix_ms as ms;
 
-fn from_ms(v: i64) -> Result<OffsetDateTime, CookieError> {
-    OffsetDateTime::from_unix_timestamp_nanos(v as i128 * 1_000_000).map_err(|_| CookieError::Invalid)
+pub(crate) fn from_ms(v: i64) -> Result<OffsetDateTime, CookieError> {
+    crate::from_unix_ms(v).ok_or(CookieError::Invalid)
 }
 
 impl CookieKeys {
@@ -226,7 +229,7 @@ impl CookieKeys {
         if r.take(1)?[0] != VERSION {
             return Err(CookieError::Invalid);
         }
-        let server = Uuid::from_slice(r.take(16)?).map_err(|_| CookieError::Invalid)?;
+        let server = r.uuid()?;
         if server != self.server_id {
             return Err(CookieError::ServerChanged);
         }
@@ -284,7 +287,7 @@ impl CookieKeys {
         if r.take(1)?[0] != VERSION {
             return Err(CookieError::Invalid);
         }
-        let server = Uuid::from_slice(r.take(16)?).map_err(|_| CookieError::Invalid)?;
+        let server = r.uuid()?;
         if server != self.server_id {
             return Err(CookieError::ServerChanged);
         }

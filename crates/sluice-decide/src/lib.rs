@@ -31,3 +31,15 @@ pub mod session_cookie;
 pub mod sync;
 pub mod targeting;
 pub mod upstream;
+
+use time::OffsetDateTime;
+
+/// A time as the milliseconds since 1970 that cookies, watermarks and deployment ids carry.
+pub fn unix_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The time [`unix_ms`] gave; `None` outside the range `time` represents.
+pub fn from_unix_ms(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
+}

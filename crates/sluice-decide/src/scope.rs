@@ -38,7 +38,7 @@ pub struct Deployment {
 
 impl Deployment {
     pub fn last_change_ms(&self) -> i64 {
-        (self.last_change.unix_timestamp_nanos() / 1_000_000) as i64
+        crate::unix_ms(self.last_change)
     }
 }
 
@@ -65,7 +65,7 @@ fn deployment_id(update: &Uuid, action: Action, changed: OffsetDateTime) -> i32 
     feed(action.as_str().as_bytes());
     // Milliseconds: two changes of one update within a second (an approval removed, then set
     // to Not Approved) are two deployments, each with its own id, as on WSUS.
-    feed(&((changed.unix_timestamp_nanos() / 1_000_000) as i64).to_le_bytes());
+    feed(&crate::unix_ms(changed).to_le_bytes());
     (h & 0x7fff_ffff).max(1) as i32
 }
 

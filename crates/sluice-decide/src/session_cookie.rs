@@ -25,74 +25,41 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
 }
 
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn from_ms(v: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(v as i128 * 1_000_000).ok()
-}
-
-struct RecordReader<'a>(&'a [u8]);
-
-impl<'a> RecordReader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Some(a)
-    }
-    fn uuid(&mut self) -> Option<Uuid> {
-        Uuid::from_slice(self.take(16)?).ok()
-    }
-    fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn string(&mut self) -> Option<String> {
-        let n = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
-    }
-}
-
-fn push_string(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
+use crate::cookie::{Reader, Writer};
+use crate::unix_ms;
 
 /// Seals the authorization cookie of downstream `dss_id` (account `name`) issued at `at`.
 pub fn seal_auth(keys: &CookieKeys, dss_id: Uuid, name: &str, at: OffsetDateTime) -> Vec<u8> {
-    let mut r = vec![RECORD_VERSION];
-    r.extend_from_slice(keys.server_id().as_bytes());
-    r.extend_from_slice(dss_id.as_bytes());
-    r.extend_from_slice(&ms(at).to_le_bytes());
-    push_string(&mut r, name);
-    keys.seal_for(PURPOSE_AUTH, &r)
+    let mut w = Writer(vec![RECORD_VERSION]);
+    w.0.extend_from_slice(keys.server_id().as_bytes());
+    w.0.extend_from_slice(dss_id.as_bytes());
+    w.i64(unix_ms(at));
+    w.bytes(name.as_bytes());
+    keys.seal_for(PURPOSE_AUTH, &w.0)
 }
 
 /// The downstream an authorization cookie sealed here names; `None` for anything else.
 pub fn open_auth(keys: &CookieKeys, sealed: &[u8]) -> Option<Uuid> {
     let plain = keys.open_for(PURPOSE_AUTH, sealed).ok()?;
-    let mut r = RecordReader(&plain);
-    if r.take(1)? != [RECORD_VERSION] || r.uuid()? != keys.server_id() {
+    let mut r = Reader(&plain);
+    if r.take(1).ok()? != [RECORD_VERSION] || r.uuid().ok()? != keys.server_id() {
         return None;
     }
-    let dss = r.uuid()?;
-    r.i64()?;
-    r.string()?;
+    let dss = r.uuid().ok()?;
+    r.i64().ok()?;
+    r.string().ok()?;
     Some(dss)
 }
 
 /// Seals a session cookie issued at `issued`.
 pub fn seal_session(keys: &CookieKeys, s: &Session, issued: OffsetDateTime) -> Vec<u8> {
-    let mut r = vec![RECORD_VERSION];
-    r.extend_from_slice(keys.server_id().as_bytes());
-    r.extend_from_slice(s.dss_id.as_bytes());
-    r.extend_from_slice(&ms(issued).to_le_bytes());
-    r.extend_from_slice(&ms(s.expires_at).to_le_bytes());
-    push_string(&mut r, &s.protocol_version);
-    keys.seal_for(PURPOSE_SESSION, &r)
+    let mut w = Writer(vec![RECORD_VERSION]);
+    w.0.extend_from_slice(keys.server_id().as_bytes());
+    w.0.extend_from_slice(s.dss_id.as_bytes());
+    w.i64(unix_ms(issued));
+    w.i64(unix_ms(s.expires_at));
+    w.bytes(s.protocol_version.as_bytes());
+    keys.seal_for(PURPOSE_SESSION, &w.0)
 }
 
 /// Opens a session cookie at `now`: `Invalid` for anything not sealed by this server as a
@@ -107,18 +74,17 @@ pub fn open_session(keys: &CookieKeys, sealed: &[u8], now: OffsetDateTime) -> Re
 }
 
 fn read_session(plain: &[u8], server_id: Uuid, now: OffsetDateTime) -> Result<Session, CookieError> {
-    let bad = || CookieError::Invalid;
-    let mut r = RecordReader(plain);
-    if r.take(1).ok_or_else(bad)? != [RECORD_VERSION] {
-        return Err(bad());
+    let mut r = Reader(plain);
+    if r.take(1)? != [RECORD_VERSION] {
+        return Err(CookieError::Invalid);
     }
-    if r.uuid().ok_or_else(bad)? != server_id {
+    if r.uuid()? != server_id {
         return Err(CookieError::ServerChanged);
     }
-    let dss_id = r.uuid().ok_or_else(bad)?;
-    let _issued = r.i64().ok_or_else(bad)?;
-    let expires_at = r.i64().and_then(from_ms).ok_or_else(bad)?;
-    let protocol_version = r.string().ok_or_else(bad)?;
+    let dss_id = r.uuid()?;
+    let _issued = r.i64()?;
+    let expires_at = crate::cookie::from_ms(r.i64()?)?;
+    let protocol_version = r.string()?;
     if expires_at <= now {
         return Err(CookieError::Expired);
     }

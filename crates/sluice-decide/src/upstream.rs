@@ -209,7 +209,7 @@ pub fn replica_deployments(
             b"deployment",
             a.update_id.as_bytes(),
             a.group_id.as_bytes(),
-            &((a.approved_at.unix_timestamp_nanos() / 1_000_000) as i64).to_le_bytes(),
+            &crate::unix_ms(a.approved_at).to_le_bytes(),
             &e.revision_number.to_le_bytes(),
         ]);
         out.current.push(guid);

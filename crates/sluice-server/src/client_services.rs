@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sluice_catalog::targeting::TargetingMode;
 use sluice_decide::events;
+use sluice_decide::unix_ms;
 use sluice_decide::cookie::{AuthCookie, ClientCookie, CookieError, COOKIE_LIFETIME};
 use sluice_decide::index::Entry;
 use sluice_decide::scope::Deployment;
@@ -222,10 +223,6 @@ fn cookie_fault(e: CookieError, service: Service) -> Fault {
     Fault::new(code, service)
 }
 
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
 /// Clients below protocol 1.8 must not get the AutoSelect/AutoDownload/SupersedenceBehavior
 /// trio (MS-WUSP 2.2.2.2.4).
 fn supports_auto_fields(protocol: &str) -> bool {
@@ -266,7 +263,7 @@ impl Ctx<'_> {
             .filter(|d| !d.is_empty())
             .ok_or_else(|| fault(ErrorCode::InvalidCookie, service, "cookie"))?;
         let c = self.scan().keys.open_client(data, OffsetDateTime::now_utc()).map_err(|e| cookie_fault(e, service))?;
-        if c.config_last_change_ms != ms(self.scan().config_last_change()) {
+        if c.config_last_change_ms != unix_ms(self.scan().config_last_change()) {
             return Err(Fault::new(ErrorCode::ConfigChanged, service));
         }
         Ok(c)
@@ -386,8 +383,8 @@ impl Ctx<'_> {
             return Err(fault(ErrorCode::InvalidParameters, s, "protocolVersion"));
         }
         let config_ms = match r.last_change.as_deref().and_then(soap::parse_datetime) {
-            Some(t) => ms(t),
-            None => ms(self.scan().config_last_change()),
+            Some(t) => unix_ms(t),
+            None => unix_ms(self.scan().config_last_change()),
         };
         // Whole milliseconds, as the sealed cookie keeps them: every NewCookie then repeats this
         // answer's Expiration exactly, as real WSUS does.

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
 
+use sluice_decide::unix_ms;
 use sluice_decide::cookie::CookieKeys;
 use sluice_decide::index::CatalogIndex;
 use sluice_decide::scope::{self, Deployment, FileSource};
@@ -110,7 +111,7 @@ impl ScanState {
     /// The configuration LastChange that GetConfig announces and client cookies must carry.
     pub fn config_last_change(&self) -> OffsetDateTime {
         let ms = self.config_last_change_ms.load(std::sync::atomic::Ordering::SeqCst);
-        OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        sluice_decide::from_unix_ms(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// Rereads the configuration LastChange from the store. The admin API calls it after every
@@ -164,10 +165,6 @@ impl ScanState {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
-}
-
-fn unix_ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 async fn versions(catalog: &Catalog) -> Result<(i64, i64), CatalogError> {
