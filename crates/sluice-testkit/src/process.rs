@@ -32,8 +32,11 @@ pub struct ServerProcess {
     /// `None`: no `--data` flag, so the binary uses its embedded default (`./sluice-data`
     /// below the working directory, which is the setup's directory).
     data_flag: Option<PathBuf>,
+    /// 0 until the first start has bound a free port and announced it.
     client_port: u16,
     admin_port: u16,
+    /// Which launch of this test process, for the log file's name.
+    launch: u64,
     child: Option<Child>,
     runs: u32,
     token: String,
@@ -54,8 +57,12 @@ impl ServerProcess {
 
     async fn launch(setup: Setup, bin: PathBuf, data_flag: Option<PathBuf>) -> ServerProcess {
         refuse_what_the_flags_cannot_carry(setup.config());
-        let [client_port, admin_port] = ports(setup.config());
-        let mut p = ServerProcess { setup, bin, data_flag, client_port, admin_port, child: None, runs: 0, token: String::new() };
+        // Port 0 stays 0: the binary binds a free port itself and says which in its log, so no
+        // other test can take the port between a probe and the bind.
+        let (client_port, admin_port) = (setup.config().client_listen.port(), setup.config().admin_listen.port());
+        let launch = LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut p =
+            ServerProcess { setup, bin, data_flag, client_port, admin_port, launch, child: None, runs: 0, token: String::new() };
         p.spawn_and_wait().await;
         p
     }
@@ -84,7 +91,9 @@ impl ServerProcess {
         let child = cmd
             .env("SLUICE_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            // The server logs to standard output; errors before logging starts go to standard
+            // error. Both land in the one log file.
+            .stdout(log.try_clone().expect("share the log file"))
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
@@ -100,10 +109,16 @@ impl ServerProcess {
 
     async fn wait_until_ready(&mut self) {
         let http = reqwest::Client::builder().no_proxy().build().expect("HTTP client");
-        let health = self.api("/health");
         let deadline = Instant::now() + READY_WITHIN;
         loop {
-            if let Ok(r) = http.get(&health).send().await
+            if self.client_port == 0 || self.admin_port == 0 {
+                if let Some((client, admin)) = serving_ports(&self.log()) {
+                    // Kept for restarts, which reuse them.
+                    (self.client_port, self.admin_port) = (client, admin);
+                }
+            }
+            if self.admin_port != 0
+                && let Ok(r) = http.get(self.api("/health")).send().await
                 && r.status().is_success()
             {
                 return;
@@ -199,7 +214,7 @@ impl ServerProcess {
     }
 
     fn log_path(&self) -> PathBuf {
-        self.setup.dir().join(format!("serve-{}-{}.log", self.admin_port, self.runs))
+        self.setup.dir().join(format!("serve-{}-{}.log", self.launch, self.runs))
     }
 }
 
@@ -231,16 +246,45 @@ fn refuse_what_the_flags_cannot_carry(config: &Config) {
     );
 }
 
-/// The setup's ports, a free loopback port for each one left at 0. The probe listeners are
-/// held together so the two ports differ; they are closed before the binary binds them.
-fn ports(config: &Config) -> [u16; 2] {
-    let probe = |addr: std::net::SocketAddr| {
-        (addr.port() == 0).then(|| std::net::TcpListener::bind("127.0.0.1:0").expect("find a free loopback port"))
+/// The addresses a started server announces in its log (`sluice is serving client_addr=…
+/// admin_addr=…`), colour codes or not: how a binary started on port 0 says which ports it got.
+fn serving_ports(log: &str) -> Option<(u16, u16)> {
+    let line = log.lines().find(|l| l.contains("sluice is serving"))?;
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An ANSI escape: skip to its final letter.
+            for e in chars.by_ref() {
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    let port = |key: &str| -> Option<u16> {
+        let rest = &plain[plain.find(key)? + key.len()..];
+        let addr = rest.split_whitespace().next()?;
+        addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
     };
-    let (c, a) = (probe(config.client_listen), probe(config.admin_listen));
-    let port = |l: &Option<std::net::TcpListener>, addr: std::net::SocketAddr| match l {
-        Some(l) => l.local_addr().expect("probe address").port(),
-        None => addr.port(),
-    };
-    [port(&c, config.client_listen), port(&a, config.admin_listen)]
+    Some((port("client_addr=")?, port("admin_addr=")?))
+}
+
+/// Distinguishes the log files of servers started from one setup directory.
+static LAUNCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[cfg(test)]
+mod tests {
+    use super::serving_ports;
+
+    #[test]
+    fn ports_are_read_from_the_serving_line_with_or_without_colour() {
+        let plain = "2026-12-07T12:00:00Z  INFO sluice_server: sluice is serving client_addr=127.0.0.1:41234 admin_addr=127.0.0.1:41235 data=/tmp/x\n";
+        assert_eq!(serving_ports(plain), Some((41234, 41235)));
+        let coloured = "\u{1b}[2m2026-12-07\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m \u{1b}[2msluice_server\u{1b}[0m\u{1b}[2m:\u{1b}[0m sluice is serving \u{1b}[3mclient_addr\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:8530 \u{1b}[3madmin_addr\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:8580\n";
+        assert_eq!(serving_ports(coloured), Some((8530, 8580)));
+        assert_eq!(serving_ports("INFO starting\n"), None);
+    }
 }
