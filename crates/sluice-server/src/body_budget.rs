@@ -134,6 +134,45 @@ struct Held {
     _share: Option<OwnedSemaphorePermit>,
 }
 
+/// Bodies from this size up make the heap give its free pages back once they are dropped.
+const LARGE_BODY: usize = 1024 * 1024;
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.buf.len() >= LARGE_BODY {
+            release_free_heap_soon();
+        }
+    }
+}
+
+/// Hands the allocator's free heap pages back to the system shortly after a large request.
+///
+/// A large body is decoded into many small allocations (a 4 MB SyncUpdates holds 200,000 ids),
+/// which glibc carves from its per-thread heaps; freed, they stay resident. Measured in the
+/// hostile-input test, the process kept 75–190 MB more after the attacks ended, and 15–20 MB
+/// once the free pages were released. Real clients' requests are far below [`LARGE_BODY`], so
+/// this runs only after unusual ones, at most once per burst, on a blocking thread.
+fn release_free_heap_soon() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static PENDING: AtomicBool = AtomicBool::new(false);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        if PENDING.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        runtime.spawn(async {
+            // Let the request that held the body finish freeing what it decoded.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Cleared first: a large body dropped during the trim schedules the next one.
+            PENDING.store(false, Ordering::Release);
+            // SAFETY: malloc_trim takes no pointers; it only returns free pages of the
+            // allocator's own heaps to the system.
+            let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
+        });
+    }
+}
+
 impl AsRef<[u8]> for Held {
     fn as_ref(&self) -> &[u8] {
         &self.buf

@@ -151,7 +151,9 @@ async fn hostile_input_from_the_network_changes_nothing_and_memory_stays_bounded
     // answer asked for).
     let xml = h.post(CLIENT_PATH, get_config_body()).await.ok();
     assert!(xml.contains("LastChange"));
+    // The heap's free pages go back to the system after large bodies (body_budget.rs): kept,
+    // they made the growth 75–190 MB; given back, 15–20 MB.
     let grown = rss_bytes().saturating_sub(rss_before);
-    assert!(grown < 192 * 1024 * 1024, "RSS grew by {} MB", grown / (1024 * 1024));
+    assert!(grown < 96 * 1024 * 1024, "RSS grew by {} MB", grown / (1024 * 1024));
     eprintln!("RSS before {} MB, after {} MB", rss_before / (1 << 20), rss_bytes() / (1 << 20));
 }
