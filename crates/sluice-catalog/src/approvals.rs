@@ -195,25 +195,11 @@ impl Catalog {
         self.refuse_on_replica().await?;
         let rev = self.approvable_revision(update).await?;
         let id = rev.update_id;
-        // Decline first: from this point a concurrent approve is refused, so no approval can
-        // slip in after the removal below.
-        let changed = self.store.decline(id, by).await?;
+        let (changed, removed_groups) = self.store.decline_with_approvals(id, by).await?;
         let groups = self.groups().await?;
         let names: HashMap<Uuid, &str> = groups.iter().map(|g| (g.id, g.name.as_str())).collect();
-        let mut removed = Vec::new();
-        for a in self.store.approvals_for_update(id).await? {
-            if self.store.remove_approval(id, a.group_id).await? {
-                removed.push(
-                    names
-                        .get(&a.group_id)
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| a.group_id.to_string()),
-                );
-            }
-        }
-        if changed || !removed.is_empty() {
-            self.bump_version().await?;
-        }
+        let removed: Vec<String> =
+            removed_groups.iter().map(|g| names.get(g).map(|n| n.to_string()).unwrap_or_else(|| g.to_string())).collect();
         let record = self
             .store
             .list_declined()

@@ -102,6 +102,13 @@ impl Store {
         let at = ts(approved_at)?;
         let eula = w.license.map(|l| uuid_str(&l.eula_key));
         Ok(in_tx!(self, tx => {
+            // The version row's lock first, as decline_with_approvals takes it: on PostgreSQL a
+            // decline committing meanwhile would otherwise go unseen by the check below.
+            let _lock: Option<String> =
+                sqlx::query_scalar(crate::settings::version_select(self.backend()))
+                    .bind(crate::settings::APPROVALS_VERSION.key())
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let declined: i64 = sqlx::query_scalar(DECLINED).bind(&uid).fetch_one(&mut *tx).await?;
             if declined > 0 {
                 return Ok(ApproveOutcome::Declined);
@@ -228,6 +235,44 @@ impl Store {
             Ok(sqlx::query(SQL).bind(&uid).bind(declined_by).bind(&at).execute(db).await?
                 .rows_affected() > 0)
         })
+    }
+
+    /// Declines an update and removes every approval of it (recording each removal, see
+    /// [`approval_removals`](Self::approval_removals)), moving
+    /// [`APPROVALS_VERSION`](crate::settings::APPROVALS_VERSION) on when anything changed: all
+    /// in one transaction, which on PostgreSQL first takes the version row's lock that
+    /// [`approve`](Self::approve) takes too, so an approval cannot land between the decline
+    /// and the removals. Returns whether the update was newly declined (an earlier decline's
+    /// record is kept) and the groups whose approval was removed.
+    pub async fn decline_with_approvals(&self, update_id: Uuid, declined_by: &str) -> Result<(bool, Vec<Uuid>)> {
+        const DECLINE: &str = "INSERT INTO declined_updates (update_id, declined_by, declined_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING";
+        const GROUPS: &str = "SELECT group_id FROM approvals WHERE update_id = $1 ORDER BY group_id";
+        const DELETE: &str = "DELETE FROM approvals WHERE update_id = $1";
+        const RECORD: &str = "INSERT INTO approval_removals (update_id, group_id, removed_at) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (update_id, group_id) DO UPDATE SET removed_at = excluded.removed_at";
+        let uid = uuid_str(&update_id);
+        let at = ts(now())?;
+        let version = crate::settings::APPROVALS_VERSION;
+        Ok(in_tx!(self, tx => {
+            let _lock: Option<String> = sqlx::query_scalar(crate::settings::version_select(self.backend()))
+                .bind(version.key())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let newly = sqlx::query(DECLINE).bind(&uid).bind(declined_by).bind(&at).execute(&mut *tx).await?.rows_affected() > 0;
+            let groups: Vec<String> = sqlx::query_scalar(GROUPS).bind(&uid).fetch_all(&mut *tx).await?;
+            sqlx::query(DELETE).bind(&uid).execute(&mut *tx).await?;
+            let mut removed = Vec::with_capacity(groups.len());
+            for g in &groups {
+                sqlx::query(RECORD).bind(&uid).bind(g).bind(&at).execute(&mut *tx).await?;
+                removed.push(crate::codec::parse_uuid(g)?);
+            }
+            if newly || !removed.is_empty() {
+                crate::settings::bump_in_tx!(self, tx, version);
+            }
+            (newly, removed)
+        }))
     }
 
     /// Takes back a decline; returns false if the update was not declined.

@@ -33,6 +33,7 @@ contract!(
     audit_log_ordering,
     settings_round_trip,
     approve_is_one_transaction,
+    decline_with_approvals_is_one_transaction,
     license_facts_round_trip,
     concurrent_writers,
 );
@@ -1721,6 +1722,50 @@ async fn approve_is_one_transaction(env: Env) {
     assert_eq!(s.all_approvals().await.unwrap().len(), 2);
     assert!(s.all_approvals().await.unwrap().iter().all(|a| a.approved_by != "dave"));
     assert_eq!(version().await, v0 + 2);
+}
+
+async fn decline_with_approvals_is_one_transaction(env: Env) {
+    let s = &env.store;
+    let pilot = s.create_group("Pilot", Some(ALL_COMPUTERS_GROUP)).await.unwrap();
+    let v0 = i64::MAX / 2;
+    s.set(settings::APPROVALS_VERSION, &v0).await.unwrap();
+    let version = || async { s.setting(settings::APPROVALS_VERSION).await.unwrap().unwrap() };
+    let approve = |update_id: Uuid, group_id: Uuid| ApprovalWrite {
+        update_id,
+        group_id,
+        action: ApprovalAction::Install,
+        deadline: None,
+        approved_by: "alice",
+        license: None,
+    };
+    for g in [pilot.id, ALL_COMPUTERS_GROUP] {
+        assert!(matches!(s.approve(&approve(uid(1), g)).await.unwrap(), ApproveOutcome::Approved { .. }));
+    }
+    assert!(matches!(s.approve(&approve(uid(2), pilot.id)).await.unwrap(), ApproveOutcome::Approved { .. }));
+    assert_eq!(version().await, v0 + 3);
+
+    // Declined, both approvals gone with their removals recorded, the version moved once.
+    let (newly, mut removed) = s.decline_with_approvals(uid(1), "bob").await.unwrap();
+    removed.sort();
+    let mut both = vec![pilot.id, ALL_COMPUTERS_GROUP];
+    both.sort();
+    assert!(newly);
+    assert_eq!(removed, both);
+    assert!(s.is_declined(uid(1)).await.unwrap());
+    assert!(s.approvals_for_update(uid(1)).await.unwrap().is_empty());
+    assert_eq!(s.approvals_for_update(uid(2)).await.unwrap().len(), 1, "other updates keep theirs");
+    let mut recorded: Vec<Uuid> =
+        s.approval_removals().await.unwrap().into_iter().filter(|r| r.update_id == uid(1)).map(|r| r.group_id).collect();
+    recorded.sort();
+    assert_eq!(recorded, both);
+    assert_eq!(version().await, v0 + 4);
+
+    // Again: nothing changes, nothing moves; and an approval is refused.
+    assert_eq!(s.decline_with_approvals(uid(1), "carol").await.unwrap(), (false, Vec::new()));
+    assert_eq!(s.list_declined().await.unwrap()[0].declined_by, "bob", "the first decline is kept");
+    assert_eq!(version().await, v0 + 4);
+    assert_eq!(s.approve(&approve(uid(1), pilot.id)).await.unwrap(), ApproveOutcome::Declined);
+    assert_eq!(version().await, v0 + 4);
 }
 
 async fn license_facts_round_trip(env: Env) {
