@@ -151,7 +151,6 @@ impl Catalog {
                 g.name
             )));
         }
-        self.bump_version().await?;
         let title = TitleCache::default().get(self, update_id).await?;
         Ok(approval_view(&existing, &title, &g.name))
     }
@@ -222,9 +221,6 @@ impl Catalog {
         self.refuse_on_replica().await?;
         let rev = self.approvable_revision(update).await?;
         let changed = self.store.undecline(rev.update_id).await?;
-        if changed {
-            self.bump_version().await?;
-        }
         Ok(DeclineView {
             update_id: rev.update_id.to_string(),
             title: rev.title,

@@ -150,8 +150,9 @@ impl Store {
     }
 
     /// Removes an approval and, in the same transaction, records when it was removed (see
-    /// [`approval_removals`](Self::approval_removals)); returns false if there was none, and
-    /// then records nothing.
+    /// [`approval_removals`](Self::approval_removals)) and moves
+    /// [`APPROVALS_VERSION`](crate::settings::APPROVALS_VERSION) on; returns false if there was
+    /// none, and then writes nothing.
     pub async fn remove_approval(&self, update_id: Uuid, group_id: Uuid) -> Result<bool> {
         const DELETE: &str = "DELETE FROM approvals WHERE update_id = $1 AND group_id = $2";
         const RECORD: &str = "INSERT INTO approval_removals (update_id, group_id, removed_at) \
@@ -163,6 +164,7 @@ impl Store {
             let removed = sqlx::query(DELETE).bind(&uid).bind(&gid).execute(&mut *tx).await?.rows_affected() > 0;
             if removed {
                 sqlx::query(RECORD).bind(&uid).bind(&gid).bind(&at).execute(&mut *tx).await?;
+                crate::settings::bump_in_tx!(self, tx, crate::settings::APPROVALS_VERSION);
             }
             removed
         }))
@@ -275,16 +277,23 @@ impl Store {
         }))
     }
 
-    /// Takes back a decline; returns false if the update was not declined.
+    /// Takes back a decline and, in the same transaction, moves
+    /// [`APPROVALS_VERSION`](crate::settings::APPROVALS_VERSION) on; returns false if the
+    /// update was not declined, and then writes nothing.
     pub async fn undecline(&self, update_id: Uuid) -> Result<bool> {
         let uid = uuid_str(&update_id);
-        on_write!(self, db => {
-            Ok(sqlx::query("DELETE FROM declined_updates WHERE update_id = $1")
+        Ok(in_tx!(self, tx => {
+            let removed = sqlx::query("DELETE FROM declined_updates WHERE update_id = $1")
                 .bind(&uid)
-                .execute(db)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected() > 0)
-        })
+                .rows_affected()
+                > 0;
+            if removed {
+                crate::settings::bump_in_tx!(self, tx, crate::settings::APPROVALS_VERSION);
+            }
+            removed
+        }))
     }
 
     /// Whether an update is declined.

@@ -1149,11 +1149,16 @@ async fn approvals_declines_eulas(env: Env) {
             .unwrap_err()
             .is_not_found()
     );
+    // Ahead of the clock, so every version move adds exactly one.
+    let v0 = i64::MAX / 2;
+    s.set(settings::APPROVALS_VERSION, &v0).await.unwrap();
+    let version = || async { s.setting(settings::APPROVALS_VERSION).await.unwrap().unwrap() };
     assert!(
         s.remove_approval(uid(1), ALL_COMPUTERS_GROUP)
             .await
             .unwrap()
     );
+    assert_eq!(version().await, v0 + 1, "a removal moves the approvals version with it");
     // The removal is recorded with it; removing nothing records nothing.
     let removals = s.approval_removals().await.unwrap();
     assert_eq!(removals.len(), 1);
@@ -1165,6 +1170,7 @@ async fn approvals_declines_eulas(env: Env) {
     );
     assert!(!s.remove_approval(uid(9), g.id).await.unwrap());
     assert_eq!(s.approval_removals().await.unwrap(), removals);
+    assert_eq!(version().await, v0 + 1, "removing nothing moves nothing");
     assert_eq!(s.approvals_for_update(uid(1)).await.unwrap(), vec![a1]);
     s.delete_group(g.id).await.unwrap();
     assert!(
@@ -1188,7 +1194,9 @@ async fn approvals_declines_eulas(env: Env) {
     );
     assert_eq!(declined[1].declined_by, "alice");
     assert!(s.undecline(uid(7)).await.unwrap());
+    assert_eq!(version().await, v0 + 2, "an undecline moves the approvals version with it");
     assert!(!s.undecline(uid(7)).await.unwrap());
+    assert_eq!(version().await, v0 + 2);
     assert!(!s.is_declined(uid(7)).await.unwrap());
 
     assert!(!s.is_eula_accepted(uid(20)).await.unwrap());
