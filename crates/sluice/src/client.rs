@@ -18,12 +18,23 @@ impl AdminClient {
     /// Resolves server and token: flags and environment first; otherwise the local server's
     /// default address and the token file it wrote into its data directory.
     pub fn from_remote(r: &Remote) -> anyhow::Result<AdminClient> {
-        let base = r.server.clone().unwrap_or_else(|| "http://127.0.0.1:8580".to_string());
+        // On a service install, /etc/sluice/sluice.toml says where the API and its token are.
+        let installed = match crate::service_defaults::config_file(None) {
+            Some(file) if r.server.is_none() || (r.token.is_none() && r.data.is_none()) => {
+                crate::service_defaults::read(&file)?
+            }
+            _ => Default::default(),
+        };
+        let base = r
+            .server
+            .clone()
+            .or_else(|| installed.admin_url())
+            .unwrap_or_else(|| "http://127.0.0.1:8580".to_string());
         let base = base.trim_end_matches('/').to_string();
         let token = match &r.token {
             Some(t) => t.clone(),
             None => {
-                let data = r.data.clone().unwrap_or_else(|| PathBuf::from("./sluice-data"));
+                let data = r.data.clone().or(installed.data).unwrap_or_else(|| PathBuf::from("./sluice-data"));
                 let path = data.join("admin-token");
                 std::fs::read_to_string(&path)
                     .with_context(|| {

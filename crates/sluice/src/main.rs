@@ -9,7 +9,9 @@ mod client;
 mod clients_cmd;
 mod commands;
 mod downstreams_cmd;
+mod manual_cmd;
 mod serve_cmd;
+mod service_defaults;
 mod sync_cmd;
 mod targeting;
 mod transfer_cmd;
@@ -17,10 +19,13 @@ mod transfer_cmd;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+/// `sluice --version`: the release and the commit it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SLUICE_COMMIT"), ")");
 
 #[derive(Parser, Debug)]
-#[command(name = "sluice", version, about = "A WSUS-compatible update server")]
+#[command(name = "sluice", version = VERSION, about = "A WSUS-compatible update server")]
 struct Cli {
     #[command(flatten)]
     remote: Remote,
@@ -94,6 +99,10 @@ enum Command {
     Clients(clients_cmd::ClientsCommand),
     /// Who changed what through the admin API, when and from where (newest first)
     Audit(audit_cmd::AuditArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(manual_cmd::CompletionsArgs),
+    /// Write the manual pages (sluice.1 and one per command) into a directory
+    Manpages(manual_cmd::ManpagesArgs),
 }
 
 #[derive(Args, Debug)]
@@ -158,6 +167,8 @@ fn main() -> std::process::ExitCode {
             Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,
             Command::Clients(c) => clients_cmd::run(c).map_err(anyhow::Error::msg),
             Command::Audit(a) => audit_cmd::run(&cli.remote, a).await,
+            Command::Completions(a) => manual_cmd::completions(Cli::command(), a),
+            Command::Manpages(a) => manual_cmd::manpages(Cli::command(), a),
         }
     });
     match result {

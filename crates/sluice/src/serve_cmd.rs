@@ -20,7 +20,9 @@ pub(crate) async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
         admin_listen: a.admin_listen,
         no_access_log: a.no_access_log,
     };
-    let config = sluice_server::config::Config::load(a.config.as_deref(), &overrides)?;
+    // A service install's /etc/sluice/sluice.toml when no file is named.
+    let file = crate::service_defaults::config_file(a.config.as_deref());
+    let config = sluice_server::config::Config::load(file.as_deref(), &overrides)?;
     sluice_server::run(config, sluice_server::shutdown_signal()).await?;
     Ok(())
 }
