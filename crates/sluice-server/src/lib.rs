@@ -14,6 +14,7 @@ pub mod client_limits;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
+pub mod doctor;
 pub mod health;
 pub mod index_load;
 pub mod instance_record;

@@ -99,6 +99,9 @@ enum Command {
     Clients(clients_cmd::ClientsCommand),
     /// Who changed what through the admin API, when and from where (newest first)
     Audit(audit_cmd::AuditArgs),
+    /// Check what `serve` needs (configuration, data directory, database, content store, ports,
+    /// TLS, clock) without starting it; exits 1 if a check fails
+    Doctor(DoctorArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(manual_cmd::CompletionsArgs),
     /// Write the manual pages (sluice.1 and one per command) into a directory
@@ -128,6 +131,28 @@ struct ServeArgs {
     /// Do not log every request of the client listener
     #[arg(long)]
     no_access_log: bool,
+}
+
+#[derive(Args, Debug)]
+struct DoctorArgs {
+    /// TOML configuration file [default: /etc/sluice/sluice.toml when it exists]
+    #[arg(long, env = "SLUICE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL, as for `serve`
+    #[arg(long, env = "SLUICE_DATABASE")]
+    database: Option<String>,
+    /// Content store directory, as for `serve`
+    #[arg(long, env = "SLUICE_CONTENT")]
+    content: Option<PathBuf>,
+    /// Client listener address, as for `serve`
+    #[arg(long, env = "SLUICE_CLIENT_LISTEN")]
+    client_listen: Option<SocketAddr>,
+    /// Admin listener address, as for `serve`
+    #[arg(long, env = "SLUICE_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+    /// Print the checks as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +192,7 @@ fn main() -> std::process::ExitCode {
             Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,
             Command::Clients(c) => clients_cmd::run(c).map_err(anyhow::Error::msg),
             Command::Audit(a) => audit_cmd::run(&cli.remote, a).await,
+            Command::Doctor(a) => serve_cmd::doctor(cli.remote, a).await,
             Command::Completions(a) => manual_cmd::completions(Cli::command(), a),
             Command::Manpages(a) => manual_cmd::manpages(Cli::command(), a),
         }

@@ -1,7 +1,7 @@
 //! `sluice serve`: the one command that runs the server in this process, and so the only CLI
 //! module that links `sluice-server` (tests/architecture.rs checks that).
 
-use crate::{LogFormat, Remote, ServeArgs};
+use crate::{DoctorArgs, LogFormat, Remote, ServeArgs};
 
 pub(crate) async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
@@ -24,5 +24,39 @@ pub(crate) async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
     let file = crate::service_defaults::config_file(a.config.as_deref());
     let config = sluice_server::config::Config::load(file.as_deref(), &overrides)?;
     sluice_server::run(config, sluice_server::shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `sluice doctor`: the server's own checks on the configuration `serve` would use.
+pub(crate) async fn doctor(remote: Remote, a: DoctorArgs) -> anyhow::Result<()> {
+    use sluice_server::doctor::Verdict;
+    let overrides = sluice_server::config::Overrides {
+        data: remote.data,
+        database: a.database,
+        content: a.content,
+        client_listen: a.client_listen,
+        admin_listen: a.admin_listen,
+        no_access_log: false,
+    };
+    let file = crate::service_defaults::config_file(a.config.as_deref());
+    let config = sluice_server::config::Config::load(file.as_deref(), &overrides)?;
+    let source = file.map_or("embedded defaults and flags".to_owned(), |f| format!("{} and flags", f.display()));
+    let checks = sluice_server::doctor::run(&config, &source).await;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&checks)?);
+    } else {
+        for c in &checks {
+            let verdict = match c.verdict {
+                Verdict::Ok => "OK",
+                Verdict::Warn => "WARN",
+                Verdict::Fail => "FAIL",
+            };
+            println!("{verdict:<4}  {:<14}  {}", c.name, crate::terminal::escape(&c.detail));
+        }
+    }
+    let failed = checks.iter().filter(|c| c.verdict == Verdict::Fail).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} check(s) failed");
+    }
     Ok(())
 }
