@@ -77,3 +77,63 @@ fn completions_and_manual_pages_describe_the_real_commands() {
     let start = std::fs::read_to_string(dir.path().join("sluice-sync-start.1")).unwrap();
     assert!(start.contains("\\-\\-wait"), "{start}");
 }
+
+#[test]
+fn the_debian_package_carries_the_service_and_its_documentation() {
+    if Command::new("dpkg-deb").arg("--version").output().is_err() {
+        assert!(!required(), "dpkg-deb is missing");
+        eprintln!("skipped: no dpkg-deb");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = tempfile::tempdir().unwrap();
+    let built = Command::new("bash")
+        .arg(root.join("packaging/build-deb.sh"))
+        .arg(env!("CARGO_BIN_EXE_sluice"))
+        .arg(out.path())
+        .env("SLUICE_DEB_COMPRESSION", "none")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "build-deb.sh: {}", String::from_utf8_lossy(&built.stderr));
+    let deb = String::from_utf8(built.stdout).unwrap().trim().to_owned();
+    assert!(deb.ends_with(&format!("sluice_{}_{}.deb", env!("CARGO_PKG_VERSION"), arch())), "{deb}");
+
+    let field = |name: &str| {
+        let o = Command::new("dpkg-deb").args(["--field", &deb, name]).output().unwrap();
+        String::from_utf8(o.stdout).unwrap().trim().to_owned()
+    };
+    assert_eq!(field("Package"), "sluice");
+    assert_eq!(field("Version"), env!("CARGO_PKG_VERSION"));
+    assert!(field("Depends").contains("adduser"));
+
+    let listing = Command::new("dpkg-deb").args(["--contents", &deb]).output().unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    for path in [
+        "./usr/bin/sluice",
+        "./lib/systemd/system/sluice.service",
+        "./etc/sluice/sluice.toml",
+        "./usr/share/man/man1/sluice.1.gz",
+        "./usr/share/man/man1/sluice-serve.1.gz",
+        "./usr/share/bash-completion/completions/sluice",
+        "./usr/share/doc/sluice/clients.md",
+    ] {
+        assert!(listing.lines().any(|l| l.ends_with(path)), "{path} is not in the package:\n{listing}");
+    }
+    // The configuration survives upgrades as the administrator edited it.
+    let control = tempfile::tempdir().unwrap();
+    let ok = Command::new("dpkg-deb").args(["--control", &deb]).arg(control.path()).status().unwrap();
+    assert!(ok.success());
+    assert_eq!(std::fs::read_to_string(control.path().join("conffiles")).unwrap().trim(), "/etc/sluice/sluice.toml");
+    // The maintainer scripts are valid shell and create the service user.
+    for script in ["postinst", "prerm", "postrm"] {
+        let ok = Command::new("sh").arg("-n").arg(control.path().join(script)).status().unwrap();
+        assert!(ok.success(), "{script} is not valid sh");
+    }
+    let postinst = std::fs::read_to_string(control.path().join("postinst")).unwrap();
+    assert!(postinst.contains("adduser --system") && postinst.contains("sluice.service"), "{postinst}");
+}
+
+fn arch() -> String {
+    let o = Command::new("dpkg").arg("--print-architecture").output().unwrap();
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
