@@ -147,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin_downstreams::routes())
         .merge(crate::admin_transfer::routes())
         .merge(crate::admin_audit::routes())
+        .merge(crate::admin_reports::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     let api = Router::new().route("/health", get(health)).merge(protected);
     Router::new()
@@ -227,7 +228,7 @@ async fn health() -> Json<sluice_api::Health> {
 async fn list_updates(
     State(state): State<AppState>,
     q: Result<Query<UpdateQuery>, QueryRejection>,
-) -> Result<Json<Vec<UpdateSummary>>, ApiFailure> {
+) -> Result<Json<UpdatePage>, ApiFailure> {
     let Query(q) = q?;
     Ok(Json(state.catalog.list_updates(&q).await?))
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_audit;
 pub mod admin_downstreams;
+pub mod admin_reports;
 pub mod admin_sync;
 pub mod admin_targeting;
 pub mod admin_transfer;

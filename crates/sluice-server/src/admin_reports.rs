@@ -1,0 +1,74 @@
+//! Admin API routes for compliance reports: per group, per update and per computer, as JSON,
+//! or as CSV when the request's `Accept` header asks for `text/csv`.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use sluice_api::{ComplianceReport, ComputerReport, ReportQuery, UpdateReport};
+
+use crate::AppState;
+use crate::admin::ApiFailure;
+
+/// The routes, relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/reports/compliance", get(compliance))
+        .route("/reports/updates/{update}", get(update))
+        .route("/reports/computers/{computer_id}", get(computer))
+}
+
+/// Whether the client prefers CSV: `text/csv` named in `Accept` (with any parameters).
+fn wants_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|m| m.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv")))
+}
+
+fn answer<T: Serialize>(headers: &HeaderMap, report: T, csv: impl FnOnce(&T) -> String) -> Response {
+    if wants_csv(headers) {
+        let mut r = csv(&report).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+        r
+    } else {
+        Json(report).into_response()
+    }
+}
+
+async fn compliance(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiFailure> {
+    let Query(q) = q?;
+    let report = state.catalog.compliance_report(&q).await?;
+    Ok(answer(&headers, report, ComplianceReport::to_csv))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    update: Result<Path<String>, PathRejection>,
+    q: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiFailure> {
+    let Path(update) = update?;
+    let Query(q) = q?;
+    let report = state.catalog.update_report(&update, &q).await?;
+    Ok(answer(&headers, report, UpdateReport::to_csv))
+}
+
+async fn computer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiFailure> {
+    let Path(id) = id?;
+    let report = state.catalog.computer_report(&id).await?;
+    Ok(answer(&headers, report, ComputerReport::to_csv))
+}
