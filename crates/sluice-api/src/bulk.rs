@@ -7,7 +7,7 @@ use crate::catalog::UpdateQuery;
 
 /// `POST /approvals/bulk`: approve or decline the named updates, or the updates a filter
 /// selects, for one or several groups, in one transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct BulkApprovalRequest {
     /// Update ids or KB numbers (`KB5012345`).
     #[serde(default)]
@@ -34,7 +34,7 @@ pub struct BulkApprovalRequest {
 }
 
 /// One change of a bulk call: an update's approval for a group, or its decline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BulkChange {
     pub update_id: String,
     pub title: String,
@@ -53,7 +53,7 @@ pub struct BulkChange {
 }
 
 /// Answer of `POST /approvals/bulk`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BulkApprovalResult {
     /// install | uninstall | not_approved | decline
     pub action: String,
@@ -66,7 +66,7 @@ pub struct BulkApprovalResult {
 }
 
 /// A product or classification (`GET /products`, `GET /classifications`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CategoryView {
     pub id: String,
     /// `None` for an id the sync selection names that no stored category carries (yet).

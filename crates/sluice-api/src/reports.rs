@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// Query of the report routes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// Group name or id: its direct members [default: All Computers].
     pub group: Option<String>,
@@ -17,7 +18,7 @@ pub struct ReportQuery {
 }
 
 /// One update in a group's compliance report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComplianceRow {
     pub update_id: String,
     pub title: String,
@@ -34,7 +35,7 @@ pub struct ComplianceRow {
 
 /// `GET /reports/compliance`: per update, how the computers of a group stand. Lists the
 /// updates some computer of the group reported as applicable, most needed first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComplianceReport {
     pub group_id: String,
     pub group: String,
@@ -48,7 +49,7 @@ pub struct ComplianceReport {
 }
 
 /// One computer in an update's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateReportRow {
     pub computer_id: String,
     pub dns_name: Option<String>,
@@ -57,7 +58,7 @@ pub struct UpdateReportRow {
 }
 
 /// `GET /reports/updates/{id}`: which computers of a group need (or failed, …) an update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateReport {
     pub update_id: String,
     pub title: String,
@@ -80,7 +81,7 @@ pub struct UpdateReport {
 }
 
 /// One update in a computer's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComputerReportRow {
     pub update_id: String,
     pub title: String,
@@ -90,7 +91,7 @@ pub struct ComputerReportRow {
 }
 
 /// `GET /reports/computers/{id}`: every update a computer reported on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComputerReport {
     pub computer_id: String,
     pub dns_name: Option<String>,

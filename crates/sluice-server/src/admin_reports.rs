@@ -5,20 +5,18 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use sluice_api::{ComplianceReport, ComputerReport, ReportQuery, UpdateReport};
 
 use crate::AppState;
 use crate::admin::ApiFailure;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/reports/compliance", get(compliance))
-        .route("/reports/updates/{update}", get(update))
-        .route("/reports/computers/{computer_id}", get(computer))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(compliance)).routes(routes!(update)).routes(routes!(computer))
 }
 
 /// Whether the client prefers CSV: `text/csv` named in `Accept` (with any parameters).
@@ -41,6 +39,7 @@ fn answer<T: Serialize>(headers: &HeaderMap, report: T, csv: impl FnOnce(&T) -> 
     }
 }
 
+#[utoipa::path(get, path = "/reports/compliance", tag = "reports", params(ReportQuery), responses((status = 200, description = "Per update, how the computers of a group stand, most needed first", content((ComplianceReport = "application/json"), (String = "text/csv")))))]
 async fn compliance(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -51,6 +50,7 @@ async fn compliance(
     Ok(answer(&headers, report, ComplianceReport::to_csv))
 }
 
+#[utoipa::path(get, path = "/reports/updates/{update}", operation_id = "update_report", tag = "reports", params(("update" = String, Path, description = "Update id or KB number"), ReportQuery), responses((status = 200, description = "The computers of a group in a state for one update", content((UpdateReport = "application/json"), (String = "text/csv")))))]
 async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -63,6 +63,7 @@ async fn update(
     Ok(answer(&headers, report, UpdateReport::to_csv))
 }
 
+#[utoipa::path(get, path = "/reports/computers/{computer_id}", operation_id = "computer_report", tag = "reports", params(("computer_id" = String, Path, description = "The computer's id")), responses((status = 200, description = "Every update one computer reported on", content((ComputerReport = "application/json"), (String = "text/csv")))))]
 async fn computer(
     State(state): State<AppState>,
     headers: HeaderMap,
