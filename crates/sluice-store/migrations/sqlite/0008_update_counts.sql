@@ -90,7 +90,11 @@ BEGIN
     WHERE update_id = NEW.update_id;
 END;
 
--- Filters of the update listing.
+-- Filters of the update listing. The listing's count reads every update's latest revision:
+-- this index holds what its filters and the "latest revision" test read, so counting scans
+-- it instead of the revisions with their stored documents.
 CREATE INDEX revisions_msrc_severity ON revisions (msrc_severity);
+CREATE INDEX revisions_listing ON revisions (update_id, revision_number, update_type, creation_date,
+                                            classification, msrc_severity, publication_state, kb_article);
 -- Compliance of one group: its members' status rows.
 CREATE INDEX update_status_computer ON update_status (computer_id, update_id, state);
