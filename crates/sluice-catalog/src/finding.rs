@@ -14,6 +14,8 @@ use crate::{Catalog, CatalogError, api, invalid};
 /// Largest page of `GET /updates`.
 pub const MAX_PAGE: u32 = 10_000;
 const DEFAULT_PAGE: u32 = 200;
+/// Longest filter value accepted (titles are far shorter).
+const MAX_FILTER_TEXT: usize = 1024;
 const SEVERITIES: [&str; 4] = ["critical", "important", "moderate", "low"];
 
 /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time; with `end_of_day` the exclusive
@@ -37,6 +39,28 @@ impl Catalog {
     /// The store filter for `q`, names resolved: an unknown classification, product or group
     /// is `NotFound`, a malformed value `InvalidRequest`.
     pub async fn update_filter(&self, q: &api::UpdateQuery) -> Result<UpdateFilter, CatalogError> {
+        let texts = [
+            ("text", &q.text),
+            ("classification", &q.classification),
+            ("product", &q.product),
+            ("kb", &q.kb),
+            ("msrc_severity", &q.msrc_severity),
+            ("approval", &q.approval),
+            ("group", &q.group),
+            ("released_from", &q.released_from),
+            ("released_to", &q.released_to),
+            ("sort", &q.sort),
+        ];
+        for (what, v) in texts {
+            if let Some(v) = v {
+                if v.chars().any(char::is_control) {
+                    return Err(invalid(format!("'{what}' holds a control character")));
+                }
+                if v.len() > MAX_FILTER_TEXT {
+                    return Err(invalid(format!("'{what}' is longer than {MAX_FILTER_TEXT} bytes")));
+                }
+            }
+        }
         let mut f = UpdateFilter {
             text: nonempty(&q.text).map(str::to_owned),
             kb: nonempty(&q.kb).map(str::to_owned),

@@ -125,6 +125,9 @@ async fn each_update_filter_selects_its_own_updates() {
     assert_eq!(api.kbs("sort=kb&limit=2&offset=1").await, [2, 3]);
 
     // Bad input: a JSON error with its code.
+    let long = format!("text={}", "x".repeat(2000));
+    let (s, c) = api.error(Method::GET, &format!("/updates?{long}"), None).await;
+    assert_eq!((s, c.as_str()), (400, "invalid_request"));
     for (query, status, code) in [
         ("classification=Nope", 404, "not_found"),
         ("product=Nope", 404, "not_found"),
@@ -141,6 +144,8 @@ async fn each_update_filter_selects_its_own_updates() {
         ("needed=many", 400, "malformed_query"),
         ("approval=maybe", 400, "invalid_request"),
         ("superseded=perhaps", 400, "malformed_query"),
+        ("text=a%00b", 400, "invalid_request"),
+        ("text=a%1Bb", 400, "invalid_request"),
     ] {
         let (s, c) = api.error(Method::GET, &format!("/updates?{query}"), None).await;
         assert_eq!((s, c.as_str()), (status, code), "{query}");
