@@ -90,6 +90,17 @@ pub struct UpdateSummary {
     pub products: Vec<String>,
     pub creation_date: Option<String>,
     pub is_locally_published: bool,
+    #[serde(default)]
+    pub declined: bool,
+    /// Computers needing it (WSUS's sense), as last reported.
+    #[serde(default)]
+    pub needed: i64,
+    /// Computers it failed on.
+    #[serde(default)]
+    pub failed: i64,
+    /// Computers it is installed on (pending reboot included).
+    #[serde(default)]
+    pub installed: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -199,19 +210,56 @@ impl ApiErrorCode {
     }
 }
 
-/// Filters of an update listing (query string of `GET /updates`).
+/// Filters of an update listing (query string of `GET /updates`), also the selection of a
+/// bulk approval or decline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct UpdateQuery {
+    /// Text in the title, description or KB number.
     pub text: Option<String>,
+    /// Classification title or id.
     pub classification: Option<String>,
+    /// Product (or product family) title or id.
     pub product: Option<String>,
     pub kb: Option<String>,
+    /// Critical | Important | Moderate | Low
+    pub msrc_severity: Option<String>,
+    /// unapproved | approved | declined | not_declined
+    pub approval: Option<String>,
+    /// With `approval=approved`: approved for this group (name or id) itself.
+    pub group: Option<String>,
+    /// Superseded by another update (true) or not (false).
+    pub superseded: Option<bool>,
+    /// Expired (true) or not (false).
+    pub expired: Option<bool>,
+    /// Needed by at least this many computers.
+    pub needed: Option<i64>,
+    /// Failed on at least this many computers.
+    pub failed: Option<i64>,
+    /// Released on or after this date (YYYY-MM-DD or RFC 3339).
+    pub released_from: Option<String>,
+    /// Released on or before this date (a date includes the whole day).
+    pub released_to: Option<String>,
+    /// release | title | kb | needed | failed [default: newest release first]
+    pub sort: Option<String>,
+    /// Reverse the sort order.
+    #[serde(default)]
+    pub desc: bool,
     /// Also list categories and detectoids.
     #[serde(default)]
     pub all_types: bool,
+    /// 1..=10000 [default: 200]
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+}
+
+/// `GET /updates`: one page of the matching updates and how many match in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UpdatePage {
+    pub total: i64,
+    pub limit: u32,
+    pub offset: u32,
+    pub items: Vec<UpdateSummary>,
 }
 
 // ------------------------------------------------------------------ computer groups, approvals, status
@@ -419,6 +467,9 @@ pub struct MoveComputerRequest {
 pub struct ComputerQuery {
     /// Group name or id: only its direct members.
     pub group: Option<String>,
+    /// With `offset`, one page of the list (1..=10000); without both, every computer.
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
 }
 
 /// `POST /approvals`.

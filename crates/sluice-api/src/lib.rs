@@ -6,14 +6,18 @@
 //! hyphenated GUIDs, RFC 3339 UTC).
 
 pub mod audit;
+pub mod bulk;
 pub mod catalog;
 pub mod downstreams;
+pub mod reports;
 pub mod sync;
 pub mod transfer;
 
 pub use audit::*;
+pub use bulk::*;
 pub use catalog::*;
 pub use downstreams::*;
+pub use reports::*;
 
 use serde::{Deserialize, Serialize};
 

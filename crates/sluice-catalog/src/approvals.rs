@@ -30,7 +30,7 @@ pub(crate) fn parse_update_id(s: &str) -> Result<Uuid, CatalogError> {
 
 impl Catalog {
     /// The latest revision of an update that can carry approvals and declines.
-    async fn approvable_revision(&self, update: &str) -> Result<Revision, CatalogError> {
+    pub(crate) async fn approvable_revision(&self, update: &str) -> Result<Revision, CatalogError> {
         let id = parse_update_id(update)?;
         let rev = self
             .store
@@ -76,6 +76,31 @@ impl Catalog {
         if self.store.is_declined(update).await? {
             return Err(declined(update));
         }
+        let (eula_key, license) = self.approval_checks(&rev, action, deadline).await?;
+        let gate = eula_key.map(|eula_key| LicenseGate { eula_key, accept_as: req.accept_license.then_some(by) });
+        let write = ApprovalWrite { update_id: update, group_id: group.id, action, deadline, approved_by: by, license: gate };
+        let (approval, acceptance) = match self.store.approve(&write).await? {
+            ApproveOutcome::Approved { approval, license } => (approval, license),
+            ApproveOutcome::Declined => return Err(declined(update)),
+            ApproveOutcome::LicenseNotAccepted => return Err(license_not_accepted(update, &license)),
+        };
+        let mut view = approval_view(&approval, &rev.title, &group.name);
+        view.license_accepted_by = acceptance.as_ref().map(|a| a.accepted_by.clone());
+        view.license_accepted_at = acceptance.map(|a| format_utc(a.accepted_at));
+        Ok(view)
+    }
+
+    /// What must hold for `action` on this revision besides it not being declined: a bundled
+    /// update, an expired one or one asking for user input under a deadline is refused. Returns
+    /// the key the license acceptance an install approval needs is recorded under (if any),
+    /// with the revision's license facts.
+    pub(crate) async fn approval_checks(
+        &self,
+        rev: &Revision,
+        action: ApprovalAction,
+        deadline: Option<time::OffsetDateTime>,
+    ) -> Result<(Option<Uuid>, sluice_store::LicenseFacts), CatalogError> {
+        let update = rev.update_id;
         if action != ApprovalAction::NotApproved {
             if !rev.explicitly_deployable {
                 return Err(invalid(format!(
@@ -90,18 +115,16 @@ impl Catalog {
                 )));
             }
         }
-        let license = self.license_facts_of(&rev).await?;
+        let license = self.license_facts_of(rev).await?;
         if deadline.is_some() && action == ApprovalAction::Install && license.needs_user_input {
             return Err(invalid(format!(
                 "update {update} may ask for user input while installing, so it cannot have a deadline"
             )));
         }
-        let mut gate = None;
+        let mut key = None;
         if action == ApprovalAction::Install {
             match (license.eula_key, &license.eula_id) {
-                (Some(eula_key), _) => {
-                    gate = Some(LicenseGate { eula_key, accept_as: req.accept_license.then_some(by) });
-                }
+                (Some(eula_key), _) => key = Some(eula_key),
                 (None, Some(id)) => {
                     return Err(invalid(format!(
                         "the update's EulaID '{id}' is not a GUID, so its acceptance cannot be recorded"
@@ -110,26 +133,7 @@ impl Catalog {
                 (None, None) => {}
             }
         }
-        let write = ApprovalWrite { update_id: update, group_id: group.id, action, deadline, approved_by: by, license: gate };
-        let (approval, acceptance) = match self.store.approve(&write).await? {
-            ApproveOutcome::Approved { approval, license } => (approval, license),
-            ApproveOutcome::Declined => return Err(declined(update)),
-            ApproveOutcome::LicenseNotAccepted => {
-                let files = if license.eula_files.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", license.eula_files.join(", "))
-                };
-                return Err(conflict(format!(
-                    "update {update} carries license terms{files} that have not been accepted; \
-                     review them and approve again with --accept-license (API: \"accept_license\": true)"
-                )));
-            }
-        };
-        let mut view = approval_view(&approval, &rev.title, &group.name);
-        view.license_accepted_by = acceptance.as_ref().map(|a| a.accepted_by.clone());
-        view.license_accepted_at = acceptance.map(|a| format_utc(a.accepted_at));
-        Ok(view)
+        Ok((key, license))
     }
 
     /// Removes a group's own approval of an update (the group inherits again).
@@ -233,11 +237,23 @@ impl Catalog {
     }
 }
 
-fn declined(update: Uuid) -> CatalogError {
+pub(crate) fn license_not_accepted(update: Uuid, license: &sluice_store::LicenseFacts) -> CatalogError {
+    let files = if license.eula_files.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", license.eula_files.join(", "))
+    };
+    conflict(format!(
+        "update {update} carries license terms{files} that have not been accepted; \
+         review them and approve again with --accept-license (API: \"accept_license\": true)"
+    ))
+}
+
+pub(crate) fn declined(update: Uuid) -> CatalogError {
     conflict(format!("update {update} is declined; un-decline it first ('sluice undecline {update}')"))
 }
 
-fn approval_view(a: &Approval, title: &str, group: &str) -> ApprovalView {
+pub(crate) fn approval_view(a: &Approval, title: &str, group: &str) -> ApprovalView {
     ApprovalView {
         update_id: a.update_id.to_string(),
         title: title.to_string(),

@@ -248,7 +248,7 @@ impl Catalog {
         })
     }
 
-    fn computer_view(c: &Computer, membership: &[Uuid], names: &HashMap<Uuid, String>) -> ComputerView {
+    pub(crate) fn computer_view(c: &Computer, membership: &[Uuid], names: &HashMap<Uuid, String>) -> ComputerView {
         ComputerView {
             id: c.info.id.clone(),
             dns_name: c.info.dns_name.clone(),

@@ -12,6 +12,8 @@
 
 pub mod api;
 pub mod approvals;
+pub mod bulk;
+pub mod finding;
 pub mod groups;
 pub mod settings;
 pub mod targeting;
@@ -21,6 +23,7 @@ mod ingest;
 mod license;
 mod prepare;
 mod publish;
+pub mod reports;
 mod status;
 #[cfg(test)]
 mod test_support;

@@ -10,35 +10,7 @@ use uuid::Uuid;
 use crate::{Catalog, CatalogError, api, prepare};
 
 impl Catalog {
-    /// Lists the latest revision of each update matching `q`.
-    pub async fn list_updates(&self, q: &api::UpdateQuery) -> Result<Vec<api::UpdateSummary>, CatalogError> {
-        let filter = UpdateFilter {
-            text: q.text.clone(),
-            classification: q.classification.clone(),
-            product: q.product.clone(),
-            kb: q.kb.clone(),
-            update_type: None,
-            include_categories: q.all_types,
-            limit: Some(q.limit.unwrap_or(200).min(10_000) as i64),
-            offset: q.offset.unwrap_or(0) as i64,
-        };
-        let rows = self.store.list_updates(&filter).await?;
-        let titles = self.category_titles().await?;
-        // Two queries for the page, not two per row.
-        let ids: Vec<i64> = rows.iter().map(|r| r.revision_id).collect();
-        let mut revisions: HashMap<i64, sluice_store::Revision> =
-            self.store.revisions(&ids).await?.into_iter().map(|r| (r.id, r)).collect();
-        let categories = self.store.categories_of_revisions(&ids).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for id in ids {
-            let rev = revisions.remove(&id).ok_or_else(|| CatalogError::NotFound(format!("revision {id}")))?;
-            let cats = categories.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-            out.push(summary(&rev, cats, &titles));
-        }
-        Ok(out)
-    }
-
-    async fn category_titles(&self) -> Result<HashMap<Uuid, String>, CatalogError> {
+    pub(crate) async fn category_titles(&self) -> Result<HashMap<Uuid, String>, CatalogError> {
         // Microsoft's classification names stand in until a sync brings the category itself.
         let mut titles: HashMap<Uuid, String> = sluice_metadata::publish::WELL_KNOWN_CLASSIFICATIONS
             .iter()
@@ -143,7 +115,7 @@ impl Catalog {
     }
 }
 
-fn summary(
+pub(crate) fn summary(
     rev: &sluice_store::Revision,
     cats: &[Uuid],
     titles: &HashMap<Uuid, String>,
@@ -164,5 +136,9 @@ fn summary(
             .creation_date
             .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok()),
         is_locally_published: rev.is_locally_published,
+        declined: false,
+        needed: 0,
+        failed: 0,
+        installed: 0,
     }
 }

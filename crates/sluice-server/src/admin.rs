@@ -150,6 +150,7 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::admin_downstreams::routes())
         .merge(crate::admin_transfer::routes())
         .merge(crate::admin_audit::routes())
+        .merge(crate::admin_reports::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     OpenApiRouter::new().routes(routes!(health)).merge(protected)
 }
@@ -235,11 +236,11 @@ async fn health() -> Json<sluice_api::Health> {
     Json(sluice_api::Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
-#[utoipa::path(get, path = "/updates", tag = "updates", params(UpdateQuery), responses((status = 200, body = Vec<UpdateSummary>)))]
+#[utoipa::path(get, path = "/updates", tag = "updates", params(UpdateQuery), responses((status = 200, description = "One page of the matching updates, with the total", body = UpdatePage)))]
 async fn list_updates(
     State(state): State<AppState>,
     q: Result<Query<UpdateQuery>, QueryRejection>,
-) -> Result<Json<Vec<UpdateSummary>>, ApiFailure> {
+) -> Result<Json<UpdatePage>, ApiFailure> {
     let Query(q) = q?;
     Ok(Json(state.catalog.list_updates(&q).await?))
 }

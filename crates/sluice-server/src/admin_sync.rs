@@ -24,6 +24,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(status))
         .routes(routes!(history))
         .routes(routes!(products))
+        .routes(routes!(product_list))
+        .routes(routes!(classification_list))
 }
 
 fn failure(e: SyncError) -> ApiFailure {
@@ -184,6 +186,34 @@ async fn products(State(state): State<AppState>) -> Result<Json<Vec<api::KnownCa
     let settings = SyncSettings::load(&state.store).await.map_err(failure)?;
     let known = sluice_sync::selection::known_categories(&state.store, &settings).await.map_err(failure)?;
     Ok(Json(known.into_iter().map(category_view).collect()))
+}
+
+/// The known categories of one kind by name, with the sync selection's choice: the list of
+/// `GET /sync/products`, narrowed.
+async fn categories_of(state: &AppState, kind: CategoryKind) -> Result<Vec<sluice_api::CategoryView>, ApiFailure> {
+    let settings = SyncSettings::load(&state.store).await.map_err(failure)?;
+    let known = sluice_sync::selection::known_categories(&state.store, &settings).await.map_err(failure)?;
+    let mut out: Vec<sluice_api::CategoryView> = known
+        .into_iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| {
+            let v = category_view(c);
+            sluice_api::CategoryView { id: v.id, name: v.name, selected: v.selected }
+        })
+        .collect();
+    // By name; ids the selection names that no sync brought yet last.
+    out.sort_by_cached_key(|c| (c.name.is_none(), c.name.as_deref().map(str::to_lowercase), c.id.clone()));
+    Ok(out)
+}
+
+#[utoipa::path(get, path = "/products", tag = "updates", responses((status = 200, description = "Products (companies and families included) by name, with ids and the sync selection", body = Vec<sluice_api::CategoryView>)))]
+async fn product_list(State(state): State<AppState>) -> Result<Json<Vec<sluice_api::CategoryView>>, ApiFailure> {
+    Ok(Json(categories_of(&state, CategoryKind::Product).await?))
+}
+
+#[utoipa::path(get, path = "/classifications", tag = "updates", responses((status = 200, description = "Classifications by name, with ids and the sync selection", body = Vec<sluice_api::CategoryView>)))]
+async fn classification_list(State(state): State<AppState>) -> Result<Json<Vec<sluice_api::CategoryView>>, ApiFailure> {
+    Ok(Json(categories_of(&state, CategoryKind::Classification).await?))
 }
 
 #[cfg(test)]

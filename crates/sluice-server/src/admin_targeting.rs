@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(show_computer))
         .routes(routes!(move_computer))
         .routes(routes!(list_approvals, approve, remove_approval))
+        .routes(routes!(bulk_approval))
         // Same parameter name as `/updates/{update_id}` in admin.rs: the router needs one name
         // per segment position.
         .routes(routes!(decline))
@@ -93,6 +94,10 @@ async fn list_computers(
 ) -> Result<Json<Vec<ComputerView>>, ApiFailure> {
     let q = query(q)?;
     let group = q.group.as_deref().map(str::trim).filter(|g| !g.is_empty());
+    if q.limit.is_some() || q.offset.is_some() {
+        let limit = q.limit.unwrap_or(100);
+        return Ok(Json(state.catalog.computers_page(group, limit, q.offset.unwrap_or(0)).await?));
+    }
     Ok(Json(state.catalog.list_computers(group).await?))
 }
 
@@ -152,6 +157,40 @@ async fn approve(
     }
     audit(&state, &caller, "approve", &view.update_id, detail).await;
     Ok(Json(view))
+}
+
+#[utoipa::path(post, path = "/approvals/bulk", tag = "approvals", request_body = sluice_api::BulkApprovalRequest, responses((status = 200, description = "What changed (or, in a dry run, would change); one transaction", body = sluice_api::BulkApprovalResult)))]
+async fn bulk_approval(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Result<Json<sluice_api::BulkApprovalRequest>, JsonRejection>,
+) -> Result<Json<sluice_api::BulkApprovalResult>, ApiFailure> {
+    let req = body(req)?;
+    let result = state.catalog.bulk_approval(&req, &caller.user).await?;
+    if !result.dry_run && result.changed > 0 {
+        let mut groups: Vec<&str> = result.changes.iter().filter_map(|c| c.group.as_deref()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let mut detail = format!("{} update(s), {} change(s)", result.updates, result.changed);
+        if !groups.is_empty() {
+            detail.push_str(&format!(", groups: {}", groups.join(", ")));
+        }
+        if let Some(d) = &req.deadline {
+            detail.push_str(&format!(", deadline {d}"));
+        }
+        if req.accept_license {
+            detail.push_str(", license terms accepted");
+        }
+        let ids: Vec<&str> = {
+            let mut v: Vec<&str> = result.changes.iter().filter(|c| c.changed).map(|c| c.update_id.as_str()).collect();
+            v.dedup();
+            v
+        };
+        detail.push_str(&format!(": {}", ids.join(", ")));
+        let verb = if result.action == "decline" { "bulk-decline" } else { "bulk-approve" };
+        audit(&state, &caller, verb, &format!("{} update(s)", result.updates), detail).await;
+    }
+    Ok(Json(result))
 }
 
 #[utoipa::path(delete, path = "/approvals", tag = "approvals", params(ApprovalQuery), responses((status = 200, description = "The removed approval", body = ApprovalView)))]

@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin;
 pub mod admin_audit;
 pub mod admin_downstreams;
+pub mod admin_reports;
 pub mod admin_sync;
 pub mod admin_targeting;
 pub mod admin_transfer;

@@ -83,25 +83,32 @@ impl Store {
     /// nothing does: a refusal or a failure (`NotFound` for a group deleted meanwhile) leaves
     /// no acceptance, no approval and the version where it was.
     pub async fn approve(&self, w: &ApprovalWrite<'_>) -> Result<ApproveOutcome> {
+        Ok(match self.approve_many(std::slice::from_ref(w)).await? {
+            BulkApproveOutcome::Approved(mut done) => match done.pop() {
+                Some((approval, license)) => ApproveOutcome::Approved { approval, license },
+                None => return Err(StoreError::Corrupt("an approval went missing".into())),
+            },
+            BulkApproveOutcome::Declined(_) => ApproveOutcome::Declined,
+            BulkApproveOutcome::LicenseNotAccepted(_) => ApproveOutcome::LicenseNotAccepted,
+        })
+    }
+
+    /// [`approve`](Self::approve) for many (update, group) pairs in one transaction that moves
+    /// the approvals version once: the first declined update or license not accepted stops
+    /// it, and then (as on any failure) nothing is written.
+    pub async fn approve_many(&self, writes: &[ApprovalWrite<'_>]) -> Result<BulkApproveOutcome> {
         const DECLINED: &str = "SELECT COUNT(*) FROM declined_updates WHERE update_id = $1";
         const ACCEPTANCE: &str =
             "SELECT eula_id, accepted_by, accepted_at FROM eula_acceptances WHERE eula_id = $1";
         const ACCEPT: &str = "INSERT INTO eula_acceptances (eula_id, accepted_by, accepted_at) \
              VALUES ($1, $2, $3) ON CONFLICT (eula_id) DO NOTHING";
+        if writes.is_empty() {
+            return Ok(BulkApproveOutcome::Approved(Vec::new()));
+        }
         let approved_at = now();
-        let approval = Approval {
-            update_id: w.update_id,
-            group_id: w.group_id,
-            action: w.action,
-            deadline: w.deadline.map(crate::to_stored_precision),
-            approved_by: w.approved_by.to_owned(),
-            approved_at,
-        };
-        let (uid, gid) = (uuid_str(&w.update_id), uuid_str(&w.group_id));
-        let deadline = opt_ts(w.deadline)?;
         let at = ts(approved_at)?;
-        let eula = w.license.map(|l| uuid_str(&l.eula_key));
-        Ok(in_tx!(self, tx => {
+        let mut done = Vec::with_capacity(writes.len());
+        let outcome = in_tx!(self, tx => {
             // The version row's lock first, as decline_with_approvals takes it: on PostgreSQL a
             // decline committing meanwhile would otherwise go unseen by the check below.
             let _lock: Option<String> =
@@ -109,44 +116,60 @@ impl Store {
                     .bind(crate::settings::APPROVALS_VERSION.key())
                     .fetch_optional(&mut *tx)
                     .await?;
-            let declined: i64 = sqlx::query_scalar(DECLINED).bind(&uid).fetch_one(&mut *tx).await?;
-            if declined > 0 {
-                return Ok(ApproveOutcome::Declined);
-            }
-            let mut license = None;
-            if let (Some(gate), Some(eula)) = (w.license, &eula) {
-                if let Some(by) = gate.accept_as {
-                    sqlx::query(ACCEPT).bind(eula).bind(by).bind(&at).execute(&mut *tx).await?;
+            for w in writes {
+                let (uid, gid) = (uuid_str(&w.update_id), uuid_str(&w.group_id));
+                let deadline = opt_ts(w.deadline)?;
+                let eula = w.license.map(|l| uuid_str(&l.eula_key));
+                let declined: i64 = sqlx::query_scalar(DECLINED).bind(&uid).fetch_one(&mut *tx).await?;
+                if declined > 0 {
+                    // Dropping the transaction rolls back what this call wrote so far.
+                    return Ok(BulkApproveOutcome::Declined(w.update_id));
                 }
-                // Read back: an earlier acceptance is kept, and it is the one reported.
-                let row = sqlx::query(ACCEPTANCE).bind(eula).fetch_optional(&mut *tx).await?;
-                match row {
-                    Some(r) => {
-                        license = Some(EulaAcceptance {
-                            eula_id: r.uuid("eula_id")?,
-                            accepted_by: r.text("accepted_by")?,
-                            accepted_at: r.time("accepted_at")?,
-                        })
+                let mut license = None;
+                if let (Some(gate), Some(eula)) = (w.license, &eula) {
+                    if let Some(by) = gate.accept_as {
+                        sqlx::query(ACCEPT).bind(eula).bind(by).bind(&at).execute(&mut *tx).await?;
                     }
-                    None => return Ok(ApproveOutcome::LicenseNotAccepted),
+                    // Read back: an earlier acceptance is kept, and it is the one reported.
+                    let row = sqlx::query(ACCEPTANCE).bind(eula).fetch_optional(&mut *tx).await?;
+                    match row {
+                        Some(r) => {
+                            license = Some(EulaAcceptance {
+                                eula_id: r.uuid("eula_id")?,
+                                accepted_by: r.text("accepted_by")?,
+                                accepted_at: r.time("accepted_at")?,
+                            })
+                        }
+                        None => return Ok(BulkApproveOutcome::LicenseNotAccepted(w.update_id)),
+                    }
                 }
+                sqlx::query(SET_APPROVAL)
+                    .bind(&uid)
+                    .bind(&gid)
+                    .bind(w.action.as_str())
+                    .bind(deadline.as_deref())
+                    .bind(w.approved_by)
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict(_) => StoreError::NotFound(format!("group {gid}")),
+                        other => other,
+                    })?;
+                let approval = Approval {
+                    update_id: w.update_id,
+                    group_id: w.group_id,
+                    action: w.action,
+                    deadline: w.deadline.map(crate::to_stored_precision),
+                    approved_by: w.approved_by.to_owned(),
+                    approved_at,
+                };
+                done.push((approval, license));
             }
-            sqlx::query(SET_APPROVAL)
-                .bind(&uid)
-                .bind(&gid)
-                .bind(w.action.as_str())
-                .bind(deadline.as_deref())
-                .bind(w.approved_by)
-                .bind(&at)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match StoreError::from(e) {
-                    StoreError::Conflict(_) => StoreError::NotFound(format!("group {gid}")),
-                    other => other,
-                })?;
             crate::settings::bump_in_tx!(self, tx, crate::settings::APPROVALS_VERSION);
-            ApproveOutcome::Approved { approval, license }
-        }))
+            BulkApproveOutcome::Approved(done)
+        });
+        Ok(outcome)
     }
 
     /// Removes an approval and, in the same transaction, records when it was removed (see
@@ -247,6 +270,13 @@ impl Store {
     /// and the removals. Returns whether the update was newly declined (an earlier decline's
     /// record is kept) and the groups whose approval was removed.
     pub async fn decline_with_approvals(&self, update_id: Uuid, declined_by: &str) -> Result<(bool, Vec<Uuid>)> {
+        let mut out = self.decline_many(&[update_id], declined_by).await?;
+        out.pop().ok_or_else(|| StoreError::Corrupt("a decline went missing".into()))
+    }
+
+    /// [`decline_with_approvals`](Self::decline_with_approvals) for many updates in one
+    /// transaction; one answer per update, in the order given.
+    pub async fn decline_many(&self, update_ids: &[Uuid], declined_by: &str) -> Result<Vec<(bool, Vec<Uuid>)>> {
         const DECLINE: &str = "INSERT INTO declined_updates (update_id, declined_by, declined_at) \
              VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING";
         const GROUPS: &str = "SELECT group_id FROM approvals WHERE update_id = $1 ORDER BY group_id";
@@ -254,27 +284,36 @@ impl Store {
         const RECORD: &str = "INSERT INTO approval_removals (update_id, group_id, removed_at) \
              VALUES ($1, $2, $3) \
              ON CONFLICT (update_id, group_id) DO UPDATE SET removed_at = excluded.removed_at";
-        let uid = uuid_str(&update_id);
+        if update_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let at = ts(now())?;
         let version = crate::settings::APPROVALS_VERSION;
-        Ok(in_tx!(self, tx => {
+        let mut out = Vec::with_capacity(update_ids.len());
+        in_tx!(self, tx => {
             let _lock: Option<String> = sqlx::query_scalar(crate::settings::version_select(self.backend()))
                 .bind(version.key())
                 .fetch_optional(&mut *tx)
                 .await?;
-            let newly = sqlx::query(DECLINE).bind(&uid).bind(declined_by).bind(&at).execute(&mut *tx).await?.rows_affected() > 0;
-            let groups: Vec<String> = sqlx::query_scalar(GROUPS).bind(&uid).fetch_all(&mut *tx).await?;
-            sqlx::query(DELETE).bind(&uid).execute(&mut *tx).await?;
-            let mut removed = Vec::with_capacity(groups.len());
-            for g in &groups {
-                sqlx::query(RECORD).bind(&uid).bind(g).bind(&at).execute(&mut *tx).await?;
-                removed.push(crate::codec::parse_uuid(g)?);
+            let mut changed = false;
+            for update_id in update_ids {
+                let uid = uuid_str(update_id);
+                let newly = sqlx::query(DECLINE).bind(&uid).bind(declined_by).bind(&at).execute(&mut *tx).await?.rows_affected() > 0;
+                let groups: Vec<String> = sqlx::query_scalar(GROUPS).bind(&uid).fetch_all(&mut *tx).await?;
+                sqlx::query(DELETE).bind(&uid).execute(&mut *tx).await?;
+                let mut removed = Vec::with_capacity(groups.len());
+                for g in &groups {
+                    sqlx::query(RECORD).bind(&uid).bind(g).bind(&at).execute(&mut *tx).await?;
+                    removed.push(crate::codec::parse_uuid(g)?);
+                }
+                changed |= newly || !removed.is_empty();
+                out.push((newly, removed));
             }
-            if newly || !removed.is_empty() {
+            if changed {
                 crate::settings::bump_in_tx!(self, tx, version);
             }
-            (newly, removed)
-        }))
+        });
+        Ok(out)
     }
 
     /// Takes back a decline and, in the same transaction, moves

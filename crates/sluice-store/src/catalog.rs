@@ -109,14 +109,23 @@ fn decode_summary<R: RowExt>(r: &R) -> Result<UpdateSummary> {
         publication_state: r.text("publication_state")?,
         creation_date: r.opt_time("creation_date")?,
         is_declined: r.flag("is_declined")?,
+        needed: r.big("needed")?,
+        failed: r.big("failed")?,
+        installed: r.big("installed")?,
     })
 }
 
-/// Builds the shared `FROM … WHERE …` part of the update listing and its count.
+/// States WSUS counts as "Needed".
+pub(crate) const NEEDED_STATES: &str = "('not_installed', 'downloaded', 'installed_pending_reboot', 'failed')";
+
+/// Builds the shared `FROM … WHERE …` part of the update listing and its count. Every filter is
+/// a predicate on indexed columns or on the per-update counts the status triggers keep
+/// (`update_counts`), so a listing never loads the catalog.
 fn update_filter_sql(head: &str, filter: &UpdateFilter) -> SqlBuilder {
     let mut b = SqlBuilder::new(head);
     b.push(
         " FROM revisions r LEFT JOIN declined_updates d ON d.update_id = r.update_id \
+         LEFT JOIN update_counts k ON k.update_id = r.update_id \
          WHERE r.revision_number = (SELECT MAX(r2.revision_number) FROM revisions r2 \
          WHERE r2.update_id = r.update_id)",
     );
@@ -159,7 +168,73 @@ fn update_filter_sql(head: &str, filter: &UpdateFilter) -> SqlBuilder {
              SELECT id FROM sel)))"
         ));
     }
+    if let Some(sev) = filter.msrc_severity.as_deref() {
+        let p = b.arg(Bind::Text(sev.trim().to_ascii_lowercase()));
+        b.push(&format!(" AND LOWER(r.msrc_severity) = {p}"));
+    }
+    // An approval that only says "not approved" does not make an update approved.
+    const APPROVED: &str = "SELECT 1 FROM approvals a WHERE a.update_id = r.update_id \
+         AND a.action <> 'not_approved'";
+    match filter.approval {
+        None => {}
+        Some(ApprovalState::Declined) => b.push(" AND d.update_id IS NOT NULL"),
+        Some(ApprovalState::NotDeclined) => b.push(" AND d.update_id IS NULL"),
+        Some(ApprovalState::Unapproved) => {
+            b.push(&format!(" AND d.update_id IS NULL AND NOT EXISTS ({APPROVED})"));
+        }
+        Some(ApprovalState::Approved) => b.push(&format!(" AND EXISTS ({APPROVED})")),
+        Some(ApprovalState::ApprovedFor(g)) => {
+            let p = b.arg(Bind::Text(uuid_str(&g)));
+            b.push(&format!(" AND EXISTS ({APPROVED} AND a.group_id = {p})"));
+        }
+    }
+    if let Some(superseded) = filter.superseded {
+        b.push(if superseded { " AND EXISTS (" } else { " AND NOT EXISTS (" });
+        b.push(
+            "SELECT 1 FROM revision_relationships s WHERE s.target_update_id = r.update_id \
+             AND s.kind = 'superseded')",
+        );
+    }
+    if let Some(expired) = filter.expired {
+        b.push(if expired {
+            " AND LOWER(r.publication_state) = 'expired'"
+        } else {
+            " AND LOWER(r.publication_state) <> 'expired'"
+        });
+    }
+    if let Some(n) = filter.needed_min {
+        let p = b.arg(Bind::Big(n));
+        b.push(&format!(" AND COALESCE(k.needed, 0) >= {p}"));
+    }
+    if let Some(n) = filter.failed_min {
+        let p = b.arg(Bind::Big(n));
+        b.push(&format!(" AND COALESCE(k.failed, 0) >= {p}"));
+    }
+    if let Some(t) = filter.released_from {
+        let p = b.arg(Bind::Text(ts(t).unwrap_or_default()));
+        b.push(&format!(" AND r.creation_date >= {p}"));
+    }
+    if let Some(t) = filter.released_before {
+        let p = b.arg(Bind::Text(ts(t).unwrap_or_default()));
+        b.push(&format!(" AND r.creation_date < {p}"));
+    }
     b
+}
+
+/// The ORDER BY of the update listing; every order ends on the revision id, so pages are stable.
+fn update_order(filter: &UpdateFilter) -> String {
+    let dir = if filter.descending { "DESC" } else { "ASC" };
+    match filter.sort {
+        None => "r.creation_date DESC NULLS LAST, r.title, r.id".into(),
+        Some(UpdateSort::Release) => format!("r.creation_date {dir} NULLS LAST, r.id {dir}"),
+        Some(UpdateSort::Title) => format!("r.title {dir}, r.id {dir}"),
+        // KB numbers are digits; shorter is smaller.
+        Some(UpdateSort::Kb) => {
+            format!("LENGTH(r.kb_article) {dir} NULLS LAST, r.kb_article {dir}, r.id {dir}")
+        }
+        Some(UpdateSort::Needed) => format!("COALESCE(k.needed, 0) {dir}, r.id {dir}"),
+        Some(UpdateSort::Failed) => format!("COALESCE(k.failed, 0) {dir}, r.id {dir}"),
+    }
 }
 
 /// Category ids are stored lowercase; titles are matched case-insensitively anyway.
@@ -421,10 +496,12 @@ impl Store {
             "SELECT r.id, r.update_id, r.revision_number, r.update_type, r.title, \
              r.description, r.kb_article, r.msrc_severity, r.classification, \
              r.publication_state, r.creation_date, \
-             CASE WHEN d.update_id IS NULL THEN FALSE ELSE TRUE END AS is_declined",
+             CASE WHEN d.update_id IS NULL THEN FALSE ELSE TRUE END AS is_declined, \
+             COALESCE(k.needed, 0) AS needed, COALESCE(k.failed, 0) AS failed, \
+             COALESCE(k.installed, 0) + COALESCE(k.installed_pending_reboot, 0) AS installed",
             filter,
         );
-        b.push(" ORDER BY r.creation_date DESC NULLS LAST, r.title, r.id");
+        b.push(&format!(" ORDER BY {}", update_order(filter)));
         let limit = filter.limit.unwrap_or(-1);
         if limit >= 0 || filter.offset > 0 {
             // PostgreSQL has no "-1 means unlimited"; a huge limit is portable.

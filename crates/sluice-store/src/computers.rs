@@ -310,6 +310,65 @@ impl Store {
         })
     }
 
+    /// One page of the computers of `scope`, ordered by DNS name (unnamed last), then id.
+    pub async fn computers_page(&self, scope: crate::ComputerScope, limit: i64, offset: i64) -> Result<Vec<Computer>> {
+        let mut b = crate::codec::SqlBuilder::new(concat!("SELECT ", computer_cols!(), " FROM computers c WHERE TRUE"));
+        scope.restrict(&mut b, "c.id");
+        b.push(" ORDER BY c.dns_name NULLS LAST, c.id");
+        let l = b.arg(crate::codec::Bind::Big(limit.max(0)));
+        let o = b.arg(crate::codec::Bind::Big(offset.max(0)));
+        b.push(&format!(" LIMIT {l} OFFSET {o}"));
+        let sql = sqlx::AssertSqlSafe(b.sql);
+        on_read!(self, db => {
+            let rows = crate::codec::bind_all!(sqlx::query(sql), &b.binds).fetch_all(db).await?;
+            rows.iter().map(decode_computer).collect()
+        })
+    }
+
+    /// Registers many computers in one transaction (fleet generators and benchmarks); known
+    /// ids are left as they are. Returns how many were new.
+    pub async fn insert_computers(&self, computers: &[NewComputer]) -> Result<u64> {
+        const INSERT: &str = "INSERT INTO computers (id, dns_name, ip_address, os_description, \
+             os_major, os_minor, os_build, os_revision, client_version, extra, registered_at, \
+             last_sync_time, last_reported_status_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) ON CONFLICT (id) DO NOTHING";
+        let at = ts(now())?;
+        let mut n = 0;
+        in_tx!(self, tx => {
+            for c in computers {
+                n += sqlx::query(INSERT)
+                    .bind(c.id.as_str())
+                    .bind(c.dns_name.as_deref())
+                    .bind(c.ip_address.as_deref())
+                    .bind(c.os_description.as_deref())
+                    .bind(c.os_major)
+                    .bind(c.os_minor)
+                    .bind(c.os_build)
+                    .bind(c.os_revision)
+                    .bind(c.client_version.as_deref())
+                    .bind(if c.extra.is_empty() { "{}" } else { c.extra.as_str() })
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+        });
+        Ok(n)
+    }
+
+    /// Adds computers to a group in one transaction (existing memberships are kept).
+    pub async fn add_group_members(&self, group_id: Uuid, computer_ids: &[String]) -> Result<()> {
+        const INSERT: &str = "INSERT INTO computer_group_members (computer_id, group_id) VALUES ($1, $2) \
+             ON CONFLICT (computer_id, group_id) DO NOTHING";
+        let g = uuid_str(&group_id);
+        in_tx!(self, tx => {
+            for c in computer_ids {
+                sqlx::query(INSERT).bind(c.as_str()).bind(&g).execute(&mut *tx).await?;
+            }
+        });
+        Ok(())
+    }
+
     /// Deletes a computer with its memberships and status rows.
     pub async fn delete_computer(&self, id: &str) -> Result<()> {
         let n = on_write!(self, db => {

@@ -91,12 +91,14 @@ mod jobs;
 mod licenses;
 mod setting_values;
 pub mod settings;
+mod reports;
 mod status;
 pub mod downstreams;
 // Upstream sync (sluice-sync): file URLs.
 mod sync_files;
 
 pub use codec::to_stored_precision;
+pub use reports::{CompliancePage, ComputerScope, ComputerState, UpdateCompliance, UpdateComputersPage};
 pub use error::{Result, StoreError};
 pub use setting_values::*;
 pub use settings::{Setting, SettingValue};

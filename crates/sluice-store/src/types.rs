@@ -394,10 +394,60 @@ pub struct UpdateFilter {
     pub update_type: Option<UpdateType>,
     /// Include category revisions (excluded by default).
     pub include_categories: bool,
+    /// MSRC severity (Critical, Important, Moderate, Low), case-insensitive.
+    pub msrc_severity: Option<String>,
+    /// Approval state.
+    pub approval: Option<ApprovalState>,
+    /// Only updates that another update supersedes (true) or that none does (false).
+    pub superseded: Option<bool>,
+    /// Only expired updates (true) or only unexpired ones (false).
+    pub expired: Option<bool>,
+    /// Needed (WSUS's sense) by at least this many computers.
+    pub needed_min: Option<i64>,
+    /// Failed on at least this many computers.
+    pub failed_min: Option<i64>,
+    /// Released (creation date) at or after this time.
+    pub released_from: Option<OffsetDateTime>,
+    /// Released before this time.
+    pub released_before: Option<OffsetDateTime>,
+    /// Order; `None`: newest release first, then title.
+    pub sort: Option<UpdateSort>,
+    /// Reverse the order of `sort`.
+    pub descending: bool,
     /// At most this many rows (`None`: no limit).
     pub limit: Option<i64>,
     /// Skip this many rows.
     pub offset: i64,
+}
+
+/// An update's approval state, as [`UpdateFilter::approval`] selects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalState {
+    /// Neither declined nor approved (install or uninstall) for any group.
+    Unapproved,
+    /// Approved (install or uninstall) for at least one group.
+    Approved,
+    /// Approved (install or uninstall) for this group itself.
+    ApprovedFor(Uuid),
+    /// Declined.
+    Declined,
+    /// Not declined.
+    NotDeclined,
+}
+
+/// Orders of the update listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateSort {
+    /// Release (creation) date, undated last.
+    Release,
+    /// Title.
+    Title,
+    /// KB number (numerically), updates without one last.
+    Kb,
+    /// Computers needing it.
+    Needed,
+    /// Computers it failed on.
+    Failed,
 }
 
 /// One row of an update listing: the latest revision of an update.
@@ -427,6 +477,12 @@ pub struct UpdateSummary {
     pub creation_date: Option<OffsetDateTime>,
     /// The update is declined.
     pub is_declined: bool,
+    /// Computers needing it (WSUS's sense), as last reported.
+    pub needed: i64,
+    /// Computers it failed on.
+    pub failed: i64,
+    /// Computers it is installed on (pending reboot included).
+    pub installed: i64,
 }
 
 // ------------------------------------------------------------------ computers and groups
@@ -586,6 +642,17 @@ pub enum ApproveOutcome {
     LicenseNotAccepted,
 }
 
+/// What [`crate::Store::approve_many`] did: all the approvals, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkApproveOutcome {
+    /// Every approval was set, in the order given, each with its license acceptance.
+    Approved(Vec<(Approval, Option<EulaAcceptance>)>),
+    /// Nothing was written: this update is declined.
+    Declined(Uuid),
+    /// Nothing was written: this update's license terms were not accepted.
+    LicenseNotAccepted(Uuid),
+}
+
 /// An accepted EULA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EulaAcceptance {
@@ -649,7 +716,8 @@ impl StatusSummary {
         }
     }
 
-    pub(crate) fn slot(&mut self, state: InstallState) -> &mut i64 {
+    /// The counter of one state, to count into.
+    pub fn slot(&mut self, state: InstallState) -> &mut i64 {
         match state {
             InstallState::Unknown => &mut self.unknown,
             InstallState::NotApplicable => &mut self.not_applicable,

@@ -6,10 +6,15 @@
 //! - [`server`] (feature `server`): a Sluice server with its own temporary data directory,
 //!   loopback ports and admin token, started in process ([`server::TestServer`]) or as the
 //!   built `sluice` binary ([`process::ServerProcess`]).
+//! - [`finding`] (feature `server`): a small catalog with computers, statuses, a group, an
+//!   approval and a decline, on which every update filter and report selects something different.
 //! - [`http`] (feature `http`): any axum router served on a loopback port, for the fake
 //!   upstreams and proxies the suites build around a server.
 
 pub mod postgres;
+
+#[cfg(feature = "server")]
+pub mod finding;
 
 #[cfg(feature = "http")]
 pub mod http;

@@ -64,6 +64,17 @@ impl AdminClient {
     }
 
     pub async fn send<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        let body = self.send_raw(rb).await?;
+        serde_json::from_slice(&body).context("the server's answer is not the expected JSON")
+    }
+
+    /// For answers that are not JSON (CSV reports).
+    pub async fn send_text(&self, rb: reqwest::RequestBuilder) -> anyhow::Result<String> {
+        let body = self.send_raw(rb).await?;
+        String::from_utf8(body).context("the server's answer is not UTF-8 text")
+    }
+
+    async fn send_raw(&self, rb: reqwest::RequestBuilder) -> anyhow::Result<Vec<u8>> {
         let resp = rb.send().await.with_context(|| format!("cannot reach the Sluice admin API at {}", self.base))?;
         let status = resp.status();
         let body = resp.bytes().await.context("reading the server's answer")?;
@@ -73,6 +84,6 @@ impl AdminClient {
                 .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
             bail!("{} ({})", msg, status);
         }
-        serde_json::from_slice(&body).context("the server's answer is not the expected JSON")
+        Ok(body.to_vec())
     }
 }

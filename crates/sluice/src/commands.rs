@@ -185,28 +185,8 @@ pub async fn import_xml(remote: &Remote, a: ImportArgs) -> anyhow::Result<()> {
 
 #[derive(Subcommand, Debug)]
 pub enum UpdatesCommand {
-    /// List updates (latest revision of each)
-    List {
-        /// Text in the title, description or KB number
-        #[arg(long)]
-        text: Option<String>,
-        /// Classification title or id
-        #[arg(long)]
-        classification: Option<String>,
-        /// Product title or id
-        #[arg(long)]
-        product: Option<String>,
-        /// KB article number
-        #[arg(long)]
-        kb: Option<String>,
-        /// Also list categories (products, classifications) and detectoids
-        #[arg(long)]
-        all_types: bool,
-        #[arg(long, default_value_t = 200)]
-        limit: u32,
-        #[arg(long)]
-        json: bool,
-    },
+    /// List updates (latest revision of each): filtered, sorted, one page at a time
+    List(crate::finding_cmd::ListArgs),
     /// Show one update, by id or by the KB number (KB5012345) it carries
     Show {
         /// Update id, or a KB number that exactly one update carries
@@ -219,34 +199,7 @@ pub enum UpdatesCommand {
 pub async fn updates(remote: &Remote, c: UpdatesCommand) -> anyhow::Result<()> {
     let client = AdminClient::from_remote(remote)?;
     match c {
-        UpdatesCommand::List { text, classification, product, kb, all_types, limit, json } => {
-            let mut q: Vec<(&str, String)> = vec![("limit", limit.to_string())];
-            for (k, v) in [("text", text), ("classification", classification), ("product", product), ("kb", kb)] {
-                if let Some(v) = v {
-                    q.push((k, v));
-                }
-            }
-            if all_types {
-                q.push(("all_types", "true".into()));
-            }
-            let list: Vec<UpdateSummary> = client.send(client.request(reqwest::Method::GET, "/updates").query(&q)).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            } else {
-                outln!("{:<36}  {:>4}  {:<10}  {:<22}  TITLE", "UPDATE ID", "REV", "KB", "CLASSIFICATION");
-                for u in &list {
-                    outln!(
-                        "{:<36}  {:>4}  {:<10}  {:<22}  {}",
-                        u.update_id,
-                        u.revision_number,
-                        u.kb_article.as_deref().unwrap_or("-"),
-                        truncate(u.classification.as_deref().unwrap_or("-"), 22),
-                        u.title
-                    );
-                }
-                outln!("{} update(s)", list.len());
-            }
-        }
+        UpdatesCommand::List(a) => crate::finding_cmd::list(remote, a).await?,
         UpdatesCommand::Show { update_id, json } => {
             let d: UpdateDetail =
                 client.send(client.request(reqwest::Method::GET, &format!("/updates/{update_id}"))).await?;
@@ -258,10 +211,6 @@ pub async fn updates(remote: &Remote, c: UpdatesCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
 }
 
 fn print_detail(d: &UpdateDetail) {

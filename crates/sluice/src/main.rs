@@ -5,11 +5,14 @@ mod terminal;
 mod catalog_cmd;
 mod agent_cmd;
 mod audit_cmd;
+mod bulk_cmd;
 mod client;
 mod clients_cmd;
 mod commands;
 mod downstreams_cmd;
+mod finding_cmd;
 mod manual_cmd;
+mod report_cmd;
 mod serve_cmd;
 mod service_defaults;
 mod sync_cmd;
@@ -71,20 +74,29 @@ enum Command {
     /// List computers, show one, move it between groups
     #[command(subcommand)]
     Computers(targeting::ComputersCommand),
-    /// Approve an update for a computer group
+    /// Approve updates (ids, KB numbers or filters) for computer groups
     Approve(targeting::ApproveArgs),
     /// List or remove approvals
     #[command(subcommand)]
     Approvals(targeting::ApprovalsCommand),
-    /// Decline an update (removes its approvals; clients no longer see it)
+    /// Decline updates (ids, KB numbers or filters); removes their approvals, clients no longer see them
     Decline(targeting::DeclineArgs),
     /// Take back a decline
-    Undecline(targeting::DeclineArgs),
+    Undecline(targeting::UndeclineArgs),
     /// Show or set how computers get their groups (server or client side)
     #[command(subcommand)]
     Targeting(targeting::TargetingCommand),
     /// Reported update status, per update and per computer
     Status(targeting::StatusArgs),
+    /// Compliance reports: per group, per update, per computer (table, JSON or CSV)
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
+    /// Products known to this server, by name, with ids and sync selection
+    #[command(subcommand)]
+    Products(finding_cmd::CategoriesCommand),
+    /// Classifications known to this server, by name, with ids and sync selection
+    #[command(subcommand)]
+    Classifications(finding_cmd::CategoriesCommand),
     /// Generate synthetic update catalogs
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCommand),
@@ -183,10 +195,13 @@ fn main() -> std::process::ExitCode {
             Command::Computers(c) => targeting::computers(&cli.remote, c).await,
             Command::Approve(a) => targeting::approve(&cli.remote, a).await,
             Command::Approvals(c) => targeting::approvals(&cli.remote, c).await,
-            Command::Decline(a) => targeting::decline(&cli.remote, a, false).await,
-            Command::Undecline(a) => targeting::decline(&cli.remote, a, true).await,
+            Command::Decline(a) => targeting::decline(&cli.remote, a).await,
+            Command::Undecline(a) => targeting::decline_one(&cli.remote, a, true).await,
             Command::Targeting(c) => targeting::targeting(&cli.remote, c).await,
             Command::Status(a) => targeting::status(&cli.remote, a).await,
+            Command::Report(c) => report_cmd::run(&cli.remote, c).await,
+            Command::Products(c) => finding_cmd::categories(&cli.remote, "/products", c).await,
+            Command::Classifications(c) => finding_cmd::categories(&cli.remote, "/classifications", c).await,
             Command::Catalog(c) => catalog_cmd::run(c).await,
             Command::Downstreams(c) => downstreams_cmd::run(&cli.remote, c).await,
             Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,

@@ -260,13 +260,21 @@ fn parse_deadline(s: &str) -> Result<String, String> {
 
 #[derive(Args, Debug)]
 pub struct ApproveArgs {
-    /// Update id
-    update: String,
-    /// Computer group name or id
-    #[arg(long)]
-    group: String,
+    /// Update ids or KB numbers
+    updates: Vec<String>,
+    /// KB number of an update to approve (repeatable)
+    #[arg(long = "kb")]
+    kbs: Vec<String>,
+    #[command(flatten)]
+    filter: crate::finding_cmd::FilterArgs,
+    /// Computer group name or id (repeatable)
+    #[arg(long = "group", required = true)]
+    groups: Vec<String>,
     #[arg(long, value_enum, default_value = "install")]
     action: ActionArg,
+    /// Print what would change, change nothing
+    #[arg(long)]
+    dry_run: bool,
     /// Installation deadline, RFC 3339 (e.g. 2026-05-01T18:00:00Z); a past one means "now"
     #[arg(long, value_parser = parse_deadline)]
     deadline: Option<String>,
@@ -297,10 +305,22 @@ fn print_approvals(list: &[ApprovalView]) {
 }
 
 pub async fn approve(remote: &Remote, a: ApproveArgs) -> anyhow::Result<()> {
+    // One update for one group keeps the single approval's route and answer.
+    let single = a.updates.len() == 1 && a.kbs.is_empty() && !a.filter.any() && a.groups.len() == 1 && !a.dry_run;
+    if !single {
+        let selection = crate::bulk_cmd::Selection { updates: &a.updates, kbs: &a.kbs, filter: &a.filter };
+        let approval = crate::bulk_cmd::Approval {
+            groups: a.groups,
+            action: a.action.api(),
+            deadline: a.deadline,
+            accept_license: a.accept_license,
+        };
+        return crate::bulk_cmd::run(remote, selection, Some(approval), a.dry_run, a.json).await;
+    }
     let client = AdminClient::from_remote(remote)?;
     let req = ApprovalRequest {
-        update: a.update,
-        group: a.group,
+        update: a.updates[0].clone(),
+        group: a.groups[0].clone(),
         action: Some(a.action.api().to_string()),
         deadline: a.deadline,
         accept_license: a.accept_license,
@@ -369,13 +389,38 @@ pub async fn approvals(remote: &Remote, c: ApprovalsCommand) -> anyhow::Result<(
 
 #[derive(Args, Debug)]
 pub struct DeclineArgs {
+    /// Update ids or KB numbers
+    updates: Vec<String>,
+    /// KB number of an update to decline (repeatable)
+    #[arg(long = "kb")]
+    kbs: Vec<String>,
+    #[command(flatten)]
+    filter: crate::finding_cmd::FilterArgs,
+    /// Print what would change, change nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UndeclineArgs {
     /// Update id
     update: String,
     #[arg(long)]
     json: bool,
 }
 
-pub async fn decline(remote: &Remote, a: DeclineArgs, undo: bool) -> anyhow::Result<()> {
+pub async fn decline(remote: &Remote, a: DeclineArgs) -> anyhow::Result<()> {
+    if a.updates.len() == 1 && a.kbs.is_empty() && !a.filter.any() && !a.dry_run {
+        let single = UndeclineArgs { update: a.updates[0].clone(), json: a.json };
+        return decline_one(remote, single, false).await;
+    }
+    let selection = crate::bulk_cmd::Selection { updates: &a.updates, kbs: &a.kbs, filter: &a.filter };
+    crate::bulk_cmd::run(remote, selection, None, a.dry_run, a.json).await
+}
+
+pub async fn decline_one(remote: &Remote, a: UndeclineArgs, undo: bool) -> anyhow::Result<()> {
     let client = AdminClient::from_remote(remote)?;
     let verb = if undo { "undecline" } else { "decline" };
     let v: DeclineView = client

@@ -90,7 +90,8 @@ async fn a_generated_catalog_imports_and_the_server_lists_its_updates() {
     // One row per update (its latest revision), categories left out: what the manifest counts.
     let list: serde_json::Value =
         serde_json::from_str(&cli.ok(strings(&["updates", "list", "--json", "--limit", "10000"])).await).unwrap();
-    let list = list.as_array().unwrap();
+    assert_eq!(list["total"].as_u64().unwrap(), manifest["listed_updates"].as_u64().unwrap());
+    let list = list["items"].as_array().unwrap();
     assert_eq!(list.len() as u64, manifest["listed_updates"].as_u64().unwrap());
     let expected = Catalog::generate(&CatalogConfig::new(2000, 42)).unwrap();
     let top_level: std::collections::HashSet<String> = (0..expected.len())
@@ -111,10 +112,10 @@ async fn a_generated_catalog_imports_and_the_server_lists_its_updates() {
     )
     .unwrap();
     assert_eq!(
-        security.as_array().unwrap().len() as u64,
+        security["items"].as_array().unwrap().len() as u64,
         manifest["top_level_by_classification"]["Security Updates"].as_u64().unwrap()
     );
-    assert!(security.as_array().unwrap().iter().all(|u| !u["msrc_severity"].is_null()));
+    assert!(security["items"].as_array().unwrap().iter().all(|u| !u["msrc_severity"].is_null()));
 
     // A bundle as the server sees it: no files of its own, its leaves bundled.
     let (bundle, rev, _) =

@@ -68,7 +68,7 @@ async fn publish_list_show_download_and_import() {
     assert_eq!(uuid::Uuid::parse_str(&id).unwrap().to_string(), id);
 
     let list: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "list", "--json"]).await).unwrap();
-    let listed = list.as_array().unwrap().iter().find(|u| u["update_id"] == id.as_str()).expect("published update is listed");
+    let listed = list["items"].as_array().unwrap().iter().find(|u| u["update_id"] == id.as_str()).expect("published update is listed");
     assert_eq!(listed["title"], "Contoso Agent 2.0");
     assert_eq!(listed["kb_article"], "5012345");
     assert_eq!(listed["msrc_severity"], "Important");
@@ -80,11 +80,13 @@ async fn publish_list_show_download_and_import() {
     // Filters.
     let by_class: serde_json::Value =
         serde_json::from_str(&cli.ok(&["updates", "list", "--classification", "Security Updates", "--json"]).await).unwrap();
-    assert_eq!(by_class.as_array().unwrap().len(), 1);
+    assert_eq!(by_class["items"].as_array().unwrap().len(), 1);
+    assert_eq!(by_class["total"], 1);
     let by_kb: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "list", "--kb", "KB5012345", "--json"]).await).unwrap();
-    assert_eq!(by_kb.as_array().unwrap().len(), 1);
+    assert_eq!(by_kb["items"].as_array().unwrap().len(), 1);
     let none: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "list", "--text", "no such thing", "--json"]).await).unwrap();
-    assert!(none.as_array().unwrap().is_empty());
+    assert!(none["items"].as_array().unwrap().is_empty());
+    assert_eq!(none["total"], 0);
 
     let detail: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "show", &id, "--json"]).await).unwrap();
     assert_eq!(detail["command_line"], "contoso-agent.exe /quiet /norestart");
@@ -114,8 +116,8 @@ async fn publish_list_show_download_and_import() {
     let again: serde_json::Value = serde_json::from_str(&cli.ok(&args).await).unwrap();
     assert!(again["revisions"].as_array().unwrap().iter().all(|r| r["inserted"] == false));
     let kb: serde_json::Value = serde_json::from_str(&cli.ok(&["updates", "list", "--kb", "2267602", "--json"]).await).unwrap();
-    assert_eq!(kb[0]["update_id"], "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe");
-    assert_eq!(kb[0]["classification"], "Definition Updates");
+    assert_eq!(kb["items"][0]["update_id"], "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe");
+    assert_eq!(kb["items"][0]["classification"], "Definition Updates");
 
     // An update is named by its KB number where one update carries it; a KB several updates
     // carry, or none, is refused with the reason.

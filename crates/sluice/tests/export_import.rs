@@ -48,7 +48,7 @@ impl Cli {
 
     /// `updates list --json` without the server-local revision ids, sorted.
     async fn listed(&self) -> Vec<serde_json::Value> {
-        let mut list: Vec<serde_json::Value> = self.json(&["updates", "list", "--all-types", "--json"]).await.as_array().unwrap().clone();
+        let mut list: Vec<serde_json::Value> = self.json(&["updates", "list", "--all-types", "--json"]).await["items"].as_array().unwrap().clone();
         for u in &mut list {
             u.as_object_mut().unwrap().remove("revision_id");
         }
