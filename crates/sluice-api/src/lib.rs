@@ -6,12 +6,14 @@
 //! hyphenated GUIDs, RFC 3339 UTC).
 
 pub mod audit;
+pub mod automation;
 pub mod catalog;
 pub mod downstreams;
 pub mod sync;
 pub mod transfer;
 
 pub use audit::*;
+pub use automation::*;
 pub use catalog::*;
 pub use downstreams::*;
 

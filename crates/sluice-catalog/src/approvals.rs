@@ -30,7 +30,7 @@ pub(crate) fn parse_update_id(s: &str) -> Result<Uuid, CatalogError> {
 
 impl Catalog {
     /// The latest revision of an update that can carry approvals and declines.
-    async fn approvable_revision(&self, update: &str) -> Result<Revision, CatalogError> {
+    pub(crate) async fn approvable_revision(&self, update: &str) -> Result<Revision, CatalogError> {
         let id = parse_update_id(update)?;
         let rev = self
             .store
@@ -52,6 +52,14 @@ impl Catalog {
     /// Approves an update for a group (or replaces the group's approval). `by` is recorded as
     /// the approver and, with `accept_license`, as the one who accepted the license terms.
     pub async fn approve(&self, req: &ApprovalRequest, by: &str) -> Result<ApprovalView, CatalogError> {
+        self.approve_as(req, by, None).await
+    }
+
+    /// [`approve`](Self::approve), by an automatic approval rule or a rollout when `automatic`
+    /// names the administrator it acts for: as WSUS's automatic approval does, it accepts the
+    /// license terms on that administrator's behalf (recorded as such), and a deadline on an
+    /// update that may ask for user input is left off rather than refused.
+    pub(crate) async fn approve_as(&self, req: &ApprovalRequest, by: &str, automatic: Option<&str>) -> Result<ApprovalView, CatalogError> {
         self.refuse_on_replica().await?;
         let rev = self.approvable_revision(&req.update).await?;
         let update = rev.update_id;
@@ -91,6 +99,7 @@ impl Catalog {
             }
         }
         let license = self.license_facts_of(&rev).await?;
+        let deadline = if automatic.is_some() && license.needs_user_input { None } else { deadline };
         if deadline.is_some() && action == ApprovalAction::Install && license.needs_user_input {
             return Err(invalid(format!(
                 "update {update} may ask for user input while installing, so it cannot have a deadline"
@@ -100,7 +109,11 @@ impl Catalog {
         if action == ApprovalAction::Install {
             match (license.eula_key, &license.eula_id) {
                 (Some(eula_key), _) => {
-                    gate = Some(LicenseGate { eula_key, accept_as: req.accept_license.then_some(by) });
+                    let accept_as = match automatic {
+                        Some(for_whom) => Some(for_whom),
+                        None => req.accept_license.then_some(by),
+                    };
+                    gate = Some(LicenseGate { eula_key, accept_as });
                 }
                 (None, Some(id)) => {
                     return Err(invalid(format!(

@@ -84,6 +84,7 @@ mod types;
 
 mod admin;
 mod approvals;
+mod automation;
 mod catalog;
 mod computers;
 mod ingest;
@@ -96,6 +97,7 @@ pub mod downstreams;
 // Upstream sync (sluice-sync): file URLs.
 mod sync_files;
 
+pub use automation::*;
 pub use codec::to_stored_precision;
 pub use error::{Result, StoreError};
 pub use setting_values::*;
