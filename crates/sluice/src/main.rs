@@ -9,6 +9,8 @@ mod client;
 mod clients_cmd;
 mod commands;
 mod downstreams_cmd;
+mod rollouts_cmd;
+mod rules_cmd;
 mod serve_cmd;
 mod sync_cmd;
 mod targeting;
@@ -94,6 +96,12 @@ enum Command {
     Clients(clients_cmd::ClientsCommand),
     /// Who changed what through the admin API, when and from where (newest first)
     Audit(audit_cmd::AuditArgs),
+    /// Automatic approval rules and WSUS's automatic options
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+    /// Staged rollouts: plans of rings, updates moving through them
+    #[command(subcommand)]
+    Rollouts(rollouts_cmd::RolloutsCommand),
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +154,8 @@ fn main() -> std::process::ExitCode {
             Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,
             Command::Clients(c) => clients_cmd::run(c).map_err(anyhow::Error::msg),
             Command::Audit(a) => audit_cmd::run(&cli.remote, a).await,
+            Command::Rules(c) => rules_cmd::run(&cli.remote, c).await,
+            Command::Rollouts(c) => rollouts_cmd::run(&cli.remote, c).await,
         }
     });
     match result {
