@@ -351,6 +351,10 @@ impl Catalog {
                 .map(|t| decide::deadline(now, d.max(0) as u32, t)),
             _ => None,
         };
+        let on_plans: HashSet<Uuid> = match &plan {
+            Some(_) => self.store.rollouts().await?.into_iter().filter(|r| r.state.is_active()).map(|r| r.update_id).collect(),
+            None => HashSet::new(),
+        };
         for (c, rev) in candidates {
             let skip = |reason: String| RuleSkip { update_id: c.update_id.to_string(), title: rev.title.clone(), reason };
             match decide::verdict(criteria(&rule.spec), c, parents) {
@@ -363,7 +367,7 @@ impl Catalog {
                 Verdict::Approve => run.matched += 1,
             }
             if let Some(plan) = &plan {
-                if self.store.rollouts().await?.iter().any(|r| r.update_id == c.update_id && r.state.is_active()) {
+                if on_plans.contains(&c.update_id) {
                     run.unchanged += 1;
                     continue;
                 }
