@@ -4,14 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 /// A category or group as the API names it back: its id and its name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NamedRef {
     pub id: String,
     pub name: String,
 }
 
 /// A rule's deadline: `days` after the approval, at `time` (`HH:MM`, UTC).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleDeadline {
     pub days: u32,
@@ -20,7 +20,7 @@ pub struct RuleDeadline {
 
 /// `POST /approval-rules`. Classifications, products and groups by name or id; a rule
 /// approves for `groups` or puts updates on `plan`, not both.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CreateRuleRequest {
     pub name: String,
@@ -35,7 +35,7 @@ pub struct CreateRuleRequest {
 
 /// `PATCH /approval-rules/{rule}`: what is given is replaced, what is absent kept.
 /// `"deadline": null` keeps the deadline; `clear_deadline` removes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct UpdateRuleRequest {
     pub name: Option<String>,
@@ -50,7 +50,7 @@ pub struct UpdateRuleRequest {
     pub clear_deadline: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleView {
     pub id: i64,
     pub name: String,
@@ -69,7 +69,7 @@ pub struct RuleView {
 }
 
 /// One approval a rule gave (or rollout it started).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleApproval {
     pub update_id: String,
     pub title: String,
@@ -82,7 +82,7 @@ pub struct RuleApproval {
 }
 
 /// An update a rule covers but did not approve, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleSkip {
     pub update_id: String,
     pub title: String,
@@ -91,7 +91,7 @@ pub struct RuleSkip {
 
 /// What one run of a rule did (`POST /approval-rules/{rule}/run`, and each run on sync or
 /// import).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleRunView {
     pub rule: String,
     /// Updates the rule covers.
@@ -103,7 +103,7 @@ pub struct RuleRunView {
 }
 
 /// `GET`/`PUT /settings/auto-approval`: WSUS's two automatic options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoApprovalSettings {
     /// A new revision of an approved update keeps the update's approvals (WSUS's default);
@@ -114,7 +114,7 @@ pub struct AutoApprovalSettings {
 }
 
 /// One ring of a plan being created: a group and its soak time (`2d`, `36h`, `0d`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RingSpec {
     pub group: String,
@@ -122,7 +122,7 @@ pub struct RingSpec {
 }
 
 /// `POST /rollout-plans`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CreatePlanRequest {
     pub name: String,
@@ -131,7 +131,7 @@ pub struct CreatePlanRequest {
     pub max_failure: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RingView {
     pub group_id: String,
     pub group: String,
@@ -139,7 +139,7 @@ pub struct RingView {
     pub soak_secs: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub id: i64,
     pub name: String,
@@ -151,7 +151,7 @@ pub struct PlanView {
 }
 
 /// `POST /rollouts`: put updates on a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct StartRolloutRequest {
     pub plan: String,
@@ -160,7 +160,7 @@ pub struct StartRolloutRequest {
     pub accept_license: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RolloutView {
     pub id: i64,
     pub update_id: String,

@@ -7,9 +7,10 @@ use std::time::Duration;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use sluice_catalog::api::*;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
@@ -20,14 +21,14 @@ use crate::admin::{ApiFailure, Caller, audit};
 const EVALUATION_PERIOD: Duration = Duration::from_secs(60);
 
 /// The routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/rollout-plans", get(list_plans).post(create_plan))
-        .route("/rollout-plans/{plan}", delete(delete_plan))
-        .route("/rollouts", get(status).post(start))
-        .route("/rollouts/{id}/resume", post(resume))
-        .route("/rollouts/{id}/skip", post(skip))
-        .route("/rollouts/{id}/abort", post(abort))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_plans, create_plan))
+        .routes(routes!(delete_plan))
+        .routes(routes!(status, start))
+        .routes(routes!(resume))
+        .routes(routes!(skip))
+        .routes(routes!(abort))
 }
 
 /// Moves every running rollout on as far as `now` allows (see
@@ -65,10 +66,12 @@ fn plan_detail(p: &PlanView) -> String {
     format!("id {}, rings {}, max failure {}", p.id, rings.join(" → "), p.max_failure)
 }
 
+#[utoipa::path(get, path = "/rollout-plans", tag = "staged rollouts", responses((status = 200, description = "Every rollout plan", body = Vec<PlanView>)))]
 async fn list_plans(State(state): State<AppState>) -> Result<Json<Vec<PlanView>>, ApiFailure> {
     Ok(Json(state.catalog.list_plans().await?))
 }
 
+#[utoipa::path(post, path = "/rollout-plans", tag = "staged rollouts", request_body = CreatePlanRequest, responses((status = 201, description = "The new plan", body = PlanView)))]
 async fn create_plan(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -80,6 +83,7 @@ async fn create_plan(
     Ok((StatusCode::CREATED, Json(plan)))
 }
 
+#[utoipa::path(delete, path = "/rollout-plans/{plan}", tag = "staged rollouts", params(("plan" = String, Path, description = "Plan name or id")), responses((status = 200, description = "The deleted plan", body = PlanView)))]
 async fn delete_plan(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -91,10 +95,12 @@ async fn delete_plan(
     Ok(Json(deleted))
 }
 
+#[utoipa::path(get, path = "/rollouts", tag = "staged rollouts", responses((status = 200, description = "Every rollout, newest first, with its current ring's reports", body = Vec<RolloutView>)))]
 async fn status(State(state): State<AppState>) -> Result<Json<Vec<RolloutView>>, ApiFailure> {
     Ok(Json(state.catalog.rollouts_status().await?))
 }
 
+#[utoipa::path(post, path = "/rollouts", tag = "staged rollouts", request_body = StartRolloutRequest, responses((status = 201, description = "The rollouts started (each update approved for the first ring)", body = Vec<RolloutView>)))]
 async fn start(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -108,6 +114,7 @@ async fn start(
     Ok((StatusCode::CREATED, Json(started)))
 }
 
+#[utoipa::path(post, path = "/rollouts/{id}/resume", tag = "staged rollouts", params(("id" = i64, Path, description = "Rollout id")), responses((status = 200, description = "The resumed rollout", body = RolloutView)))]
 async fn resume(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -119,6 +126,7 @@ async fn resume(
     Ok(Json(v))
 }
 
+#[utoipa::path(post, path = "/rollouts/{id}/skip", tag = "staged rollouts", params(("id" = i64, Path, description = "Rollout id")), responses((status = 200, description = "The rollout, moved to its next ring", body = RolloutView)))]
 async fn skip(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -130,6 +138,7 @@ async fn skip(
     Ok(Json(v))
 }
 
+#[utoipa::path(post, path = "/rollouts/{id}/abort", tag = "staged rollouts", params(("id" = i64, Path, description = "Rollout id")), responses((status = 200, description = "The stopped rollout", body = RolloutView)))]
 async fn abort(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

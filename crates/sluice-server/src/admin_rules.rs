@@ -4,20 +4,21 @@
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use sluice_catalog::api::*;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::admin::{ApiFailure, Caller, audit};
 
 /// The routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/approval-rules", get(list_rules).post(create_rule))
-        .route("/approval-rules/{rule}", get(show_rule).put(update_rule).patch(update_rule).delete(delete_rule))
-        .route("/approval-rules/{rule}/run", post(run_rule))
-        .route("/settings/auto-approval", get(get_options).put(set_options))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_rules, create_rule))
+        .routes(routes!(show_rule, update_rule, delete_rule))
+        .routes(routes!(run_rule))
+        .routes(routes!(get_options, set_options))
 }
 
 fn rule_detail(v: &RuleView) -> String {
@@ -38,10 +39,12 @@ fn rule_detail(v: &RuleView) -> String {
     d
 }
 
+#[utoipa::path(get, path = "/approval-rules", tag = "automatic approval", responses((status = 200, description = "Every automatic approval rule", body = Vec<RuleView>)))]
 async fn list_rules(State(state): State<AppState>) -> Result<Json<Vec<RuleView>>, ApiFailure> {
     Ok(Json(state.catalog.list_rules().await?))
 }
 
+#[utoipa::path(get, path = "/approval-rules/{rule}", tag = "automatic approval", params(("rule" = String, Path, description = "Rule name or id")), responses((status = 200, description = "The rule", body = RuleView)))]
 async fn show_rule(State(state): State<AppState>, rule: Result<Path<String>, PathRejection>) -> Result<Json<RuleView>, ApiFailure> {
     let Path(rule) = rule?;
     let wanted = rule.trim();
@@ -55,6 +58,7 @@ async fn show_rule(State(state): State<AppState>, rule: Result<Path<String>, Pat
     found.map(Json).ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, ApiErrorCode::NotFound, format!("approval rule '{wanted}' not found")))
 }
 
+#[utoipa::path(post, path = "/approval-rules", tag = "automatic approval", request_body = CreateRuleRequest, responses((status = 201, description = "The new rule", body = RuleView)))]
 async fn create_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -66,6 +70,7 @@ async fn create_rule(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+#[utoipa::path(patch, path = "/approval-rules/{rule}", tag = "automatic approval", params(("rule" = String, Path, description = "Rule name or id")), request_body = UpdateRuleRequest, responses((status = 200, description = "The changed rule", body = RuleView)))]
 async fn update_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -79,6 +84,7 @@ async fn update_rule(
     Ok(Json(view))
 }
 
+#[utoipa::path(delete, path = "/approval-rules/{rule}", tag = "automatic approval", params(("rule" = String, Path, description = "Rule name or id")), responses((status = 200, description = "The deleted rule", body = RuleView)))]
 async fn delete_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -90,6 +96,7 @@ async fn delete_rule(
     Ok(Json(view))
 }
 
+#[utoipa::path(post, path = "/approval-rules/{rule}/run", tag = "automatic approval", params(("rule" = String, Path, description = "Rule name or id")), responses((status = 200, description = "What the rule approved over the whole catalog", body = RuleRunView)))]
 async fn run_rule(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -108,10 +115,12 @@ async fn run_rule(
     Ok(Json(run))
 }
 
+#[utoipa::path(get, path = "/settings/auto-approval", tag = "automatic approval", responses((status = 200, description = "WSUS's automatic options", body = AutoApprovalSettings)))]
 async fn get_options(State(state): State<AppState>) -> Result<Json<AutoApprovalSettings>, ApiFailure> {
     Ok(Json(state.catalog.auto_approval_settings().await?))
 }
 
+#[utoipa::path(put, path = "/settings/auto-approval", tag = "automatic approval", request_body = AutoApprovalSettings, responses((status = 200, description = "The options as set", body = AutoApprovalSettings)))]
 async fn set_options(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
