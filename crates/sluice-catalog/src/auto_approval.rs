@@ -220,7 +220,7 @@ impl Catalog {
         self.refuse_on_replica().await?;
         let name = req.name.trim();
         check_name("rule", name)?;
-        if self.find_rule(name).await.is_ok() {
+        if self.store.approval_rules().await?.iter().any(|r| r.name.eq_ignore_ascii_case(name)) {
             return Err(crate::conflict(format!("an approval rule named '{name}' already exists")));
         }
         let cats = self.categories().await?;
@@ -236,10 +236,8 @@ impl Catalog {
         let rule = self.find_rule(wanted).await?;
         let name = req.name.as_deref().map(str::trim).unwrap_or(&rule.name).to_string();
         check_name("rule", &name)?;
-        if let Ok(other) = self.find_rule(&name).await {
-            if other.id != rule.id && other.name.eq_ignore_ascii_case(&name) {
-                return Err(crate::conflict(format!("an approval rule named '{name}' already exists")));
-            }
+        if self.store.approval_rules().await?.iter().any(|r| r.id != rule.id && r.name.eq_ignore_ascii_case(&name)) {
+            return Err(crate::conflict(format!("an approval rule named '{name}' already exists")));
         }
         let cats = self.categories().await?;
         let ids = |v: &[Uuid]| v.iter().map(Uuid::to_string).collect::<Vec<_>>();

@@ -73,7 +73,7 @@ impl Catalog {
         self.refuse_on_replica().await?;
         let name = req.name.trim();
         check_name("rollout plan", name)?;
-        if self.find_plan(name).await.is_ok() {
+        if self.store.rollout_plans().await?.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
             return Err(conflict(format!("a rollout plan named '{name}' already exists")));
         }
         if req.rings.is_empty() {

@@ -186,11 +186,16 @@ async fn bad_rules_are_refused_with_a_code_and_nothing_is_stored() {
     assert_eq!(status, 201);
     let (status, v) = api.post("/approval-rules", json!({ "name": "once", "groups": ["G"] })).await;
     assert_eq!((status, v["error"]["code"].as_str()), (409, Some("conflict")), "{v}");
+    // A name that is another rule's id is still a new name.
+    let (status, v) = api.post("/approval-rules", json!({ "name": "1", "groups": ["G"] })).await;
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = api.call(reqwest::Method::DELETE, "/approval-rules/1", None).await;
+    assert_eq!((status, v["name"].as_str()), (200, Some("1")), "a name is matched before an id: {v}");
     let (status, v) = api.post("/approval-rules/nope/run", json!({})).await;
     assert_eq!((status, v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
     assert_eq!(api.get("/approval-rules").await.as_array().unwrap().len(), 1);
     let creates = api.audit_actions().await.into_iter().filter(|(_, a, _)| a == "rule-create").count();
-    assert_eq!(creates, 1, "one audit entry per change, none for refusals");
+    assert_eq!(creates, 2, "one audit entry per change, none for refusals");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
