@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod automation;
 pub mod catalog;
 pub mod downstreams;
 pub mod reports;
@@ -15,6 +16,7 @@ pub mod transfer;
 
 pub use audit::*;
 pub use bulk::*;
+pub use automation::*;
 pub use catalog::*;
 pub use downstreams::*;
 pub use reports::*;

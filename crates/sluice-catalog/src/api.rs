@@ -2,6 +2,7 @@
 //! the catalog) and re-exported here for the catalog's services and the server.
 
 pub use sluice_api::API_PREFIX;
+pub use sluice_api::automation::*;
 pub use sluice_api::catalog::*;
 
 #[cfg(test)]

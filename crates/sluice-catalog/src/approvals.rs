@@ -52,6 +52,14 @@ impl Catalog {
     /// Approves an update for a group (or replaces the group's approval). `by` is recorded as
     /// the approver and, with `accept_license`, as the one who accepted the license terms.
     pub async fn approve(&self, req: &ApprovalRequest, by: &str) -> Result<ApprovalView, CatalogError> {
+        self.approve_as(req, by, None).await
+    }
+
+    /// [`approve`](Self::approve), by an automatic approval rule or a rollout when `automatic`
+    /// names the administrator it acts for: as WSUS's automatic approval does, it accepts the
+    /// license terms on that administrator's behalf (recorded as such), and a deadline on an
+    /// update that may ask for user input is left off rather than refused.
+    pub(crate) async fn approve_as(&self, req: &ApprovalRequest, by: &str, automatic: Option<&str>) -> Result<ApprovalView, CatalogError> {
         self.refuse_on_replica().await?;
         let rev = self.approvable_revision(&req.update).await?;
         let update = rev.update_id;
@@ -76,8 +84,16 @@ impl Catalog {
         if self.store.is_declined(update).await? {
             return Err(declined(update));
         }
-        let (eula_key, license) = self.approval_checks(&rev, action, deadline).await?;
-        let gate = eula_key.map(|eula_key| LicenseGate { eula_key, accept_as: req.accept_license.then_some(by) });
+        // A rule's deadline is checked once the update's facts are known: it is left off an
+        // update that may ask for user input instead of refusing the approval.
+        let checked_deadline = if automatic.is_some() { None } else { deadline };
+        let (eula_key, license) = self.approval_checks(&rev, action, checked_deadline).await?;
+        let deadline = if automatic.is_some() && license.needs_user_input { None } else { deadline };
+        let accept_as = match automatic {
+            Some(for_whom) => Some(for_whom),
+            None => req.accept_license.then_some(by),
+        };
+        let gate = eula_key.map(|eula_key| LicenseGate { eula_key, accept_as });
         let write = ApprovalWrite { update_id: update, group_id: group.id, action, deadline, approved_by: by, license: gate };
         let (approval, acceptance) = match self.store.approve(&write).await? {
             ApproveOutcome::Approved { approval, license } => (approval, license),

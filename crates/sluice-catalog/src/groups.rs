@@ -23,7 +23,7 @@ const MAX_GROUP_NAME: usize = 256;
 /// and paragraph separators. In a group name they make look-alikes ("Ring 1" and "Ring\u{200b} 1",
 /// or a right-to-left override that shows "Servers" for another name), which administrators and
 /// clients' TargetGroup policies would confuse.
-fn is_invisible_or_reordering(c: char) -> bool {
+pub(crate) fn is_invisible_or_reordering(c: char) -> bool {
     matches!(c,
         '\u{61c}'
         | '\u{200b}'..='\u{200f}'

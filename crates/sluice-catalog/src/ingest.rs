@@ -60,6 +60,18 @@ impl Catalog {
     /// Stores already parsed documents in one transaction.
     pub async fn store_parsed(&self, parsed: Vec<ParsedUpdate>) -> Result<Vec<api::ImportedRevision>, CatalogError> {
         let classifications = self.classification_ids(&parsed).await?;
+        // Which updates are new and which only revised matters only to automatic approval;
+        // without enabled rules and with new revisions approved as before, nothing is asked.
+        let automatic = self.automatic_approval_active().await?;
+        let mut had_earlier = HashSet::new();
+        if automatic {
+            for p in &parsed {
+                let id = p.update.identity.update_id;
+                if self.store.latest_revision(id).await?.is_some() {
+                    had_earlier.insert(id);
+                }
+            }
+        }
         let revs = tokio::task::spawn_blocking(move || {
             let revs: Vec<_> = parsed.iter().map(|p| prepare_revision(p, &classifications)).collect();
             (parsed, revs)
@@ -70,6 +82,24 @@ impl Catalog {
         let outcomes = self.store.insert_revisions(&revs).await?;
         if outcomes.iter().any(|o| o.inserted) {
             self.bump_catalog_version().await?;
+        }
+        if automatic {
+            let (mut new, mut revised) = (Vec::new(), Vec::new());
+            for (p, o) in parsed.iter().zip(&outcomes) {
+                let id = p.update.identity.update_id;
+                if !o.inserted {
+                    continue;
+                }
+                let list = if had_earlier.contains(&id) { &mut revised } else { &mut new };
+                if !list.contains(&id) {
+                    list.push(id);
+                }
+            }
+            // The revisions are stored whatever automatic approval then does: its failure is
+            // logged, not reported as a failed ingest that would be retried.
+            if let Err(e) = self.after_ingest(&new, &revised).await {
+                tracing::error!(error = %e, "automatic approval after an ingest failed");
+            }
         }
         Ok(parsed
             .iter()
@@ -87,6 +117,13 @@ impl Catalog {
     /// from this database notices (one settings read); 0 before the first import.
     pub async fn catalog_version(&self) -> Result<i64, CatalogError> {
         Ok(self.store.setting(CATALOG_VERSION).await?.unwrap_or(0))
+    }
+
+    /// Whether an ingest has automatic approval work: an enabled rule, or new revisions that
+    /// must not keep their update's approvals.
+    async fn automatic_approval_active(&self) -> Result<bool, CatalogError> {
+        let options = self.store.setting(sluice_store::settings::AUTO_APPROVAL_OPTIONS).await?.unwrap_or_default();
+        Ok(!options.approve_new_revisions || self.store.approval_rules().await?.iter().any(|r| r.enabled))
     }
 
     async fn bump_catalog_version(&self) -> Result<(), CatalogError> {

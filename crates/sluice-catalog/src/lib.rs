@@ -5,6 +5,8 @@
 //! - `transfer`: export and import packages for disconnected networks;
 //! - `groups`: computer groups and computers;
 //! - `approvals`: approvals, declines and license acceptance;
+//! - `auto_approval`: automatic approval rules and WSUS's automatic options;
+//! - `rollouts`: staged-rollout plans and moving updates through their rings;
 //! - `license`: license facts derived from update documents, once;
 //! - `status`: reported update states;
 //! - `settings`: targeting mode and replica mode;
@@ -14,6 +16,7 @@ pub mod api;
 pub mod approvals;
 pub mod bulk;
 pub mod finding;
+pub mod auto_approval;
 pub mod groups;
 pub mod settings;
 pub mod targeting;
@@ -24,6 +27,7 @@ mod license;
 mod prepare;
 mod publish;
 pub mod reports;
+pub mod rollouts;
 mod status;
 #[cfg(test)]
 mod test_support;

@@ -20,11 +20,15 @@
 //! - `upstream`: what this server offers downstream servers (revision lists, anchors, replica
 //!   deployments, languages);
 //! - `session_cookie`: the downstream servers' authorization and session cookies;
-//! - `rollup`: which downstream servers a rollup may speak for.
+//! - `rollup`: which downstream servers a rollup may speak for;
+//! - `approval_rules`: which updates an automatic approval rule approves, and its deadline;
+//! - `rollouts`: when a staged rollout moves to its next ring, waits or halts.
 
+pub mod approval_rules;
 pub mod cookie;
 pub mod events;
 pub mod index;
+pub mod rollouts;
 pub mod rollup;
 pub mod scope;
 pub mod session_cookie;

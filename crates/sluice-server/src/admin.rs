@@ -151,6 +151,8 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::admin_transfer::routes())
         .merge(crate::admin_audit::routes())
         .merge(crate::admin_reports::routes())
+        .merge(crate::admin_rules::routes())
+        .merge(crate::admin_rollouts::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     OpenApiRouter::new().routes(routes!(health)).merge(protected)
 }

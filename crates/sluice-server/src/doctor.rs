@@ -55,7 +55,7 @@ pub async fn run(config: &Config, source: &str) -> Vec<Check> {
     let store = match sluice_store::Store::open(&url).await {
         Ok(store) => {
             let revisions = store.count_revisions().await.unwrap_or(-1);
-            let computers = store.count_computers().await.unwrap_or(-1);
+            let computers = store.count_computers(sluice_store::ComputerScope::All).await.unwrap_or(-1);
             out.push(check(
                 "database",
                 Verdict::Ok,

@@ -6,6 +6,8 @@ pub mod admin;
 pub mod admin_audit;
 pub mod admin_downstreams;
 pub mod admin_reports;
+pub mod admin_rollouts;
+pub mod admin_rules;
 pub mod admin_sync;
 pub mod admin_targeting;
 pub mod admin_transfer;
@@ -172,6 +174,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let stop = CancellationToken::new();
     // Upstream sync: scheduled and queued runs, downloads of approved files (sluice-sync).
     sluice_sync::Scheduler::spawn(state.catalog.clone(), stop.child_token());
+    // Staged rollouts move on from ring to ring as their soak times pass.
+    admin_rollouts::spawn_evaluation(state.clone(), stop.child_token());
     let mut tasks = tokio::task::JoinSet::new();
     let client_app = client_router(state.clone());
     let admin_app = admin::router(state.clone());

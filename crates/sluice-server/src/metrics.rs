@@ -165,7 +165,7 @@ impl Metrics {
 
     /// Reads the store-backed series, then renders everything in the Prometheus text format.
     pub async fn render(&self, store: &sluice_store::Store) -> Result<String, sluice_store::StoreError> {
-        self.computers.set(store.count_computers().await?);
+        self.computers.set(store.count_computers(sluice_store::ComputerScope::All).await?);
         self.revisions.set(store.count_revisions().await?);
         let syncs = store.list_syncs(10).await?;
         let running = syncs.iter().any(|s| s.finished_at.is_none());

@@ -40,6 +40,8 @@ approvals, declines, synchronization, downstream servers, audit. Every request b
         (name = "downstream servers", description = "Servers that synchronize from this one"),
         (name = "transfer", description = "Export and import for disconnected networks"),
         (name = "audit", description = "Who changed what, when and from where"),
+        (name = "automatic approval", description = "Automatic approval rules and WSUS's automatic options"),
+        (name = "staged rollouts", description = "Rollout plans of rings, and updates moving through them"),
         (name = "server", description = "The server itself"),
     )
 )]

@@ -82,6 +82,7 @@ pub(crate) trait RowExt {
     fn int(&self, col: &str) -> Result<i32>;
     fn opt_int(&self, col: &str) -> Result<Option<i32>>;
     fn big(&self, col: &str) -> Result<i64>;
+    fn opt_big(&self, col: &str) -> Result<Option<i64>>;
     fn flag(&self, col: &str) -> Result<bool>;
     fn blob(&self, col: &str) -> Result<Vec<u8>>;
 
@@ -121,6 +122,9 @@ macro_rules! impl_row_ext {
                 Ok(self.try_get(col)?)
             }
             fn big(&self, col: &str) -> Result<i64> {
+                Ok(self.try_get(col)?)
+            }
+            fn opt_big(&self, col: &str) -> Result<Option<i64>> {
                 Ok(self.try_get(col)?)
             }
             fn flag(&self, col: &str) -> Result<bool> {

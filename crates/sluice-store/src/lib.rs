@@ -84,6 +84,7 @@ mod types;
 
 mod admin;
 mod approvals;
+mod automation;
 mod catalog;
 mod computers;
 mod ingest;
@@ -97,6 +98,7 @@ pub mod downstreams;
 // Upstream sync (sluice-sync): file URLs.
 mod sync_files;
 
+pub use automation::*;
 pub use codec::to_stored_precision;
 pub use reports::{CompliancePage, ComputerScope, ComputerState, UpdateCompliance, UpdateComputersPage};
 pub use error::{Result, StoreError};

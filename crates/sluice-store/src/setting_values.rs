@@ -105,6 +105,24 @@ pub struct RollupStatus {
     pub error: Option<String>,
 }
 
+/// WSUS's Options › Automatic Approvals › Advanced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutoApprovalOptions {
+    /// A new revision of an approved update keeps the update's approvals; when off, the
+    /// update's approvals are withdrawn when a new revision arrives, so the new revision is
+    /// not offered until an administrator approves it again.
+    pub approve_new_revisions: bool,
+    /// Updates whose latest revision is expired are declined after each sync.
+    pub decline_expired: bool,
+}
+
+impl Default for AutoApprovalOptions {
+    fn default() -> Self {
+        AutoApprovalOptions { approve_new_revisions: true, decline_expired: true }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,9 @@ registry! {
     ROLLUP_NUMBER: i32 = "sync-rollup-number";
     /// The outcome of the last rollup to the upstream.
     ROLLUP_STATUS: RollupStatus = "sync-rollup-status";
+    /// WSUS's two automatic options (approve new revisions of approved updates, decline expired
+    /// updates); absent = WSUS's defaults, both on.
+    AUTO_APPROVAL_OPTIONS: AutoApprovalOptions = "auto-approval-options";
 }
 
 // ---------------------------------------------------------------- encodings
@@ -218,6 +221,7 @@ macro_rules! json_setting {
 json_setting!(SyncSettings);
 json_setting!(MirroredDeployments);
 json_setting!(RollupStatus);
+json_setting!(AutoApprovalOptions);
 
 // ---------------------------------------------------------------- typed access
 

@@ -107,6 +107,14 @@ pub async fn run_sync(catalog: &Catalog, job: Option<Uuid>, stop: &CancellationT
     let mut report = SyncReport { sync_id, ..Default::default() };
     let progress = Progress { store, job, sync_id };
     let outcome = run_inner(catalog, &settings, &progress, &mut report, stop).await;
+    if outcome.is_ok() {
+        // WSUS's "decline expired updates automatically": after each sync that completed.
+        match catalog.decline_expired().await {
+            Ok(declined) if !declined.is_empty() => tracing::info!(declined = declined.len(), "expired updates declined"),
+            Ok(_) => {}
+            Err(e) => report.errors.push(format!("declining expired updates: {e}")),
+        }
+    }
     if let Ok(mut g) = LIVE.lock() {
         *g = None;
     }

@@ -13,6 +13,8 @@ mod downstreams_cmd;
 mod finding_cmd;
 mod manual_cmd;
 mod report_cmd;
+mod rollouts_cmd;
+mod rules_cmd;
 mod serve_cmd;
 mod service_defaults;
 mod sync_cmd;
@@ -118,6 +120,12 @@ enum Command {
     Completions(manual_cmd::CompletionsArgs),
     /// Write the manual pages (sluice.1 and one per command) into a directory
     Manpages(manual_cmd::ManpagesArgs),
+    /// Automatic approval rules and WSUS's automatic options
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+    /// Staged rollouts: plans of rings, updates moving through them
+    #[command(subcommand)]
+    Rollouts(rollouts_cmd::RolloutsCommand),
 }
 
 #[derive(Args, Debug)]
@@ -210,6 +218,8 @@ fn main() -> std::process::ExitCode {
             Command::Doctor(a) => serve_cmd::doctor(cli.remote, a).await,
             Command::Completions(a) => manual_cmd::completions(Cli::command(), a),
             Command::Manpages(a) => manual_cmd::manpages(Cli::command(), a),
+            Command::Rules(c) => rules_cmd::run(&cli.remote, c).await,
+            Command::Rollouts(c) => rollouts_cmd::run(&cli.remote, c).await,
         }
     });
     match result {

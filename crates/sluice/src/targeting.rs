@@ -23,7 +23,7 @@ fn or_dash(v: Option<&str>) -> &str {
 }
 
 /// Path segments are user input (group names with spaces, computer ids): escape them.
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -1,0 +1,151 @@
+//! Admin API routes for staged rollouts: plans, putting updates on them, their status, and an
+//! administrator's resume, skip and abort; and [`evaluate_rollouts`], which the server's
+//! background task calls every minute (and tests call with their own clock).
+
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use sluice_catalog::api::*;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use crate::AppState;
+use crate::admin::{ApiFailure, Caller, audit};
+
+/// How often running rollouts are evaluated. Soak times are days; a minute is ample.
+const EVALUATION_PERIOD: Duration = Duration::from_secs(60);
+
+/// The routes, relative to `/api/v1`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_plans, create_plan))
+        .routes(routes!(delete_plan))
+        .routes(routes!(status, start))
+        .routes(routes!(resume))
+        .routes(routes!(skip))
+        .routes(routes!(abort))
+}
+
+/// Moves every running rollout on as far as `now` allows (see
+/// [`sluice_catalog::Catalog::evaluate_rollouts`]); clients see new approvals on their next scan.
+pub async fn evaluate_rollouts(state: &AppState, now: OffsetDateTime) -> Result<Vec<RolloutView>, sluice_catalog::CatalogError> {
+    let moved = state.catalog.evaluate_rollouts(now).await?;
+    if !moved.is_empty() {
+        state.scan.invalidate();
+    }
+    Ok(moved)
+}
+
+/// The background task: evaluates rollouts every [`EVALUATION_PERIOD`] until `stop`.
+pub fn spawn_evaluation(state: AppState, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EVALUATION_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {
+                    match evaluate_rollouts(&state, OffsetDateTime::now_utc()).await {
+                        Ok(moved) if !moved.is_empty() => tracing::info!(moved = moved.len(), "staged rollouts moved"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "cannot evaluate the staged rollouts"),
+                    }
+                }
+            }
+        }
+    });
+}
+
+fn plan_detail(p: &PlanView) -> String {
+    let rings: Vec<String> = p.rings.iter().map(|r| format!("{}:{}", r.group, r.soak)).collect();
+    format!("id {}, rings {}, max failure {}", p.id, rings.join(" → "), p.max_failure)
+}
+
+#[utoipa::path(get, path = "/rollout-plans", tag = "staged rollouts", responses((status = 200, description = "Every rollout plan", body = Vec<PlanView>)))]
+async fn list_plans(State(state): State<AppState>) -> Result<Json<Vec<PlanView>>, ApiFailure> {
+    Ok(Json(state.catalog.list_plans().await?))
+}
+
+#[utoipa::path(post, path = "/rollout-plans", tag = "staged rollouts", request_body = CreatePlanRequest, responses((status = 201, description = "The new plan", body = PlanView)))]
+async fn create_plan(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Result<Json<CreatePlanRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<PlanView>), ApiFailure> {
+    let Json(req) = req?;
+    let plan = state.catalog.create_plan(&req, &caller.user).await?;
+    audit(&state, &caller, "rollout-plan-create", &plan.name, plan_detail(&plan)).await;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+#[utoipa::path(delete, path = "/rollout-plans/{plan}", tag = "staged rollouts", params(("plan" = String, Path, description = "Plan name or id")), responses((status = 200, description = "The deleted plan", body = PlanView)))]
+async fn delete_plan(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    plan: Result<Path<String>, PathRejection>,
+) -> Result<Json<PlanView>, ApiFailure> {
+    let Path(plan) = plan?;
+    let deleted = state.catalog.delete_plan(&plan).await?;
+    audit(&state, &caller, "rollout-plan-delete", &deleted.name, plan_detail(&deleted)).await;
+    Ok(Json(deleted))
+}
+
+#[utoipa::path(get, path = "/rollouts", tag = "staged rollouts", responses((status = 200, description = "Every rollout, newest first, with its current ring's reports", body = Vec<RolloutView>)))]
+async fn status(State(state): State<AppState>) -> Result<Json<Vec<RolloutView>>, ApiFailure> {
+    Ok(Json(state.catalog.rollouts_status().await?))
+}
+
+#[utoipa::path(post, path = "/rollouts", tag = "staged rollouts", request_body = StartRolloutRequest, responses((status = 201, description = "The rollouts started (each update approved for the first ring)", body = Vec<RolloutView>)))]
+async fn start(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Result<Json<StartRolloutRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Vec<RolloutView>>), ApiFailure> {
+    let Json(req) = req?;
+    let started = state.catalog.start_rollouts(&req, &caller.user, OffsetDateTime::now_utc()).await?;
+    let ids: Vec<&str> = started.iter().map(|r| r.update_id.as_str()).collect();
+    let plan = started.first().map(|r| r.plan.clone()).unwrap_or_default();
+    audit(&state, &caller, "rollout-start", &plan, format!("update(s) {}, approved for ring 1", ids.join(", "))).await;
+    Ok((StatusCode::CREATED, Json(started)))
+}
+
+#[utoipa::path(post, path = "/rollouts/{id}/resume", tag = "staged rollouts", params(("id" = i64, Path, description = "Rollout id")), responses((status = 200, description = "The resumed rollout", body = RolloutView)))]
+async fn resume(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<RolloutView>, ApiFailure> {
+    let Path(id) = id?;
+    let v = state.catalog.resume_rollout(id, OffsetDateTime::now_utc()).await?;
+    audit(&state, &caller, "rollout-resume", &v.update_id, format!("rollout {id} on '{}', ring {} soaks again", v.plan, v.ring)).await;
+    Ok(Json(v))
+}
+
+#[utoipa::path(post, path = "/rollouts/{id}/skip", tag = "staged rollouts", params(("id" = i64, Path, description = "Rollout id")), responses((status = 200, description = "The rollout, moved to its next ring", body = RolloutView)))]
+async fn skip(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<RolloutView>, ApiFailure> {
+    let Path(id) = id?;
+    let v = state.catalog.skip_ring(id, OffsetDateTime::now_utc()).await?;
+    audit(&state, &caller, "rollout-skip", &v.update_id, format!("rollout {id} on '{}' moved to ring {} '{}'", v.plan, v.ring, v.ring_group)).await;
+    Ok(Json(v))
+}
+
+#[utoipa::path(post, path = "/rollouts/{id}/abort", tag = "staged rollouts", params(("id" = i64, Path, description = "Rollout id")), responses((status = 200, description = "The stopped rollout", body = RolloutView)))]
+async fn abort(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<RolloutView>, ApiFailure> {
+    let Path(id) = id?;
+    let v = state.catalog.abort_rollout(id).await?;
+    audit(&state, &caller, "rollout-abort", &v.update_id, format!("rollout {id} on '{}' stopped in ring {}", v.plan, v.ring)).await;
+    Ok(Json(v))
+}
