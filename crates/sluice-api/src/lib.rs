@@ -8,12 +8,14 @@
 pub mod audit;
 pub mod catalog;
 pub mod downstreams;
+pub mod people;
 pub mod sync;
 pub mod transfer;
 
 pub use audit::*;
 pub use catalog::*;
 pub use downstreams::*;
+pub use people::*;
 
 use serde::{Deserialize, Serialize};
 

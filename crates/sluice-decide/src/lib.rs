@@ -20,11 +20,13 @@
 //! - `upstream`: what this server offers downstream servers (revision lists, anchors, replica
 //!   deployments, languages);
 //! - `session_cookie`: the downstream servers' authorization and session cookies;
-//! - `rollup`: which downstream servers a rollup may speak for.
+//! - `rollup`: which downstream servers a rollup may speak for;
+//! - `login_throttle`: when failed admin logins stop being accepted.
 
 pub mod cookie;
 pub mod events;
 pub mod index;
+pub mod login_throttle;
 pub mod rollup;
 pub mod scope;
 pub mod session_cookie;

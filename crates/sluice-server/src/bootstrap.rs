@@ -14,7 +14,7 @@ pub fn token_digest(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
@@ -82,6 +82,7 @@ fn narrow(path: &Path, mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// An Argon2id (the `argon2` crate's default, version 0x13) PHC string of `password`.
 pub fn hash_password(password: &str) -> Result<String, String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
@@ -99,9 +100,11 @@ pub async fn ensure_admin(store: &Store, data_dir: &Path) -> Result<String, Box<
     }
     if store.get_user(ADMIN_USER).await?.is_none() {
         let password = random_secret();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password).map(|h| (h, password))).await??;
-        store.create_user(ADMIN_USER, &hash.0, "administrator").await?;
-        write_secret(&data_dir.join("admin-password"), &hash.1)?;
+        let (hash, password) = tokio::task::spawn_blocking(move || hash_password(&password).map(|h| (h, password))).await??;
+        // The file first: a start interrupted between the two leaves no account whose password
+        // nobody knows (the next start makes both again).
+        write_secret(&data_dir.join("admin-password"), &password)?;
+        store.create_user(ADMIN_USER, &hash, sluice_store::ADMINISTRATOR_ROLE).await?;
         tracing::info!(
             "created the administrator account '{ADMIN_USER}'; its password is in {}",
             data_dir.join("admin-password").display()

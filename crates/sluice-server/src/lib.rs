@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_audit;
 pub mod admin_downstreams;
+pub mod admin_people;
 pub mod admin_sync;
 pub mod admin_targeting;
 pub mod admin_transfer;
@@ -16,6 +17,7 @@ pub mod content_http;
 pub mod index_load;
 pub mod instance_record;
 pub mod listener;
+pub mod login_limit;
 pub mod scan_state;
 pub mod server_sync;
 mod server_sync_rollup;
@@ -64,6 +66,8 @@ pub struct AppState {
     pub scan: Arc<scan_state::ScanState>,
     /// The client listener's address, for content URLs when a request has no Host header.
     pub client_addr: SocketAddr,
+    /// Failed console logins, for rate limiting.
+    pub logins: Arc<login_limit::LoginLimiter>,
 }
 
 /// A started server: its bound addresses and the means to stop it.
@@ -149,7 +153,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         what: "admin API",
         source,
     })?;
-    let state = AppState { catalog, store: store.clone(), content: content.clone(), scan, client_addr };
+    let state = AppState {
+        catalog,
+        store: store.clone(),
+        content: content.clone(),
+        scan,
+        client_addr,
+        logins: Arc::new(login_limit::LoginLimiter::default()),
+    };
 
     let stop = CancellationToken::new();
     // Upstream sync: scheduled and queued runs, downloads of approved files (sluice-sync).

@@ -54,6 +54,16 @@ pub async fn unaudited<F: Future>(work: F) -> F::Output {
     PENDING.scope(RefCell::new(None), work).await
 }
 
+/// Changes the pending entry, if any, before a transaction takes it: for what only the work
+/// learns (the id it gives a published update). Outside an audited change it does nothing.
+pub fn amend_pending(change: impl FnOnce(&mut NewAuditEntry)) {
+    let _ = PENDING.try_with(|p| {
+        if let Some(e) = p.borrow_mut().as_mut() {
+            change(e);
+        }
+    });
+}
+
 /// Takes the pending entry, if any, for the transaction about to commit.
 pub(crate) fn take_pending() -> Option<NewAuditEntry> {
     PENDING.try_with(|p| p.borrow_mut().take()).ok().flatten()

@@ -119,7 +119,7 @@ pub mod downstreams;
 mod sync_files;
 
 pub use admin::ADMINISTRATOR_ROLE;
-pub use audit_scope::{AuditOutcome, audited, unaudited};
+pub use audit_scope::{AuditOutcome, amend_pending, audited, unaudited};
 pub use codec::to_stored_precision;
 pub use error::{Result, StoreError};
 pub use setting_values::*;
