@@ -12,7 +12,9 @@ mod downstreams_cmd;
 mod serve_cmd;
 mod sync_cmd;
 mod targeting;
+mod tokens_cmd;
 mod transfer_cmd;
+mod users_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -94,6 +96,12 @@ enum Command {
     Clients(clients_cmd::ClientsCommand),
     /// Who changed what through the admin API, when and from where (newest first)
     Audit(audit_cmd::AuditArgs),
+    /// Users of the admin API and their roles (administrator, reporter)
+    #[command(subcommand)]
+    Users(users_cmd::UsersCommand),
+    /// API tokens: create (printed once), list, revoke
+    #[command(subcommand)]
+    Tokens(tokens_cmd::TokensCommand),
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +154,8 @@ fn main() -> std::process::ExitCode {
             Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,
             Command::Clients(c) => clients_cmd::run(c).map_err(anyhow::Error::msg),
             Command::Audit(a) => audit_cmd::run(&cli.remote, a).await,
+            Command::Users(c) => users_cmd::run(&cli.remote, c).await,
+            Command::Tokens(c) => tokens_cmd::run(&cli.remote, c).await,
         }
     });
     match result {
