@@ -208,7 +208,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
                 return ApiFailure::new(
                     StatusCode::FORBIDDEN,
                     ApiErrorCode::Forbidden,
-                    format!("'{}' is a {}: only administrators may change anything", owner.user_name, role.as_str()),
+                    format!("'{}' is a {}, who may only read: changes are for administrators only", owner.user_name, role.as_str()),
                 )
                 .into_response();
             }
