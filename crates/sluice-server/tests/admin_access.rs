@@ -465,3 +465,17 @@ async fn login_with_the_bootstrap_password_and_rate_limiting() {
     let r = http.post(server2.api("/groups")).bearer_auth(session["token"].as_str().unwrap()).json(&json!({ "name": "X" })).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 403, "a reporter's session is read-only");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_bootstrap_administrator_stays_deleted() {
+    let server = sluice_testkit::server::start().await;
+    let olga = make_user(&server, "olga", "administrator").await;
+    let r = reqwest::Client::new().delete(server.api("/users/admin")).bearer_auth(&olga).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let server = server.restart().await;
+    let names: Vec<String> = server.state.store.list_users().await.unwrap().into_iter().map(|u| u.name).collect();
+    assert_eq!(names, ["olga"]);
+    assert_eq!(server.token(), "", "no token is written for a deleted account");
+    let r = reqwest::Client::new().get(server.api("/users")).bearer_auth(&olga).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
