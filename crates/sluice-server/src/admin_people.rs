@@ -9,8 +9,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use sluice_api::{
     parse_lifetime, ApiError, ApiErrorCode, CreateTokenRequest, CreateUserRequest, CreatedToken, LoginRequest,
     LoginResponse, Role, TokenQuery, TokenView, UpdateUserRequest, UserView,
@@ -23,6 +22,8 @@ use time::OffsetDateTime;
 use crate::admin::{audited, bad_request, ApiFailure, Caller};
 use crate::bootstrap::{hash_password, random_secret, token_digest};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// How long a console session lasts.
 const SESSION_LIFETIME: time::Duration = time::Duration::hours(12);
@@ -35,17 +36,17 @@ const MAX_PASSWORD_CHARS: usize = 1024;
 const MAX_LABEL_CHARS: usize = 200;
 
 /// The routes that need a token, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/{name}", patch(update_user).delete(delete_user))
-        .route("/tokens", get(list_tokens).post(create_token))
-        .route("/tokens/{id}", delete(revoke_token))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(update_user, delete_user))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
 }
 
 /// The routes that do not: logging in is how a console gets its token.
-pub fn public_routes() -> Router<AppState> {
-    Router::new().route("/login", post(login))
+pub fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login))
 }
 
 fn store_failure(e: sluice_store::StoreError) -> ApiFailure {
@@ -106,11 +107,13 @@ fn internal(msg: String) -> ApiFailure {
     ApiFailure::new(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, msg)
 }
 
+#[utoipa::path(get, path = "/users", tag = "people", responses((status = 200, description = "Every user, by name", body = Vec<UserView>)))]
 async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<UserView>>, ApiFailure> {
     let users = state.store.list_users().await.map_err(store_failure)?;
     Ok(Json(users.iter().map(user_view).collect()))
 }
 
+#[utoipa::path(post, path = "/users", tag = "people", request_body = CreateUserRequest, responses((status = 201, description = "The new user", body = UserView)))]
 async fn create_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -132,6 +135,7 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user_view(&user))))
 }
 
+#[utoipa::path(patch, path = "/users/{name}", tag = "people", params(("name" = String, Path, description = "User name")), request_body = UpdateUserRequest, responses((status = 200, description = "The user as changed", body = UserView)))]
 async fn update_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -170,6 +174,7 @@ async fn update_user(
     Ok(Json(user_view(&user)))
 }
 
+#[utoipa::path(delete, path = "/users/{name}", tag = "people", params(("name" = String, Path, description = "User name")), responses((status = 200, description = "The deleted user (its tokens went with it)", body = UserView)))]
 async fn delete_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -181,6 +186,7 @@ async fn delete_user(
     Ok(Json(user_view(&user)))
 }
 
+#[utoipa::path(get, path = "/tokens", tag = "people", params(TokenQuery), responses((status = 200, description = "Tokens (never their secrets), by id", body = Vec<TokenView>)))]
 async fn list_tokens(
     State(state): State<AppState>,
     q: Result<Query<TokenQuery>, QueryRejection>,
@@ -191,6 +197,7 @@ async fn list_tokens(
     Ok(Json(tokens.iter().map(token_view).collect()))
 }
 
+#[utoipa::path(post, path = "/tokens", tag = "people", request_body = CreateTokenRequest, responses((status = 201, description = "The token, with its secret shown this once", body = CreatedToken)))]
 async fn create_token(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -221,6 +228,7 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(CreatedToken { token: secret, info: token_view(&token) })))
 }
 
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "people", params(("id" = i64, Path, description = "Token id")), responses((status = 200, description = "The revoked token", body = TokenView)))]
 async fn revoke_token(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -254,6 +262,7 @@ fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+#[utoipa::path(post, path = "/login", tag = "people", security(()), request_body = LoginRequest, responses((status = 200, description = "A session token of the user, valid for 12 hours", body = LoginResponse)))]
 async fn login(
     State(state): State<AppState>,
     extensions: axum::http::Extensions,

@@ -18,6 +18,7 @@ pub mod index_load;
 pub mod instance_record;
 pub mod listener;
 pub mod login_limit;
+pub mod openapi;
 pub mod scan_state;
 pub mod server_sync;
 mod server_sync_rollup;
