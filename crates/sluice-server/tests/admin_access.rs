@@ -50,12 +50,12 @@ const MUTATING_ROUTES: &[Route] = &[
     route("POST", "/sync/start", Body::None, "sync-start"),
     route("POST", "/export", Body::Json(r#"{"out":"{export_dir}"}"#), "export"),
     route("POST", "/import", Body::Json(r#"{"dir":"{export_dir}"}"#), "import"),
-    route("DELETE", "/groups/Pilot", Body::None, "group-delete"),
+    route("DELETE", "/groups/{group}", Body::None, "group-delete"),
     route("POST", "/users", Body::Json(r#"{"name":"rita","role":"reporter","password":"correct horse"}"#), "user-create"),
-    route("PATCH", "/users/rita", Body::Json(r#"{"role":"administrator"}"#), "user-update"),
+    route("PATCH", "/users/{name}", Body::Json(r#"{"role":"administrator"}"#), "user-update"),
     route("POST", "/tokens", Body::Json(r#"{"user":"rita","label":"ci","expires_in":"90d"}"#), "token-create"),
-    route("DELETE", "/tokens/{token_id}", Body::None, "token-revoke"),
-    route("DELETE", "/users/rita", Body::None, "user-delete"),
+    route("DELETE", "/tokens/{id}", Body::None, "token-revoke"),
+    route("DELETE", "/users/{name}", Body::None, "user-delete"),
     route("POST", "/login", Body::Json(r#"{"user":"admin","password":"{admin_password}"}"#), "login"),
 ];
 
@@ -108,6 +108,8 @@ impl<'a> Api<'a> {
         });
         let mut vars = HashMap::new();
         vars.insert("computer_id", computer_id);
+        vars.insert("group", "Pilot".into());
+        vars.insert("name", "rita".into());
         vars.insert("admin_password", password);
         // JSON string content: the template puts it between quotes.
         vars.insert("category_xml", serde_json::to_string(&category).unwrap().trim_matches('"').to_string());
@@ -120,7 +122,7 @@ impl<'a> Api<'a> {
         for (k, v) in &self.vars {
             out = out.replace(&format!("{{{k}}}"), v);
         }
-        assert!(!out.contains("{update_id}") && !out.contains("{token_id}"), "a row needs what an earlier row makes: {out}");
+        assert!(!out.contains("{update_id}") && !out.contains("{id}"), "a row needs what an earlier row makes: {out}");
         out
     }
 
@@ -157,7 +159,7 @@ impl<'a> Api<'a> {
                 self.vars.insert("update_id", answer["update_id"].as_str().unwrap().to_string());
             }
             "token-create" => {
-                self.vars.insert("token_id", answer["id"].as_i64().unwrap().to_string());
+                self.vars.insert("id", answer["id"].as_i64().unwrap().to_string());
             }
             _ => {}
         }
@@ -265,7 +267,7 @@ async fn no_token_is_401_and_a_reporter_changes_nothing() {
     let (status, published) = api.call(Some(server.token()), &MUTATING_ROUTES[1]).await;
     assert_eq!(status, 200, "{published}");
     api.learn(&MUTATING_ROUTES[1], &published);
-    api.vars.insert("token_id", server.state.store.list_tokens(None).await.unwrap()[0].id.to_string());
+    api.vars.insert("id", server.state.store.list_tokens(None).await.unwrap()[0].id.to_string());
 
     for path in READ_ROUTES {
         let (status, v) = api.get(None, path).await;
@@ -478,4 +480,27 @@ async fn a_deleted_bootstrap_administrator_stays_deleted() {
     assert_eq!(server.token(), "", "no token is written for a deleted account");
     let r = reqwest::Client::new().get(server.api("/users")).bearer_auth(&olga).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
+}
+
+/// The table above lists every operation of the OpenAPI document that is not a read, so a new
+/// mutating route cannot escape the checks here.
+#[tokio::test]
+async fn the_table_lists_every_mutating_operation_of_the_document() {
+    let server = sluice_testkit::server::start().await;
+    let doc: Value = reqwest::get(format!("{}/api/openapi.json", server.admin_url())).await.unwrap().json().await.unwrap();
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["put", "post", "delete", "patch"] {
+            if item.get(method).is_some() {
+                documented.push(format!("{} {}", method.to_uppercase(), path.trim_start_matches("/api/v1")));
+            }
+        }
+    }
+    documented.sort();
+    let mut listed: Vec<String> = MUTATING_ROUTES
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path.split('?').next().unwrap()))
+        .collect();
+    listed.sort();
+    assert_eq!(listed, documented, "MUTATING_ROUTES and the document's changes differ");
 }
