@@ -176,6 +176,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(crate::openapi::route(crate::openapi::finish(paths)))
+        .merge(crate::health::routes())
+        .merge(crate::health::metrics_route(&state))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, ApiErrorCode::NotFound, "no such admin API route") })
         .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
@@ -190,7 +192,7 @@ fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let token = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)

@@ -1,6 +1,7 @@
 //! HTTP edge of Sluice: the client listener (content; the SOAP services come next) and the
 //! admin API, wired to the catalog, the store and the content store.
 
+pub mod access;
 pub mod admin;
 pub mod admin_audit;
 pub mod admin_downstreams;
@@ -14,10 +15,12 @@ pub mod client_limits;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
+pub mod health;
 pub mod index_load;
 pub mod instance_record;
 pub mod listener;
 pub mod login_limit;
+pub mod metrics;
 pub mod openapi;
 pub mod scan_state;
 pub mod server_sync;
@@ -69,6 +72,10 @@ pub struct AppState {
     pub client_addr: SocketAddr,
     /// Failed console logins, for rate limiting.
     pub logins: Arc<login_limit::LoginLimiter>,
+    /// Prometheus series (`GET /metrics` on the admin listener).
+    pub metrics: Arc<metrics::Metrics>,
+    /// Whether the client listener logs every request (`access.rs`).
+    pub access_log: bool,
 }
 
 /// A started server: its bound addresses and the means to stop it.
@@ -161,6 +168,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         scan,
         client_addr,
         logins: Arc::new(login_limit::LoginLimiter::default()),
+        metrics: Arc::new(metrics::Metrics::new()),
+        access_log: config.access_log,
     };
 
     let stop = CancellationToken::new();
@@ -238,6 +247,8 @@ fn client_router(state: AppState) -> axum::Router {
     let soap = axum::Router::new().fallback(client_services::handle).with_state(state.clone());
     axum::Router::new()
         .route("/", axum::routing::get(|| async { "Sluice update server\n" }))
+        .merge(health::routes().with_state(state.clone()))
         .merge(content_http::router(state.content.clone()))
         .merge(soap)
+        .layer(axum::middleware::from_fn_with_state(state, access::client_access))
 }
