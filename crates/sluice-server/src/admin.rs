@@ -259,6 +259,14 @@ pub(crate) async fn audited<T, E>(state: &AppState, entry: NewAuditEntry, work: 
     out
 }
 
+/// For a handler that called `sluice_store::audited` itself: appends the entry when no
+/// transaction of the change took it.
+pub(crate) async fn written_or_append(state: &AppState, outcome: AuditOutcome) {
+    if let AuditOutcome::Pending(entry) = outcome {
+        append(state, &entry).await;
+    }
+}
+
 /// Appends an entry after the change, in a write of its own. Prefer [`audited`], which puts
 /// the entry in the change's transaction.
 pub(crate) async fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, detail: String) {

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::admin::{ApiFailure, Caller, audited, bad_request};
+use crate::admin::{ApiFailure, Caller, audited, bad_request, written_or_append};
 
 /// The routes, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -149,10 +149,14 @@ async fn decline(
     Extension(caller): Extension<Caller>,
     Path(update_id): Path<String>,
 ) -> Result<Json<DeclineView>, ApiFailure> {
-    // Declining a declined update changes nothing but is still the administrator's act, and
-    // is recorded like any other.
+    // Declining a declined update changes nothing: its transaction ends without a commit and
+    // the entry stays unwritten.
     let entry = caller.entry("decline", update_id.trim(), String::new());
-    let view = audited(&state, entry, state.catalog.decline(&update_id, &caller.user)).await?;
+    let (view, outcome) = sluice_store::audited(entry, state.catalog.decline(&update_id, &caller.user)).await;
+    let view = view?;
+    if view.changed || !view.removed_approvals.is_empty() {
+        written_or_append(&state, outcome).await;
+    }
     Ok(Json(view))
 }
 
@@ -163,7 +167,11 @@ async fn undecline(
     Path(update_id): Path<String>,
 ) -> Result<Json<DeclineView>, ApiFailure> {
     let entry = caller.entry("undecline", update_id.trim(), String::new());
-    let view = audited(&state, entry, state.catalog.undecline(&update_id)).await?;
+    let (view, outcome) = sluice_store::audited(entry, state.catalog.undecline(&update_id)).await;
+    let view = view?;
+    if view.changed {
+        written_or_append(&state, outcome).await;
+    }
     Ok(Json(view))
 }
 

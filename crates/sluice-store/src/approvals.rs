@@ -270,9 +270,12 @@ impl Store {
                 sqlx::query(RECORD).bind(&uid).bind(g).bind(&at).execute(&mut *tx).await?;
                 removed.push(crate::codec::parse_uuid(g)?);
             }
-            if newly || !removed.is_empty() {
-                crate::settings::bump_in_tx!(self, tx, version);
+            if !newly && removed.is_empty() {
+                // Nothing changed: end without a commit, so an audit entry pending for this
+                // request is not written for a change that did not happen.
+                return Ok((false, removed));
             }
+            crate::settings::bump_in_tx!(self, tx, version);
             (newly, removed)
         }))
     }
@@ -289,9 +292,11 @@ impl Store {
                 .await?
                 .rows_affected()
                 > 0;
-            if removed {
-                crate::settings::bump_in_tx!(self, tx, crate::settings::APPROVALS_VERSION);
+            if !removed {
+                // Not declined: nothing to commit, nor an audit entry to write.
+                return Ok(false);
             }
+            crate::settings::bump_in_tx!(self, tx, crate::settings::APPROVALS_VERSION);
             removed
         }))
     }
