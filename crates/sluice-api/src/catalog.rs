@@ -183,6 +183,8 @@ pub enum ApiErrorCode {
     PayloadTooLarge,
     /// 409: the change conflicts with what is stored (a duplicate name, for one).
     Conflict,
+    /// 429: too many failed logins for the user or from the address; see `Retry-After`.
+    RateLimited,
     /// 422: an uploaded file does not match the size or digests announced for it.
     FileMismatch,
     /// 503: the server cannot take the request now.
@@ -203,6 +205,7 @@ impl ApiErrorCode {
             413 => ApiErrorCode::PayloadTooLarge,
             415 => ApiErrorCode::UnsupportedMediaType,
             422 => ApiErrorCode::InvalidBody,
+            429 => ApiErrorCode::RateLimited,
             503 => ApiErrorCode::Unavailable,
             500..=599 => ApiErrorCode::Internal,
             _ => ApiErrorCode::InvalidRequest,

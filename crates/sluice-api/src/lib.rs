@@ -11,6 +11,7 @@ pub mod automation;
 pub mod catalog;
 pub mod downstreams;
 pub mod reports;
+pub mod people;
 pub mod sync;
 pub mod transfer;
 
@@ -20,6 +21,7 @@ pub use automation::*;
 pub use catalog::*;
 pub use downstreams::*;
 pub use reports::*;
+pub use people::*;
 
 use serde::{Deserialize, Serialize};
 

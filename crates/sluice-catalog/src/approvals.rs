@@ -95,6 +95,11 @@ impl Catalog {
         };
         let gate = eula_key.map(|eula_key| LicenseGate { eula_key, accept_as });
         let write = ApprovalWrite { update_id: update, group_id: group.id, action, deadline, approved_by: by, license: gate };
+        // The caller's audit entry names the update by id and the group by its stored name.
+        sluice_store::amend_pending(|e| {
+            e.target = update.to_string();
+            e.detail = e.detail.replacen(&format!("group '{}'", req.group.trim()), &format!("group '{}'", group.name), 1);
+        });
         let (approval, acceptance) = match self.store.approve(&write).await? {
             ApproveOutcome::Approved { approval, license } => (approval, license),
             ApproveOutcome::Declined => return Err(declined(update)),
@@ -165,6 +170,10 @@ impl Catalog {
             .into_iter()
             .find(|a| a.group_id == g.id)
             .ok_or_else(|| CatalogError::NotFound(format!("approval of update {update_id} for '{}'", g.name)))?;
+        sluice_store::amend_pending(|e| {
+            e.target = update_id.to_string();
+            e.detail = format!("group '{}', was {}", g.name, existing.action.as_str());
+        });
         if !self.store.remove_approval(update_id, g.id).await? {
             return Err(CatalogError::NotFound(format!(
                 "approval of update {update_id} for '{}'",
@@ -214,6 +223,7 @@ impl Catalog {
         self.refuse_on_replica().await?;
         let rev = self.approvable_revision(update).await?;
         let id = rev.update_id;
+        sluice_store::amend_pending(|e| e.target = id.to_string());
         let (changed, removed_groups) = self.store.decline_with_approvals(id, by).await?;
         let groups = self.groups().await?;
         let names: HashMap<Uuid, &str> = groups.iter().map(|g| (g.id, g.name.as_str())).collect();
@@ -240,6 +250,7 @@ impl Catalog {
     pub async fn undecline(&self, update: &str) -> Result<DeclineView, CatalogError> {
         self.refuse_on_replica().await?;
         let rev = self.approvable_revision(update).await?;
+        sluice_store::amend_pending(|e| e.target = rev.update_id.to_string());
         let changed = self.store.undecline(rev.update_id).await?;
         Ok(DeclineView {
             update_id: rev.update_id.to_string(),

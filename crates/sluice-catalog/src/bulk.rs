@@ -92,6 +92,7 @@ impl Catalog {
                 changes.push(decline_change(rev, was, groups));
             }
         } else {
+            name_in_audit(&ids);
             let done = self.store.decline_many(&ids, by).await?;
             for (rev, (newly, removed)) in revisions.iter().zip(done) {
                 changes.push(decline_change(rev, !newly, removed.iter().map(name).collect()));
@@ -162,6 +163,9 @@ impl Catalog {
             }
         }
         if !req.dry_run {
+            let mut ids: Vec<Uuid> = writes.iter().map(|w| w.update_id).collect();
+            ids.dedup();
+            name_in_audit(&ids);
             match self.store.approve_many(&writes).await? {
                 BulkApproveOutcome::Approved(_) => {}
                 BulkApproveOutcome::Declined(u) => return Err(declined(u)),
@@ -195,4 +199,14 @@ fn result(action: &str, dry_run: bool, updates: usize, changes: Vec<BulkChange>)
         changed: changes.iter().filter(|c| c.changed).count(),
         changes,
     }
+}
+
+/// The caller's pending audit entry (see `sluice_store::audited`) names the updates the call
+/// selected, which only the selection knows.
+fn name_in_audit(ids: &[Uuid]) {
+    sluice_store::amend_pending(|e| {
+        e.target = format!("{} update(s)", ids.len());
+        let list: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        e.detail.push_str(&format!(": {}", list.join(", ")));
+    });
 }

@@ -221,6 +221,10 @@ impl Catalog {
         }
         let members = self.store.list_computers(Some(group.id)).await?;
         let removed_approvals = self.store.approvals_for_group(group.id).await?.len();
+        // For the caller's audit entry, which the deletion's transaction writes.
+        sluice_store::amend_pending(|e| {
+            e.detail = format!("id {}, {removed_approvals} approval(s), {} member(s)", group.id, members.len());
+        });
         self.store.delete_group(group.id).await?;
         let mut moved = Vec::new();
         for c in &members {

@@ -202,6 +202,8 @@ impl Catalog {
         self.content.put_verified(file, &expected).await.map_err(|e| {
             if e.is_verification_failure() { CatalogError::FileMismatch(e.to_string()) } else { CatalogError::Content(e) }
         })?;
+        // The audit entry of the publish (if the caller audits it) names the new update.
+        sluice_store::amend_pending(|e| e.target = spec.update_id.to_string());
         self.store_parsed(documents).await?;
         self.store.set_file_state(&hex::encode(sha1), FileState::Present).await?;
         self.update_detail(&spec.update_id.to_string()).await

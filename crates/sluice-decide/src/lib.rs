@@ -23,12 +23,14 @@
 //! - `rollup`: which downstream servers a rollup may speak for;
 //! - `approval_rules`: which updates an automatic approval rule approves, and its deadline;
 //! - `rollouts`: when a staged rollout moves to its next ring, waits or halts.
+//! - `login_throttle`: when failed admin logins stop being accepted.
 
 pub mod approval_rules;
 pub mod cookie;
 pub mod events;
 pub mod index;
 pub mod rollouts;
+pub mod login_throttle;
 pub mod rollup;
 pub mod scope;
 pub mod session_cookie;

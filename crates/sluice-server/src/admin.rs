@@ -1,5 +1,6 @@
 //! The admin API (JSON over HTTP, bearer-token authenticated, every change audited).
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -13,7 +14,8 @@ use axum::{Extension, Json, Router};
 use futures_util::TryStreamExt;
 use sluice_catalog::api::*;
 use sluice_catalog::CatalogError;
-use sluice_store::NewAuditEntry;
+use sluice_api::Role;
+use sluice_store::{AuditOutcome, NewAuditEntry};
 
 use crate::bootstrap::token_digest;
 use crate::AppState;
@@ -30,6 +32,20 @@ const MAX_PUBLISH_METADATA: usize = 4 * 1024 * 1024;
 pub struct Caller {
     pub user: String,
     pub address: Option<String>,
+    pub role: Role,
+}
+
+impl Caller {
+    /// The audit entry of a change this caller makes.
+    pub(crate) fn entry(&self, action: &str, target: &str, detail: impl Into<String>) -> NewAuditEntry {
+        NewAuditEntry {
+            actor: self.user.clone(),
+            action: action.into(),
+            target: target.into(),
+            detail: detail.into(),
+            source_address: self.address.clone(),
+        }
+    }
 }
 
 /// An admin API error: its HTTP status, its stable code and a message for people.
@@ -153,8 +169,9 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::admin_reports::routes())
         .merge(crate::admin_rules::routes())
         .merge(crate::admin_rollouts::routes())
+        .merge(crate::admin_people::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
-    OpenApiRouter::new().routes(routes!(health)).merge(protected)
+    OpenApiRouter::new().routes(routes!(health)).merge(crate::admin_people::public_routes()).merge(protected)
 }
 
 pub fn router(state: AppState) -> Router {
@@ -194,9 +211,19 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request
     };
     match state.store.token_user(&token_digest(token)).await {
         Ok(Some(owner)) => {
-            let address = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-            req.extensions_mut().insert(Caller { user: owner.user_name, address });
+            let role = Role::from_stored(&owner.role);
             let changes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+            // Checked here, before any handler, so a route added later is covered too.
+            if changes && role != Role::Administrator {
+                return ApiFailure::new(
+                    StatusCode::FORBIDDEN,
+                    ApiErrorCode::Forbidden,
+                    format!("'{}' is a {}, who may only read: changes are for administrators only", owner.user_name, role.as_str()),
+                )
+                .into_response();
+            }
+            let address = caller_address(&req);
+            req.extensions_mut().insert(Caller { user: owner.user_name, address, role });
             let response = next.run(req).await;
             // Clients must see a new update, approval or decline on their next scan, not
             // after the scan state's periodic version check.
@@ -218,18 +245,42 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request
     }
 }
 
+/// The address a request came from, as the audit log records it.
+pub(crate) fn caller_address(req: &Request) -> Option<String> {
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+}
+
+/// Runs the change `work` with its audit entry pending, so the change's transaction writes the
+/// entry with it (see `sluice_store::audited`). When the work succeeded without any transaction
+/// taking the entry (an export only writes files; declining a declined update changes no row),
+/// the entry is appended on its own: one entry per successful change either way.
+pub(crate) async fn audited<T, E>(state: &AppState, entry: NewAuditEntry, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    let (out, outcome) = sluice_store::audited(entry, work).await;
+    if let (Ok(_), AuditOutcome::Pending(entry)) = (&out, outcome) {
+        append(state, &entry).await;
+    }
+    out
+}
+
+/// For a handler that called `sluice_store::audited` itself: appends the entry when no
+/// transaction of the change took it.
+pub(crate) async fn written_or_append(state: &AppState, outcome: AuditOutcome) {
+    if let AuditOutcome::Pending(entry) = outcome {
+        append(state, &entry).await;
+    }
+}
+
+/// Appends an entry after the change, in a write of its own. Prefer [`audited`], which puts
+/// the entry in the change's transaction.
 pub(crate) async fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, detail: String) {
-    let entry = NewAuditEntry {
-        actor: caller.user.clone(),
-        action: action.into(),
-        target: target.into(),
-        detail,
-        source_address: caller.address.clone(),
-    };
+    append(state, &caller.entry(action, target, detail)).await;
+}
+
+pub(crate) async fn append(state: &AppState, entry: &NewAuditEntry) {
     // The change itself has happened; a failed audit write is reported, not turned into a
     // failed request that the administrator would retry.
-    if let Err(e) = state.store.append_audit(&entry).await {
-        tracing::error!(error = %e, action, target, "cannot write the audit log");
+    if let Err(e) = state.store.append_audit(entry).await {
+        tracing::error!(error = %e, action = entry.action, target = entry.target, "cannot write the audit log");
     }
 }
 
@@ -266,10 +317,12 @@ async fn import(
     if req.documents.is_empty() {
         return Err(bad_request("no documents"));
     }
+    let names: Vec<String> = req.documents.iter().map(|d| d.name.clone()).collect();
+    let entry = caller.entry("import-xml", "catalog", format!("{} document(s): {}", names.len(), abbreviated(&names)));
     let docs = req.documents.into_iter().map(|d| (d.name, d.xml.into_bytes())).collect();
-    let revisions = state.catalog.import_documents(docs).await?;
-    let new = revisions.iter().filter(|r| r.inserted).count();
-    audit(&state, &caller, "import-xml", "catalog", format!("{} revision(s), {new} new", revisions.len())).await;
+    // The revisions are stored in one transaction, which carries the entry; moving the catalog
+    // version afterwards only tells clients sooner.
+    let revisions = audited(&state, entry, state.catalog.import_documents(docs)).await?;
     Ok(Json(ImportResponse { revisions }))
 }
 
@@ -306,15 +359,27 @@ async fn publish(
             }
             Some("file") => {
                 let req = metadata.take().ok_or_else(|| bad_request("the metadata part must come before the file"))?;
-                let title = req.title.clone();
+                let entry = caller.entry("publish", "update", format!("published '{}'", req.title));
                 let stream = field.map_err(std::io::Error::other);
                 let reader = tokio_util::io::StreamReader::new(stream);
-                let detail = state.catalog.publish(req, reader).await?;
-                audit(&state, &caller, "publish", &detail.summary.update_id, format!("published '{title}'")).await;
+                // The file is stored first (no database row); the transaction that stores the
+                // update's revisions makes it visible and carries the entry, which the catalog
+                // names after the new update's id.
+                let detail = audited(&state, entry, state.catalog.publish(req, reader)).await?;
                 return Ok(Json(detail));
             }
             _ => {}
         }
     }
     Err(bad_request("a publish request needs a 'metadata' part and a 'file' part"))
+}
+
+/// The first few of many names, for an audit entry's detail.
+pub(crate) fn abbreviated(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut out = names.iter().take(SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if names.len() > SHOWN {
+        out.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    out
 }

@@ -12,7 +12,7 @@ use sluice_catalog::CatalogError;
 use sluice_sync::selection::{CategoryKind, EffectiveList, KnownCategory};
 use sluice_sync::{JobView, LiveProgress, SyncError, SyncSettings, SyncSettingsExt, SyncStatus, SyncView};
 
-use crate::admin::{ApiFailure, Caller, audit, bad_request};
+use crate::admin::{ApiFailure, Caller, audited, bad_request};
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -149,9 +149,14 @@ async fn put_settings(
     let Json(doc) = req?;
     let wanted: api::SyncSettings = serde_json::from_value(doc).map_err(|e| bad_request(format!("sync settings: {e}")))?;
     let settings = settings_from(&state, wanted).await?;
-    settings.save(&state.store).await.map_err(failure)?;
-    let detail = serde_json::to_string(&settings).unwrap_or_default();
-    audit(&state, &caller, "sync-settings", &settings.upstream, detail).await;
+    let before = SyncSettings::load(&state.store).await.map_err(failure)?;
+    let detail = format!(
+        "before {}, after {}",
+        serde_json::to_string(&before).unwrap_or_default(),
+        serde_json::to_string(&settings).unwrap_or_default()
+    );
+    let entry = caller.entry("sync-settings", &settings.upstream, detail);
+    audited(&state, entry, settings.save(&state.store)).await.map_err(failure)?;
     Ok(Json(settings_view(&settings)))
 }
 
@@ -160,8 +165,10 @@ async fn start(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<(StatusCode, Json<api::JobView>), ApiFailure> {
-    let job = sluice_sync::request_sync(&state.store).await.map_err(failure)?;
-    audit(&state, &caller, "sync-start", &job.id.to_string(), String::new()).await;
+    // Queuing the job is the change; a sync already queued or running is answered instead, and
+    // the request is recorded on its own.
+    let entry = caller.entry("sync-start", "sync", String::new());
+    let job = audited(&state, entry, sluice_sync::request_sync(&state.store)).await.map_err(failure)?;
     Ok((StatusCode::ACCEPTED, Json(job_view(JobView::from(&job)))))
 }
 

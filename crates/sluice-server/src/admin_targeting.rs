@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::admin::{ApiFailure, Caller, audit, bad_request};
+use crate::admin::{ApiFailure, Caller, audited, bad_request, written_or_append};
 
 /// The routes, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -52,15 +52,9 @@ async fn create_group(
     req: Result<Json<CreateGroupRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ComputerGroupView>), ApiFailure> {
     let req = body(req)?;
-    let group = state.catalog.create_group(&req).await?;
-    audit(
-        &state,
-        &caller,
-        "group-create",
-        &group.name,
-        format!("id {}, parent {}", group.id, group.parent.as_deref().unwrap_or("-")),
-    )
-    .await;
+    let parent = req.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()).unwrap_or("All Computers");
+    let entry = caller.entry("group-create", req.name.trim(), format!("parent '{parent}'"));
+    let group = audited(&state, entry, state.catalog.create_group(&req)).await?;
     Ok((StatusCode::CREATED, Json(group)))
 }
 
@@ -70,20 +64,9 @@ async fn delete_group(
     Extension(caller): Extension<Caller>,
     Path(group): Path<String>,
 ) -> Result<Json<DeletedGroup>, ApiFailure> {
-    let deleted = state.catalog.delete_group(&group).await?;
-    audit(
-        &state,
-        &caller,
-        "group-delete",
-        &deleted.name,
-        format!(
-            "id {}, {} approval(s) removed, {} computer(s) moved to Unassigned Computers",
-            deleted.id,
-            deleted.removed_approvals,
-            deleted.moved_to_unassigned.len()
-        ),
-    )
-    .await;
+    // The catalog adds the group's id and what the deletion takes with it.
+    let entry = caller.entry("group-delete", group.trim(), String::new());
+    let deleted = audited(&state, entry, state.catalog.delete_group(&group)).await?;
     Ok(Json(deleted))
 }
 
@@ -117,15 +100,8 @@ async fn move_computer(
     req: Result<Json<MoveComputerRequest>, JsonRejection>,
 ) -> Result<Json<ComputerView>, ApiFailure> {
     let req = body(req)?;
-    let view = state.catalog.move_computer(&id, &req.groups).await?;
-    audit(
-        &state,
-        &caller,
-        "computer-move",
-        &view.id,
-        format!("groups: {}", view.groups.join(", ")),
-    )
-    .await;
+    let entry = caller.entry("computer-move", id.trim(), format!("groups: {}", req.groups.join(", ")));
+    let view = audited(&state, entry, state.catalog.move_computer(&id, &req.groups)).await?;
     Ok(Json(view))
 }
 
@@ -144,18 +120,16 @@ async fn approve(
     req: Result<Json<ApprovalRequest>, JsonRejection>,
 ) -> Result<Json<ApprovalView>, ApiFailure> {
     let req = body(req)?;
-    let view = state.catalog.approve(&req, &caller.user).await?;
-    let mut detail = format!("group '{}', action {}", view.group, view.action);
-    if let Some(d) = &view.deadline {
+    let mut detail = format!("group '{}', action {}", req.group.trim(), req.action.as_deref().unwrap_or("install"));
+    if let Some(d) = req.deadline.as_deref().filter(|d| !d.trim().is_empty()) {
         detail.push_str(&format!(", deadline {d}"));
     }
     if req.accept_license {
-        detail.push_str(&format!(
-            ", license accepted by {}",
-            view.license_accepted_by.as_deref().unwrap_or("-")
-        ));
+        detail.push_str(&format!(", license accepted by {}", caller.user));
     }
-    audit(&state, &caller, "approve", &view.update_id, detail).await;
+    // The catalog names the update by its id (the request may name it otherwise).
+    let entry = caller.entry("approve", req.update.trim(), detail);
+    let view = audited(&state, entry, state.catalog.approve(&req, &caller.user)).await?;
     Ok(Json(view))
 }
 
@@ -166,30 +140,27 @@ async fn bulk_approval(
     req: Result<Json<sluice_api::BulkApprovalRequest>, JsonRejection>,
 ) -> Result<Json<sluice_api::BulkApprovalResult>, ApiFailure> {
     let req = body(req)?;
-    let result = state.catalog.bulk_approval(&req, &caller.user).await?;
-    if !result.dry_run && result.changed > 0 {
-        let mut groups: Vec<&str> = result.changes.iter().filter_map(|c| c.group.as_deref()).collect();
-        groups.sort_unstable();
-        groups.dedup();
-        let mut detail = format!("{} update(s), {} change(s)", result.updates, result.changed);
-        if !groups.is_empty() {
-            detail.push_str(&format!(", groups: {}", groups.join(", ")));
-        }
-        if let Some(d) = &req.deadline {
-            detail.push_str(&format!(", deadline {d}"));
-        }
-        if req.accept_license {
-            detail.push_str(", license terms accepted");
-        }
-        let ids: Vec<&str> = {
-            let mut v: Vec<&str> = result.changes.iter().filter(|c| c.changed).map(|c| c.update_id.as_str()).collect();
-            v.dedup();
-            v
-        };
-        detail.push_str(&format!(": {}", ids.join(", ")));
-        let verb = if result.action == "decline" { "bulk-decline" } else { "bulk-approve" };
-        audit(&state, &caller, verb, &format!("{} update(s)", result.updates), detail).await;
+    if req.dry_run {
+        // Changes nothing, so it is not audited.
+        return Ok(Json(state.catalog.bulk_approval(&req, &caller.user).await?));
     }
+    let decline = req.action.as_deref().is_some_and(|a| a.trim().eq_ignore_ascii_case("decline"));
+    let mut detail = String::new();
+    if !req.groups.is_empty() {
+        detail.push_str(&format!("groups: {}", req.groups.join(", ")));
+    }
+    if let Some(a) = req.action.as_deref().filter(|_| !decline) {
+        detail.push_str(&format!(", action {a}"));
+    }
+    if let Some(d) = &req.deadline {
+        detail.push_str(&format!(", deadline {d}"));
+    }
+    if req.accept_license {
+        detail.push_str(", license terms accepted");
+    }
+    // The catalog names the selected updates in the entry, in the change's transaction.
+    let entry = caller.entry(if decline { "bulk-decline" } else { "bulk-approve" }, "updates", detail);
+    let result = audited(&state, entry, state.catalog.bulk_approval(&req, &caller.user)).await?;
     Ok(Json(result))
 }
 
@@ -203,15 +174,8 @@ async fn remove_approval(
     let (Some(update), Some(group)) = (q.update.as_deref(), q.group.as_deref()) else {
         return Err(bad_request("removing an approval needs both 'update' and 'group'"));
     };
-    let removed = state.catalog.remove_approval(update, group).await?;
-    audit(
-        &state,
-        &caller,
-        "unapprove",
-        &removed.update_id,
-        format!("group '{}', was {}", removed.group, removed.action),
-    )
-    .await;
+    let entry = caller.entry("unapprove", update.trim(), format!("group '{}'", group.trim()));
+    let removed = audited(&state, entry, state.catalog.remove_approval(update, group)).await?;
     Ok(Json(removed))
 }
 
@@ -221,14 +185,13 @@ async fn decline(
     Extension(caller): Extension<Caller>,
     Path(update_id): Path<String>,
 ) -> Result<Json<DeclineView>, ApiFailure> {
-    let view = state.catalog.decline(&update_id, &caller.user).await?;
+    // Declining a declined update changes nothing: its transaction ends without a commit and
+    // the entry stays unwritten.
+    let entry = caller.entry("decline", update_id.trim(), String::new());
+    let (view, outcome) = sluice_store::audited(entry, state.catalog.decline(&update_id, &caller.user)).await;
+    let view = view?;
     if view.changed || !view.removed_approvals.is_empty() {
-        let detail = if view.removed_approvals.is_empty() {
-            "no approvals removed".to_string()
-        } else {
-            format!("approvals removed for: {}", view.removed_approvals.join(", "))
-        };
-        audit(&state, &caller, "decline", &view.update_id, detail).await;
+        written_or_append(&state, outcome).await;
     }
     Ok(Json(view))
 }
@@ -239,9 +202,11 @@ async fn undecline(
     Extension(caller): Extension<Caller>,
     Path(update_id): Path<String>,
 ) -> Result<Json<DeclineView>, ApiFailure> {
-    let view = state.catalog.undecline(&update_id).await?;
+    let entry = caller.entry("undecline", update_id.trim(), String::new());
+    let (view, outcome) = sluice_store::audited(entry, state.catalog.undecline(&update_id)).await;
+    let view = view?;
     if view.changed {
-        audit(&state, &caller, "undecline", &view.update_id, String::new()).await;
+        written_or_append(&state, outcome).await;
     }
     Ok(Json(view))
 }
@@ -260,15 +225,9 @@ async fn set_targeting(
     req: Result<Json<TargetingSettings>, JsonRejection>,
 ) -> Result<Json<TargetingSettings>, ApiFailure> {
     let req = body(req)?;
-    let set = state.catalog.set_targeting_mode(req.mode).await?;
-    audit(
-        &state,
-        &caller,
-        "targeting-set",
-        "settings",
-        format!("mode {}", set.mode.as_str()),
-    )
-    .await;
+    let before = state.catalog.targeting_mode().await?;
+    let entry = caller.entry("targeting-set", "settings", format!("mode {} -> {}", before.as_str(), req.mode.as_str()));
+    let set = audited(&state, entry, state.catalog.set_targeting_mode(req.mode)).await?;
     Ok(Json(set))
 }
 

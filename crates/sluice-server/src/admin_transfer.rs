@@ -7,33 +7,21 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use sluice_catalog::api::ApiErrorCode;
 use sluice_catalog::transfer::{ExportReport, ExportRequest, ImportReport, ImportRequest};
+use sluice_store::AuditOutcome;
 
-use crate::admin::{audit, ApiFailure, Caller};
-use crate::bootstrap::ADMIN_USER;
+use crate::admin::{audit, audited, ApiFailure, Caller};
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The role `bootstrap` gives the administrator account.
-const ADMIN_ROLE: &str = "administrator";
-
+// Administrators only: `authenticate` refuses every other role on a POST.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export)).routes(routes!(import))
 }
 
 fn failure(e: impl Into<ApiFailure>) -> Response {
     e.into().into_response()
-}
-
-async fn require_admin(state: &AppState, caller: &Caller) -> Result<(), Response> {
-    let user = state.store.get_user(&caller.user).await.map_err(|e| failure(sluice_catalog::CatalogError::Store(e)))?;
-    match user {
-        Some(u) if u.role == ADMIN_ROLE || u.name == ADMIN_USER => Ok(()),
-        _ => Err(ApiFailure::new(StatusCode::FORBIDDEN, ApiErrorCode::Forbidden, "export and import are for administrators only")
-            .into_response()),
-    }
 }
 
 #[utoipa::path(post, path = "/export", operation_id = "export_package", tag = "transfer", request_body = ExportRequest, responses((status = 200, body = ExportReport)))]
@@ -43,17 +31,10 @@ async fn export(
     req: Result<Json<ExportRequest>, JsonRejection>,
 ) -> Result<Json<ExportReport>, Response> {
     let Json(req) = req.map_err(failure)?;
-    require_admin(&state, &caller).await?;
-    let report = state.catalog.export_package(&req).await.map_err(failure)?;
-    let detail = format!(
-        "{} revision(s), {} file record(s), {} content file(s), since {}, manifest sha256 {}",
-        report.revisions,
-        report.files,
-        report.content_files,
-        req.since.as_deref().unwrap_or("-"),
-        report.manifest_sha256
-    );
-    audit(&state, &caller, "export", &report.out, detail).await;
+    let detail = format!("since {}, content {}", req.since.as_deref().unwrap_or("-"), req.content);
+    // An export writes files and no row, so the entry is appended when it has succeeded.
+    let entry = caller.entry("export", req.out.trim(), detail);
+    let report = audited(&state, entry, state.catalog.export_package(&req)).await.map_err(failure)?;
     Ok(Json(report))
 }
 
@@ -64,22 +45,28 @@ async fn import(
     req: Result<Json<ImportRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ImportReport>), Response> {
     let Json(req) = req.map_err(failure)?;
-    require_admin(&state, &caller).await?;
-    match state.catalog.import_package(&req).await {
+    let detail = format!("manifest sha256 {}", req.manifest_sha256.as_deref().unwrap_or("not pinned"));
+    let entry = caller.entry("import", req.dir.trim(), detail);
+    // The package's revisions are stored batch by batch, each visible when it commits: the
+    // first batch's transaction makes the import visible and carries the entry.
+    let (result, outcome) = sluice_store::audited(entry, state.catalog.import_package(&req)).await;
+    match result {
         Ok(report) => {
-            let detail = format!(
-                "{} revision(s), {} new, {} content file(s) stored, from server {}",
-                report.revisions,
-                report.revisions_inserted,
-                report.content_stored,
-                report.source_server_id.as_deref().unwrap_or("?")
-            );
-            audit(&state, &caller, "import", req.dir.trim(), detail).await;
+            if let AuditOutcome::Pending(entry) = outcome {
+                // An empty package stores nothing; the import is still recorded.
+                crate::admin::append(&state, &entry).await;
+            }
             Ok((StatusCode::OK, Json(report)))
         }
         Err(e) => {
-            // Refusals are audited too: a tampered package is worth a trace.
-            audit(&state, &caller, "import-refused", req.dir.trim(), e.to_string()).await;
+            // Refusals are audited too: a tampered package is worth a trace. After an entry
+            // already went in with the batches stored before the failure, this one says why
+            // the rest did not follow.
+            let detail = match outcome {
+                AuditOutcome::Written => format!("stopped after storing part of the package: {e}"),
+                AuditOutcome::Pending(_) => e.to_string(),
+            };
+            audit(&state, &caller, "import-refused", req.dir.trim(), detail).await;
             Err(failure(e))
         }
     }

@@ -14,7 +14,7 @@ pub fn token_digest(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
@@ -82,6 +82,7 @@ fn narrow(path: &Path, mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// An Argon2id (the `argon2` crate's default, version 0x13) PHC string of `password`.
 pub fn hash_password(password: &str) -> Result<String, String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
@@ -91,17 +92,23 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Ensures the administrator and a valid token in `<data>/admin-token` exist; returns the token.
+/// On first start, creates the administrator `admin` with the password written to
+/// `<data>/admin-password`; ensures a valid token of `admin` in `<data>/admin-token` and returns
+/// it (empty when `admin` was deleted or disabled since).
 pub async fn ensure_admin(store: &Store, data_dir: &Path) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     // Written 0600, but a copy restored from a backup may have come back wider.
     for secret in ["admin-password", "admin-token"] {
         narrow(&data_dir.join(secret), 0o600)?;
     }
-    if store.get_user(ADMIN_USER).await?.is_none() {
+    // Only a server without any user gets the bootstrap account: an `admin` deleted by an
+    // administrator stays deleted across restarts.
+    if store.list_users().await?.is_empty() {
         let password = random_secret();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password).map(|h| (h, password))).await??;
-        store.create_user(ADMIN_USER, &hash.0, "administrator").await?;
-        write_secret(&data_dir.join("admin-password"), &hash.1)?;
+        let (hash, password) = tokio::task::spawn_blocking(move || hash_password(&password).map(|h| (h, password))).await??;
+        // The file first: a start interrupted between the two leaves no account whose password
+        // nobody knows (the next start makes both again).
+        write_secret(&data_dir.join("admin-password"), &password)?;
+        store.create_user(ADMIN_USER, &hash, sluice_store::ADMINISTRATOR_ROLE).await?;
         tracing::info!(
             "created the administrator account '{ADMIN_USER}'; its password is in {}",
             data_dir.join("admin-password").display()
@@ -113,6 +120,13 @@ pub async fn ensure_admin(store: &Store, data_dir: &Path) -> Result<String, Box<
         if !existing.is_empty() && store.token_user(&token_digest(&existing)).await?.is_some() {
             return Ok(existing);
         }
+    }
+    if !store.get_user(ADMIN_USER).await?.is_some_and(|u| !u.disabled) {
+        tracing::warn!(
+            "the account '{ADMIN_USER}' is deleted or disabled, so no admin-token is written; \
+             the CLI needs --token with another administrator's token"
+        );
+        return Ok(String::new());
     }
     let token = random_secret();
     store.create_token(ADMIN_USER, &token_digest(&token), "local CLI (written to admin-token)").await?;

@@ -8,6 +8,7 @@ pub mod admin_downstreams;
 pub mod admin_reports;
 pub mod admin_rollouts;
 pub mod admin_rules;
+pub mod admin_people;
 pub mod admin_sync;
 pub mod admin_targeting;
 pub mod admin_transfer;
@@ -22,6 +23,7 @@ pub mod health;
 pub mod index_load;
 pub mod instance_record;
 pub mod listener;
+pub mod login_limit;
 pub mod metrics;
 pub mod openapi;
 pub mod scan_state;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub scan: Arc<scan_state::ScanState>,
     /// The client listener's address, for content URLs when a request has no Host header.
     pub client_addr: SocketAddr,
+    /// Failed console logins, for rate limiting.
+    pub logins: Arc<login_limit::LoginLimiter>,
     /// Prometheus series (`GET /metrics` on the admin listener).
     pub metrics: Arc<metrics::Metrics>,
     /// Whether the client listener logs every request (`access.rs`).
@@ -167,6 +171,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         content: content.clone(),
         scan,
         client_addr,
+        logins: Arc::new(login_limit::LoginLimiter::default()),
         metrics: Arc::new(metrics::Metrics::new()),
         access_log: config.access_log,
     };

@@ -26,8 +26,9 @@ const BEARER: &str = "bearer";
     info(
         title = "Sluice admin API",
         description = "Administration of a Sluice update server: updates, computer groups, \
-approvals, declines, synchronization, downstream servers, audit. Every request but \
-`GET /api/v1/health` needs `Authorization: Bearer <token>`. Every error answers \
+approvals, declines, synchronization, downstream servers, audit, people. Every request but \
+`GET /api/v1/health` and `POST /api/v1/login` needs `Authorization: Bearer <token>`; a \
+reporter's token may only read (GET). Every error answers \
 `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}` with a stable code."
     ),
     tags(
@@ -42,6 +43,7 @@ approvals, declines, synchronization, downstream servers, audit. Every request b
         (name = "audit", description = "Who changed what, when and from where"),
         (name = "automatic approval", description = "Automatic approval rules and WSUS's automatic options"),
         (name = "staged rollouts", description = "Rollout plans of rings, and updates moving through them"),
+        (name = "people", description = "Users, their roles and API tokens; console login"),
         (name = "server", description = "The server itself"),
     )
 )]

@@ -309,9 +309,12 @@ impl Store {
                 changed |= newly || !removed.is_empty();
                 out.push((newly, removed));
             }
-            if changed {
-                crate::settings::bump_in_tx!(self, tx, version);
+            if !changed {
+                // Nothing changed: end without a commit, so an audit entry pending for this
+                // request is not written for a change that did not happen.
+                return Ok(out);
             }
+            crate::settings::bump_in_tx!(self, tx, version);
         });
         Ok(out)
     }
@@ -328,9 +331,11 @@ impl Store {
                 .await?
                 .rows_affected()
                 > 0;
-            if removed {
-                crate::settings::bump_in_tx!(self, tx, crate::settings::APPROVALS_VERSION);
+            if !removed {
+                // Not declined: nothing to commit, nor an audit entry to write.
+                return Ok(false);
             }
+            crate::settings::bump_in_tx!(self, tx, crate::settings::APPROVALS_VERSION);
             removed
         }))
     }

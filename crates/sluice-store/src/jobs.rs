@@ -126,14 +126,15 @@ impl Store {
             updated_at: at,
         };
         let (id, at) = (uuid_str(&job.id), ts(at)?);
-        on_write!(self, db => {
+        // A transaction, not a single statement: queuing a sync is an audited change.
+        in_tx!(self, tx => {
             sqlx::query(SQL)
                 .bind(&id)
                 .bind(kind)
                 .bind(progress_total)
                 .bind(job.payload.as_str())
                 .bind(&at)
-                .execute(db)
+                .execute(&mut *tx)
                 .await?;
         });
         Ok(job)

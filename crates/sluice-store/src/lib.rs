@@ -53,7 +53,8 @@ macro_rules! on_write {
 }
 
 /// Runs `$body` inside a write transaction bound to `$tx` and commits it if `$body` finishes;
-/// an early return (`?`) drops the transaction, which rolls it back.
+/// an early return (`?`) drops the transaction, which rolls it back. An audit entry pending
+/// for the running change (see `audit_scope`) is inserted just before the commit.
 macro_rules! in_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &$store.inner {
@@ -63,20 +64,41 @@ macro_rules! in_tx {
                 #[allow(unused_mut)]
                 let mut $tx = writer.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
-                $tx.commit().await?;
+                commit_with_audit!($tx);
                 out
             }
             $crate::Inner::Postgres { pool } => {
                 #[allow(unused_mut)]
                 let mut $tx = pool.begin().await?;
                 let out = $body;
-                $tx.commit().await?;
+                commit_with_audit!($tx);
                 out
             }
         }
     };
 }
 
+/// The end of an `in_tx!` body: the pending audit entry, if any, then `COMMIT`. On failure the
+/// entry goes back to pending (the change did not happen) and the error is returned.
+macro_rules! commit_with_audit {
+    ($tx:ident) => {
+        let pending = $crate::audit_scope::take_pending();
+        if let Some(entry) = &pending {
+            if let Err(e) = $crate::audit_scope::insert_pending_audit!($tx, entry) {
+                $crate::audit_scope::restore_pending(entry.clone());
+                return Err(e.into());
+            }
+        }
+        if let Err(e) = $tx.commit().await {
+            if let Some(entry) = pending {
+                $crate::audit_scope::restore_pending(entry);
+            }
+            return Err($crate::StoreError::from(e).into());
+        }
+    };
+}
+
+mod audit_scope;
 mod codec;
 mod error;
 mod private;
@@ -99,6 +121,8 @@ pub mod downstreams;
 mod sync_files;
 
 pub use automation::*;
+pub use admin::ADMINISTRATOR_ROLE;
+pub use audit_scope::{AuditOutcome, amend_pending, audited, unaudited};
 pub use codec::to_stored_precision;
 pub use reports::{CompliancePage, ComputerScope, ComputerState, UpdateCompliance, UpdateComputersPage};
 pub use error::{Result, StoreError};

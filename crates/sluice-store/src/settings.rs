@@ -305,7 +305,9 @@ impl Store {
             return Ok(v);
         }
         let text = create().encode()?;
-        let raw = in_tx!(self, tx => {
+        // Filling in a missing value is not the change a pending audit entry describes (the
+        // targeting change reads its LastChange this way first), so it does not take the entry.
+        let raw = crate::audit_scope::unaudited(async { Ok::<_, StoreError>(in_tx!(self, tx => {
             sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                 .bind(s.key)
                 .bind(&text)
@@ -315,7 +317,8 @@ impl Store {
                 .bind(s.key)
                 .fetch_optional(&mut *tx)
                 .await?
-        });
+        })) })
+        .await?;
         decoded(s, raw)?.ok_or_else(|| StoreError::NotFound(format!("setting {}", s.key)))
     }
 

@@ -811,6 +811,8 @@ pub struct User {
     pub role: String,
     /// Creation time.
     pub created_at: OffsetDateTime,
+    /// A disabled user cannot log in and its tokens do not authenticate.
+    pub disabled: bool,
 }
 
 /// An API token (its secret is never stored, only its SHA-256).
@@ -824,10 +826,45 @@ pub struct ApiToken {
     pub description: String,
     /// Creation time.
     pub created_at: OffsetDateTime,
-    /// Last successful use.
+    /// Last successful use (recorded at most once a minute).
     pub last_used_at: Option<OffsetDateTime>,
     /// Revoked tokens never authenticate.
     pub revoked: bool,
+    /// After this time the token no longer authenticates; `None`: never expires.
+    pub expires_at: Option<OffsetDateTime>,
+    /// [`TOKEN_KIND_API`] or [`TOKEN_KIND_SESSION`].
+    pub kind: String,
+}
+
+/// A token made on request (CLI, bootstrap).
+pub const TOKEN_KIND_API: &str = "api";
+/// A token made by a console login.
+pub const TOKEN_KIND_SESSION: &str = "session";
+
+/// A token to store: the SHA-256 (hex) of its secret, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken<'a> {
+    /// Owner.
+    pub user_name: &'a str,
+    /// SHA-256 of the secret, hex.
+    pub token_sha256: &'a str,
+    /// Free text (the label).
+    pub description: &'a str,
+    /// Expiry, if any.
+    pub expires_at: Option<OffsetDateTime>,
+    /// [`TOKEN_KIND_API`] or [`TOKEN_KIND_SESSION`].
+    pub kind: &'a str,
+}
+
+/// What to change about a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    /// New role.
+    pub role: Option<String>,
+    /// Disable (true) or enable (false).
+    pub disabled: Option<bool>,
+    /// New PHC password hash.
+    pub password_hash: Option<String>,
 }
 
 /// Who a valid token belongs to.

@@ -19,7 +19,9 @@ mod serve_cmd;
 mod service_defaults;
 mod sync_cmd;
 mod targeting;
+mod tokens_cmd;
 mod transfer_cmd;
+mod users_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -126,6 +128,12 @@ enum Command {
     /// Staged rollouts: plans of rings, updates moving through them
     #[command(subcommand)]
     Rollouts(rollouts_cmd::RolloutsCommand),
+    /// Users of the admin API and their roles (administrator, reporter)
+    #[command(subcommand)]
+    Users(users_cmd::UsersCommand),
+    /// API tokens: create (printed once), list, revoke
+    #[command(subcommand)]
+    Tokens(tokens_cmd::TokensCommand),
 }
 
 #[derive(Args, Debug)]
@@ -220,6 +228,8 @@ fn main() -> std::process::ExitCode {
             Command::Manpages(a) => manual_cmd::manpages(Cli::command(), a),
             Command::Rules(c) => rules_cmd::run(&cli.remote, c).await,
             Command::Rollouts(c) => rollouts_cmd::run(&cli.remote, c).await,
+            Command::Users(c) => users_cmd::run(&cli.remote, c).await,
+            Command::Tokens(c) => tokens_cmd::run(&cli.remote, c).await,
         }
     });
     match result {
