@@ -10,10 +10,12 @@ pub mod catalog;
 pub mod downstreams;
 pub mod sync;
 pub mod transfer;
+pub mod upkeep;
 
 pub use audit::*;
 pub use catalog::*;
 pub use downstreams::*;
+pub use upkeep::*;
 
 use serde::{Deserialize, Serialize};
 

@@ -20,11 +20,15 @@
 //! - `upstream`: what this server offers downstream servers (revision lists, anchors, replica
 //!   deployments, languages);
 //! - `session_cookie`: the downstream servers' authorization and session cookies;
-//! - `rollup`: which downstream servers a rollup may speak for.
+//! - `rollup`: which downstream servers a rollup may speak for;
+//! - `cleanup`: what a cleanup run declines, deletes and removes, and when it is due;
+//! - `notify`: the e-mail notifications' text, and when the status report is due.
 
+pub mod cleanup;
 pub mod cookie;
 pub mod events;
 pub mod index;
+pub mod notify;
 pub mod rollup;
 pub mod scope;
 pub mod session_cookie;
