@@ -110,6 +110,12 @@ registry! {
     ROLLUP_NUMBER: i32 = "sync-rollup-number";
     /// The outcome of the last rollup to the upstream.
     ROLLUP_STATUS: RollupStatus = "sync-rollup-status";
+    /// When and how the scheduled cleanup runs; absent = the defaults.
+    CLEANUP_SETTINGS: CleanupSettings = "cleanup-settings";
+    /// The SMTP server and what to mail; absent = no mail.
+    NOTIFY_SETTINGS: NotifyConfig = "notify-settings";
+    /// What the notifier has sent and its last failure.
+    NOTIFY_STATE: NotifyState = "notify-state";
 }
 
 // ---------------------------------------------------------------- encodings
@@ -218,6 +224,9 @@ macro_rules! json_setting {
 json_setting!(SyncSettings);
 json_setting!(MirroredDeployments);
 json_setting!(RollupStatus);
+json_setting!(CleanupSettings);
+json_setting!(NotifyConfig);
+json_setting!(NotifyState);
 
 // ---------------------------------------------------------------- typed access
 
