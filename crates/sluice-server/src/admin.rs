@@ -147,6 +147,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin_downstreams::routes())
         .merge(crate::admin_transfer::routes())
         .merge(crate::admin_audit::routes())
+        .merge(crate::admin_cleanup::routes())
+        .merge(crate::admin_notify::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     let api = Router::new().route("/health", get(health)).merge(protected);
     Router::new()

@@ -3,12 +3,15 @@
 
 pub mod admin;
 pub mod admin_audit;
+pub mod admin_cleanup;
 pub mod admin_downstreams;
+pub mod admin_notify;
 pub mod admin_sync;
 pub mod admin_targeting;
 pub mod admin_transfer;
 pub mod body_budget;
 pub mod bootstrap;
+pub mod cleanup;
 pub mod client_limits;
 pub mod client_services;
 pub mod config;
@@ -16,6 +19,8 @@ pub mod content_http;
 pub mod index_load;
 pub mod instance_record;
 pub mod listener;
+pub mod mailer;
+pub mod maintenance;
 pub mod scan_state;
 pub mod server_sync;
 mod server_sync_rollup;
@@ -154,6 +159,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let stop = CancellationToken::new();
     // Upstream sync: scheduled and queued runs, downloads of approved files (sluice-sync).
     sluice_sync::Scheduler::spawn(state.catalog.clone(), stop.child_token());
+    // The daily cleanup and the e-mail notifications.
+    maintenance::spawn(state.clone(), stop.child_token());
     let mut tasks = tokio::task::JoinSet::new();
     let client_app = client_router(state.clone());
     let admin_app = admin::router(state.clone());
