@@ -33,7 +33,7 @@ pub async fn run(state: &AppState, dry_run: bool, by: &str, now: OffsetDateTime)
     let _one = RUNNING.lock().await;
     let store = &state.store;
     let policy_settings = settings(store).await?;
-    let id = store.start_cleanup_run(dry_run, by).await?;
+    let id = store.start_cleanup_run(dry_run, by, now).await?;
     let mut record = CleanupRun { id, dry_run, requested_by: by.to_owned(), ..Default::default() };
     let loaded = load(store).await;
     let (input, titles, files, computers, policy) = match loaded {

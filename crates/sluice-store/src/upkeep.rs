@@ -290,10 +290,11 @@ impl Store {
         Ok(())
     }
 
-    /// Records the start of a cleanup run and returns its id.
-    pub async fn start_cleanup_run(&self, dry_run: bool, requested_by: &str) -> Result<i64> {
+    /// Records the start of a cleanup run at `at` (the time the run decides with, which the
+    /// schedule compares with) and returns its id.
+    pub async fn start_cleanup_run(&self, dry_run: bool, requested_by: &str, at: OffsetDateTime) -> Result<i64> {
         const SQL: &str = "INSERT INTO cleanup_runs (started_at, dry_run, requested_by) VALUES ($1, $2, $3) RETURNING id";
-        let at = ts(now())?;
+        let at = ts(at)?;
         on_write!(self, db => {
             Ok(sqlx::query_scalar(SQL).bind(&at).bind(dry_run).bind(requested_by).fetch_one(db).await?)
         })

@@ -8,6 +8,8 @@
 //!   built `sluice` binary ([`process::ServerProcess`]).
 //! - [`http`] (feature `http`): any axum router served on a loopback port, for the fake
 //!   upstreams and proxies the suites build around a server.
+//! - [`smtp`] (feature `smtp`): a plain-SMTP sink on a loopback port that hands over every
+//!   message it accepts, for the e-mail tests.
 
 pub mod postgres;
 
@@ -17,3 +19,5 @@ pub mod http;
 pub mod process;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "smtp")]
+pub mod smtp;
