@@ -40,9 +40,39 @@ impl Received {
         value
     }
 
-    /// The body after the headers.
+    /// The body after the headers, as sent.
     pub fn body(&self) -> &str {
         self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+    }
+
+    /// The body's text: quoted-printable decoded when the message says it is (a mailer
+    /// chooses it for long lines), with LF line ends.
+    pub fn text(&self) -> String {
+        let body = self.body();
+        let qp = self
+            .header("Content-Transfer-Encoding")
+            .is_some_and(|e| e.eq_ignore_ascii_case("quoted-printable"));
+        if !qp {
+            return body.replace("\r\n", "\n");
+        }
+        let joined = body.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[i], hex) {
+                (b'=', Some(b)) => {
+                    out.push(b);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).replace("\r\n", "\n")
     }
 }
 
