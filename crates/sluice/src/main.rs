@@ -5,10 +5,12 @@ mod terminal;
 mod catalog_cmd;
 mod agent_cmd;
 mod audit_cmd;
+mod cleanup_cmd;
 mod client;
 mod clients_cmd;
 mod commands;
 mod downstreams_cmd;
+mod notify_cmd;
 mod serve_cmd;
 mod sync_cmd;
 mod targeting;
@@ -94,6 +96,12 @@ enum Command {
     Clients(clients_cmd::ClientsCommand),
     /// Who changed what through the admin API, when and from where (newest first)
     Audit(audit_cmd::AuditArgs),
+    /// Self-maintenance: decline superseded and expired updates, delete unused content, remove
+    /// silent computers, compact the database (now, as a dry run, or daily)
+    Cleanup(cleanup_cmd::CleanupArgs),
+    /// E-mail notifications: new updates after each sync, a periodic status report
+    #[command(subcommand)]
+    Notify(notify_cmd::NotifyCommand),
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +154,8 @@ fn main() -> std::process::ExitCode {
             Command::Sync(c) => sync_cmd::run(&cli.remote, c).await,
             Command::Clients(c) => clients_cmd::run(c).map_err(anyhow::Error::msg),
             Command::Audit(a) => audit_cmd::run(&cli.remote, a).await,
+            Command::Cleanup(a) => cleanup_cmd::run(&cli.remote, a).await,
+            Command::Notify(c) => notify_cmd::run(&cli.remote, c).await,
         }
     });
     match result {
