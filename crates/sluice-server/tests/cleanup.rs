@@ -80,7 +80,21 @@ fn ids(list: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn cleanup_declines_exactly_what_wsus_criteria_select_and_removes_only_unused_content() {
-    let server = sluice_testkit::server::start().await;
+    criteria(sluice_testkit::server::start().await).await;
+}
+
+#[tokio::test]
+async fn cleanup_declines_exactly_what_wsus_criteria_select_on_postgres() {
+    let Some(pg) = sluice_testkit::postgres::database("cleanup_criteria").await else {
+        return;
+    };
+    let url = pg.url.clone();
+    let server = sluice_testkit::server::Setup::new().with(move |c| c.database = Some(url)).start().await;
+    criteria(server).await;
+    pg.drop_db().await;
+}
+
+async fn criteria(server: sluice_testkit::server::TestServer) {
     let state = &server.state;
     let group = state.catalog.create_group(&CreateGroupRequest { name: "Pilot".into(), parent: None }).await.unwrap();
     let group_id = Uuid::parse_str(&group.id).unwrap();
@@ -191,6 +205,7 @@ async fn cleanup_declines_exactly_what_wsus_criteria_select_and_removes_only_unu
     assert_eq!(runs[1]["superseded_declined"], 1);
     assert_eq!(runs[1]["requested_by"], "test");
     assert!(runs.iter().all(|r| r["finished_at"].is_string()));
+    server.shutdown().await.unwrap();
 }
 
 async fn audit_count(server: &sluice_testkit::server::TestServer, action: &str) -> usize {

@@ -78,9 +78,23 @@ async fn sent(work: sluice_server::maintenance::DueWork) -> usize {
 
 #[tokio::test]
 async fn new_updates_and_status_report_reach_a_local_smtp_server() {
+    notifications(sluice_testkit::server::start().await).await;
+}
+
+#[tokio::test]
+async fn new_updates_and_status_report_reach_a_local_smtp_server_on_postgres() {
+    let Some(pg) = sluice_testkit::postgres::database("notify_mail").await else {
+        return;
+    };
+    let url = pg.url.clone();
+    let server = sluice_testkit::server::Setup::new().with(move |c| c.database = Some(url)).start().await;
+    notifications(server).await;
+    pg.drop_db().await;
+}
+
+async fn notifications(server: TestServer) {
     let mut sink = SmtpSink::start().await;
     let upstream = sluice_testkit::server::start().await;
-    let server = sluice_testkit::server::start().await;
     use reqwest::Method;
 
     // Bad settings: refused with a code, nothing stored.
@@ -204,4 +218,5 @@ async fn new_updates_and_status_report_reach_a_local_smtp_server() {
     let (_, view) = call(&server, Method::GET, "/notify/settings", None).await;
     assert!(view["last_error"].as_str().is_some_and(|e| e.contains(&closed.to_string())), "{view}");
     assert_eq!(audit_count(&server, "notify-test").await, 2);
+    server.shutdown().await.unwrap();
 }
