@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One change made through the admin API, as the audit log recorded it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntryView {
     /// Increasing in the order the entries were written.
     pub id: i64,
@@ -21,7 +21,8 @@ pub struct AuditEntryView {
 }
 
 /// Query of `GET /audit`: newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries at or after this time (RFC 3339, or a date `YYYY-MM-DD` meaning its midnight UTC).
     pub since: Option<String>,

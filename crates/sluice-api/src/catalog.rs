@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a command-line installer's exit code is to be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReturnCodeMeaning {
     Success,
@@ -11,7 +11,7 @@ pub enum ReturnCodeMeaning {
     Failure,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReturnCodeSpec {
     pub code: i64,
     pub meaning: ReturnCodeMeaning,
@@ -19,7 +19,7 @@ pub struct ReturnCodeSpec {
 
 /// The file of an update being published, as the client measured it. The server recomputes
 /// both digests while storing and refuses the upload if they differ.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublishFile {
     pub name: String,
     pub size: u64,
@@ -29,7 +29,7 @@ pub struct PublishFile {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 pub struct PublishRequest {
     pub title: String,
     pub description: Option<String>,
@@ -50,19 +50,19 @@ pub struct PublishRequest {
     pub file: Option<PublishFile>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportDocument {
     /// Names the document in error messages (usually its file name).
     pub name: String,
     pub xml: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportRequest {
     pub documents: Vec<ImportDocument>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportedRevision {
     pub update_id: String,
     pub revision_number: i32,
@@ -71,12 +71,12 @@ pub struct ImportedRevision {
     pub inserted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportResponse {
     pub revisions: Vec<ImportedRevision>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateSummary {
     pub update_id: String,
     pub revision_number: i32,
@@ -92,7 +92,7 @@ pub struct UpdateSummary {
     pub is_locally_published: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateFileInfo {
     pub name: String,
     pub size: u64,
@@ -104,7 +104,7 @@ pub struct UpdateFileInfo {
     pub content_path: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateDetail {
     #[serde(flatten)]
     pub summary: UpdateSummary,
@@ -123,12 +123,12 @@ pub struct UpdateDetail {
 
 /// Every error the admin API answers: `{"error": {"code": "not_found", "message": "…"}}` with
 /// the HTTP status. Programs branch on `code`, which is stable; `message` is for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiError {
     pub error: ApiErrorDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiErrorDetail {
     pub code: ApiErrorCode,
     pub message: String,
@@ -141,7 +141,7 @@ impl ApiError {
 }
 
 /// Why a request failed, in words a program can match on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiErrorCode {
     /// 401: no bearer token, or one that is unknown, revoked or expired.
@@ -202,7 +202,8 @@ impl ApiErrorCode {
 }
 
 /// Filters of an update listing (query string of `GET /updates`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct UpdateQuery {
     pub text: Option<String>,
     pub classification: Option<String>,
@@ -218,7 +219,7 @@ pub struct UpdateQuery {
 // ------------------------------------------------------------------ computer groups, approvals, status
 
 /// A computer group (`GET /groups`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComputerGroupView {
     pub id: String,
     pub name: String,
@@ -236,7 +237,7 @@ pub struct ComputerGroupView {
 }
 
 /// `POST /groups`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 pub struct CreateGroupRequest {
     pub name: String,
     /// Parent group name or id [default: All Computers].
@@ -245,7 +246,7 @@ pub struct CreateGroupRequest {
 }
 
 /// Answer of `DELETE /groups/{name-or-id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeletedGroup {
     pub id: String,
     pub name: String,
@@ -256,7 +257,7 @@ pub struct DeletedGroup {
 }
 
 /// A computer as listed (`GET /computers`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComputerView {
     pub id: String,
     pub dns_name: Option<String>,
@@ -273,7 +274,7 @@ pub struct ComputerView {
 }
 
 /// What applies to one update on a computer after inheritance and conflicts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EffectiveApprovalView {
     pub update_id: String,
     pub title: String,
@@ -286,7 +287,7 @@ pub struct EffectiveApprovalView {
 }
 
 /// One reported state of an update on a computer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComputerUpdateStatus {
     pub update_id: String,
     pub title: String,
@@ -298,7 +299,7 @@ pub struct ComputerUpdateStatus {
 }
 
 /// Computers in each reported state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 pub struct StatusCounts {
     pub unknown: i64,
     pub not_applicable: i64,
@@ -315,7 +316,7 @@ pub struct StatusCounts {
 
 /// An update's state on a computer, as last reported: the names the API uses in
 /// [`ComputerUpdateStatus::state`], [`StatusEntry::state`] and [`StatusCounts`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportedState {
     Unknown,
@@ -391,7 +392,7 @@ impl StatusCounts {
 }
 
 /// `GET /computers/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComputerDetail {
     #[serde(flatten)]
     pub computer: ComputerView,
@@ -409,20 +410,21 @@ pub struct ComputerDetail {
 }
 
 /// `POST /computers/{id}/move`: the computer's new groups (names or ids; none = Unassigned).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 pub struct MoveComputerRequest {
     pub groups: Vec<String>,
 }
 
 /// Query of `GET /computers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct ComputerQuery {
     /// Group name or id: only its direct members.
     pub group: Option<String>,
 }
 
 /// `POST /approvals`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 pub struct ApprovalRequest {
     /// Update id.
     pub update: String,
@@ -443,7 +445,7 @@ pub struct ApprovalRequest {
 /// column through targeting and the admin API to the wire (`sluice-decide` maps it to the
 /// deployments WSUS sends). Serialised, stored and printed as `install`, `uninstall`,
 /// `not_approved`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalAction {
     /// Install the update.
@@ -488,7 +490,7 @@ pub const ALL_COMPUTERS_GROUP: uuid::Uuid = uuid::Uuid::from_u128(0xa0a08746_4db
 pub const UNASSIGNED_COMPUTERS_GROUP: uuid::Uuid = uuid::Uuid::from_u128(0xb73ca6ed_5727_47f3_84de_015e03f6a88a);
 
 /// An approval of an update for a group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalView {
     pub update_id: String,
     pub title: String,
@@ -507,7 +509,8 @@ pub struct ApprovalView {
 }
 
 /// Query of `GET /approvals` and `DELETE /approvals`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct ApprovalQuery {
     /// Update id.
     pub update: Option<String>,
@@ -516,7 +519,7 @@ pub struct ApprovalQuery {
 }
 
 /// Answer of `POST /updates/{id}/decline` and `/undecline`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeclineView {
     pub update_id: String,
     pub title: String,
@@ -531,7 +534,7 @@ pub struct DeclineView {
 }
 
 /// Where a computer's group memberships come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetingMode {
     /// Administrators assign computers to groups (`sluice computers move`).
@@ -561,13 +564,14 @@ impl TargetingMode {
 }
 
 /// `GET/PUT /settings/targeting`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TargetingSettings {
     pub mode: TargetingMode,
 }
 
 /// Query of `GET /status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
     /// Update id.
     pub update: Option<String>,
@@ -578,7 +582,7 @@ pub struct StatusQuery {
 }
 
 /// Reported states of one update across the computers in scope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateStatusRow {
     pub update_id: String,
     pub title: String,
@@ -588,7 +592,7 @@ pub struct UpdateStatusRow {
 }
 
 /// Reported states of the updates in scope on one computer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComputerStatusRow {
     pub computer_id: String,
     pub dns_name: Option<String>,
@@ -597,7 +601,7 @@ pub struct ComputerStatusRow {
 }
 
 /// One reported state (listed when the scope is one update or one computer).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusEntry {
     pub computer_id: String,
     pub update_id: String,
@@ -608,7 +612,7 @@ pub struct StatusEntry {
 }
 
 /// `GET /status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusReport {
     pub update: Option<String>,
     pub computer: Option<String>,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// One downstream server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DownstreamView {
     /// Its WSUS ServerId.
     pub id: String,
@@ -28,7 +28,7 @@ pub struct DownstreamView {
 }
 
 /// What a downstream server reported about itself in ReportServerRollup (kept as sent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DownstreamSummary {
     /// Its update, approval and computer counts; absent when it sent none.
     pub server: Option<DownstreamServerCounts>,
@@ -39,7 +39,7 @@ pub struct DownstreamSummary {
 }
 
 /// The counts of a downstream server's own console (WSUS ServerSummary).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 pub struct DownstreamServerCounts {
     pub update_count: i32,
     pub declined_update_count: i32,
@@ -63,7 +63,7 @@ pub struct DownstreamServerCounts {
 
 /// How many of a downstream server's computers share an operating system, locale and
 /// architecture.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DownstreamClientSummary {
     /// major.minor.build
     pub os_version: String,
@@ -73,7 +73,7 @@ pub struct DownstreamClientSummary {
 }
 
 /// A computer behind a downstream server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DownstreamComputerView {
     pub computer_id: String,
     pub name: Option<String>,

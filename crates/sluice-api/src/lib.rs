@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub const API_PREFIX: &str = "/api/v1";
 
 /// `GET /health`, the one route that needs no token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {
     /// `ok` while the server answers.
     pub status: String,

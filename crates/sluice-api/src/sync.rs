@@ -9,7 +9,7 @@ pub const MICROSOFT_UPDATE: &str = "https://sws.update.microsoft.com";
 /// `GET/PUT /sync/settings`. Omitted fields take their defaults on `PUT`. The answer lists
 /// products and classifications by id; a `PUT` may name them by title instead, which the
 /// server resolves against the categories it has synchronised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncSettings {
     /// Root URL of the upstream (`https://sws.update.microsoft.com`, `http://wsus:8530`).
@@ -59,7 +59,7 @@ impl Default for SyncSettings {
 }
 
 /// `autonomous` (own approvals) or `replica` (approvals from the upstream).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
     Autonomous,
@@ -76,7 +76,7 @@ impl SyncMode {
 }
 
 /// Content storage mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageMode {
     /// Metadata only; clients download from the files' Microsoft URLs.
@@ -110,7 +110,7 @@ impl StorageMode {
 
 /// Daily schedule: the first sync at `first_sync` (UTC, `HH:MM`), then `per_day` syncs spread
 /// evenly over the day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// `HH:MM`, UTC.
@@ -129,7 +129,7 @@ impl Schedule {
 }
 
 /// `GET /sync/status`: settings, the run in progress, the last finished run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncStatus {
     pub settings: SyncSettings,
     /// The products and classifications the next sync asks for, by name.
@@ -140,7 +140,7 @@ pub struct SyncStatus {
 }
 
 /// A job (`POST /sync/start` answers with the sync job queued or running).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobView {
     pub id: String,
     /// queued | running | succeeded | failed | cancelled
@@ -151,7 +151,7 @@ pub struct JobView {
 }
 
 /// Progress of the run in the server's process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LiveProgress {
     pub job_id: Option<String>,
     pub sync_id: i64,
@@ -161,7 +161,7 @@ pub struct LiveProgress {
 }
 
 /// A sync history entry (`GET /sync/history`, newest first).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncView {
     pub id: i64,
     pub started_at: String,
@@ -176,14 +176,15 @@ pub struct SyncView {
 }
 
 /// Query of `GET /sync/history`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct SyncHistoryQuery {
     /// Number of runs [default: 20, at most 1000].
     pub limit: Option<i64>,
 }
 
 /// Product or classification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CategoryKind {
     Product,
@@ -200,7 +201,7 @@ impl CategoryKind {
 }
 
 /// A category as `GET /sync/products` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KnownCategory {
     pub id: String,
     /// `None` for an id in the settings that no synchronised category revision carries (yet).
@@ -211,7 +212,7 @@ pub struct KnownCategory {
 }
 
 /// One list of the effective selection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EffectiveList {
     /// True when the list is the upstream's, not the administrator's.
     pub from_upstream: bool,
@@ -220,14 +221,14 @@ pub struct EffectiveList {
     pub items: Vec<NamedCategory>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NamedCategory {
     pub id: String,
     pub name: Option<String>,
 }
 
 /// The selection the next sync uses, by name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EffectiveSelection {
     pub products: EffectiveList,
     pub classifications: EffectiveList,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `POST /export`. `out` is a directory on the server's filesystem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportRequest {
     pub out: String,
     /// RFC 3339 time or `YYYY-MM-DD` (UTC midnight): only revisions this server stored at or
@@ -16,7 +16,7 @@ pub struct ExportRequest {
     pub content: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportReport {
     pub out: String,
     pub revisions: usize,
@@ -30,7 +30,9 @@ pub struct ExportReport {
 }
 
 /// `POST /import`. `dir` is a package directory on the server's filesystem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+// Named apart from the XML import's request in the OpenAPI document.
+#[schema(as = PackageImportRequest)]
 pub struct ImportRequest {
     pub dir: String,
     /// When given, the package is refused unless `manifest.json` has this SHA-256.
@@ -38,7 +40,7 @@ pub struct ImportRequest {
     pub manifest_sha256: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub package_files_verified: usize,
     pub revisions: usize,

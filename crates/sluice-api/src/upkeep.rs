@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 // ------------------------------------------------------------------ cleanup
 
 /// What the scheduled cleanup does and when (`GET /cleanup/settings`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CleanupSettings {
     /// Whether the daily run happens (a run on demand always can).
@@ -27,7 +27,7 @@ impl Default for CleanupSettings {
 }
 
 /// `PUT /cleanup/settings`: the fields given replace the stored ones.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CleanupSettingsChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +41,7 @@ pub struct CleanupSettingsChange {
 }
 
 /// `POST /cleanup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CleanupRequest {
     /// Report what would change and change nothing.
@@ -49,8 +49,17 @@ pub struct CleanupRequest {
     pub dry_run: bool,
 }
 
+/// Query of `GET /cleanup/history`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupHistoryQuery {
+    /// At most this many runs [default: 50, at most 1,000].
+    pub limit: Option<i64>,
+}
+
 /// One recorded cleanup run (`GET /cleanup/history`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CleanupRunView {
     pub id: i64,
     /// RFC 3339, UTC.
@@ -72,14 +81,14 @@ pub struct CleanupRunView {
 }
 
 /// An update a cleanup declined (or would decline).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CleanupUpdate {
     pub update_id: String,
     pub title: String,
 }
 
 /// A content file a cleanup deleted (or would delete).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CleanupFile {
     pub sha1: String,
     pub file_name: String,
@@ -87,7 +96,7 @@ pub struct CleanupFile {
 }
 
 /// A computer a cleanup removed (or would remove).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CleanupComputer {
     pub id: String,
     pub name: Option<String>,
@@ -96,7 +105,7 @@ pub struct CleanupComputer {
 }
 
 /// Answer of `POST /cleanup`: the recorded run and what it changed, one list per step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CleanupReport {
     pub run: CleanupRunView,
     pub superseded: Vec<CleanupUpdate>,
@@ -108,7 +117,7 @@ pub struct CleanupReport {
 // ------------------------------------------------------------------ notifications
 
 /// How the connection to the SMTP server is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
     /// Plain SMTP (a relay on the local network).
@@ -140,7 +149,7 @@ impl SmtpTls {
 }
 
 /// How often the status report goes out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportFrequency {
     Daily,
@@ -169,7 +178,7 @@ impl ReportFrequency {
 }
 
 /// `PUT /notify/settings`: replaces the e-mail settings whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotifySettingsChange {
     /// `HOST:PORT` of the SMTP server.
@@ -196,7 +205,7 @@ fn yes() -> bool {
 }
 
 /// `GET /notify/settings`: the settings (never the password) and how sending went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NotifyView {
     /// False until `PUT /notify/settings`; nothing is sent then.
     pub configured: bool,
@@ -218,7 +227,7 @@ pub struct NotifyView {
 }
 
 /// Answer of `POST /notify/test`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NotifyTestResult {
     pub sent: bool,
     pub to: Vec<String>,

@@ -9,7 +9,6 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, Reque
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use futures_util::TryStreamExt;
 use sluice_catalog::api::*;
@@ -18,6 +17,8 @@ use sluice_store::NewAuditEntry;
 
 use crate::bootstrap::token_digest;
 use crate::AppState;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// Largest JSON import batch accepted (the CLI sends 500 documents per request).
 const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
@@ -135,13 +136,15 @@ async fn json_errors(response: Response) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
-pub fn router(state: AppState) -> Router {
-    let protected = Router::new()
-        .route("/updates", get(list_updates))
-        .route("/updates/import", post(import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
+/// Every admin API route with its OpenAPI description, relative to [`API_PREFIX`]. Routes are
+/// added only through `routes!`, so none can be served without being documented.
+fn documented(state: &AppState) -> OpenApiRouter<AppState> {
+    let protected = OpenApiRouter::new()
+        .routes(routes!(list_updates))
+        .routes(routes!(import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
         // Update files can be gigabytes: the body is streamed to disk, never buffered.
-        .route("/updates/publish", post(publish).layer(DefaultBodyLimit::disable()))
-        .route("/updates/{update_id}", get(show_update))
+        .routes(routes!(publish).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(show_update))
         .merge(crate::admin_targeting::routes())
         .merge(crate::admin_sync::routes())
         .merge(crate::admin_downstreams::routes())
@@ -150,9 +153,16 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin_cleanup::routes())
         .merge(crate::admin_notify::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
-    let api = Router::new().route("/health", get(health)).merge(protected);
+    OpenApiRouter::new().routes(routes!(health)).merge(protected)
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, paths) = OpenApiRouter::new().nest(API_PREFIX, documented(&state)).split_for_parts();
     Router::new()
-        .nest(API_PREFIX, api)
+        .merge(api)
+        .merge(crate::openapi::route(crate::openapi::finish(paths)))
+        .merge(crate::health::routes())
+        .merge(crate::health::metrics_route(&state))
         .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, ApiErrorCode::NotFound, "no such admin API route") })
         .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
@@ -167,7 +177,7 @@ fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let token = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -222,10 +232,12 @@ pub(crate) async fn audit(state: &AppState, caller: &Caller, action: &str, targe
     }
 }
 
+#[utoipa::path(get, path = "/health", tag = "server", security(()), responses((status = 200, body = sluice_api::Health)))]
 async fn health() -> Json<sluice_api::Health> {
     Json(sluice_api::Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
+#[utoipa::path(get, path = "/updates", tag = "updates", params(UpdateQuery), responses((status = 200, body = Vec<UpdateSummary>)))]
 async fn list_updates(
     State(state): State<AppState>,
     q: Result<Query<UpdateQuery>, QueryRejection>,
@@ -234,6 +246,7 @@ async fn list_updates(
     Ok(Json(state.catalog.list_updates(&q).await?))
 }
 
+#[utoipa::path(get, path = "/updates/{update_id}", tag = "updates", params(("update_id" = String, Path, description = "Update id, or a KB number (KB5012345 or 5012345) one update carries")), responses((status = 200, body = UpdateDetail)))]
 async fn show_update(
     State(state): State<AppState>,
     update_id: Result<Path<String>, PathRejection>,
@@ -242,6 +255,7 @@ async fn show_update(
     Ok(Json(state.catalog.update_detail(&update_id).await?))
 }
 
+#[utoipa::path(post, path = "/updates/import", operation_id = "import_update_xml", tag = "updates", request_body = ImportRequest, responses((status = 200, body = ImportResponse)))]
 async fn import(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -258,6 +272,17 @@ async fn import(
     Ok(Json(ImportResponse { revisions }))
 }
 
+/// The parts of a publish request, in this order (the file is streamed, so the metadata must
+/// come first).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the multipart body; the handler reads the parts as a stream.
+struct PublishUpload {
+    metadata: PublishRequest,
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+}
+
+#[utoipa::path(post, path = "/updates/publish", tag = "updates", request_body(content = PublishUpload, content_type = "multipart/form-data"), responses((status = 200, body = UpdateDetail)))]
 async fn publish(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -2,8 +2,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use sluice_api::{AuditEntryView, AuditQuery};
 use sluice_catalog::times::{format_utc, parse_rfc3339_utc};
 use sluice_catalog::CatalogError;
@@ -11,13 +10,15 @@ use time::{Date, OffsetDateTime};
 
 use crate::admin::{bad_request, ApiFailure};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Entries one request answers when it names no limit, and at most.
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 10_000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
 /// An RFC 3339 time, or a date meaning its midnight UTC (`--since 2026-12-01`).
@@ -29,6 +30,7 @@ fn since(s: &str) -> Result<OffsetDateTime, ApiFailure> {
     parse_rfc3339_utc(s).map_err(ApiFailure::from)
 }
 
+#[utoipa::path(get, path = "/audit", operation_id = "list_audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "Audit entries, newest first", body = Vec<AuditEntryView>)))]
 async fn list(
     State(state): State<AppState>,
     query: Result<Query<AuditQuery>, QueryRejection>,

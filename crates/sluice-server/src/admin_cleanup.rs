@@ -5,10 +5,12 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use sluice_api::{ApiErrorCode, CleanupReport, CleanupRequest, CleanupRunView, CleanupSettings, CleanupSettingsChange};
+use axum::{Extension, Json};
+use sluice_api::{
+    ApiErrorCode, CleanupHistoryQuery, CleanupReport, CleanupRequest, CleanupRunView, CleanupSettings, CleanupSettingsChange,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use sluice_store::settings;
 use time::OffsetDateTime;
 
@@ -21,11 +23,11 @@ const MAX_LIMIT: i64 = 1_000;
 /// The longest threshold accepted: ten years.
 const MAX_DAYS: i64 = 3_650;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/cleanup", post(run))
-        .route("/cleanup/history", get(history))
-        .route("/cleanup/settings", get(show_settings).put(change_settings))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(run))
+        .routes(routes!(history))
+        .routes(routes!(show_settings, change_settings))
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiFailure {
@@ -50,6 +52,7 @@ pub(crate) fn summary(r: &CleanupReport) -> String {
     )
 }
 
+#[utoipa::path(post, path = "/cleanup", operation_id = "run_cleanup", tag = "maintenance", request_body = CleanupRequest, responses((status = 200, description = "The recorded run and what it changed (or would change)", body = CleanupReport)))]
 async fn run(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -62,15 +65,10 @@ async fn run(
     Ok(Json(report))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HistoryQuery {
-    limit: Option<i64>,
-}
-
+#[utoipa::path(get, path = "/cleanup/history", operation_id = "cleanup_history", tag = "maintenance", params(CleanupHistoryQuery), responses((status = 200, description = "Recorded runs, newest first", body = Vec<CleanupRunView>)))]
 async fn history(
     State(state): State<AppState>,
-    q: Result<Query<HistoryQuery>, QueryRejection>,
+    q: Result<Query<CleanupHistoryQuery>, QueryRejection>,
 ) -> Result<Json<Vec<CleanupRunView>>, ApiFailure> {
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
@@ -81,6 +79,7 @@ async fn history(
     Ok(Json(runs.iter().map(cleanup::run_view).collect()))
 }
 
+#[utoipa::path(get, path = "/cleanup/settings", operation_id = "get_cleanup_settings", tag = "maintenance", responses((status = 200, body = CleanupSettings)))]
 async fn show_settings(State(state): State<AppState>) -> Result<Json<CleanupSettings>, ApiFailure> {
     Ok(Json(cleanup::settings(&state.store).await.map_err(internal)?))
 }
@@ -110,6 +109,7 @@ fn apply(mut s: CleanupSettings, change: CleanupSettingsChange) -> Result<Cleanu
     Ok(s)
 }
 
+#[utoipa::path(put, path = "/cleanup/settings", operation_id = "put_cleanup_settings", tag = "maintenance", request_body = CleanupSettingsChange, responses((status = 200, description = "The settings as stored", body = CleanupSettings)))]
 async fn change_settings(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

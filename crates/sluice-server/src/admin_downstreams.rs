@@ -2,21 +2,22 @@
 //! with the computers and update states they rolled up.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 pub use sluice_api::{DownstreamComputerView, DownstreamSummary, DownstreamView};
 use sluice_catalog::times::format_utc;
 use sluice_store::downstreams::{DownstreamComputer, DownstreamServer};
 
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use crate::admin::ApiFailure;
 
 fn fail(e: sluice_store::StoreError) -> ApiFailure {
     ApiFailure::from(sluice_catalog::CatalogError::Store(e))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/downstreams", get(list))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
 fn state_name(s: i32) -> String {
@@ -87,6 +88,7 @@ fn server_view(s: DownstreamServer, computers: Vec<DownstreamComputerView>) -> D
     }
 }
 
+#[utoipa::path(get, path = "/downstreams", operation_id = "list_downstreams", tag = "downstream servers", responses((status = 200, description = "Downstream servers with the computers they rolled up", body = Vec<DownstreamView>)))]
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<DownstreamView>>, ApiFailure> {
     let servers = state.store.list_downstreams().await.map_err(fail)?;
     let mut out = Vec::with_capacity(servers.len());

@@ -4,8 +4,9 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use sluice_api::{ApiErrorCode, NotifySettingsChange, NotifyTestResult, NotifyView, ReportFrequency, SmtpTls};
 use sluice_decide::notify::Mail;
 use sluice_store::{NotifyConfig, settings};
@@ -14,10 +15,8 @@ use time::OffsetDateTime;
 use crate::admin::{audit, bad_request, ApiFailure, Caller};
 use crate::{mailer, maintenance, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/notify/settings", get(show).put(configure))
-        .route("/notify/test", post(test))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show, configure)).routes(routes!(test))
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiFailure {
@@ -46,10 +45,12 @@ async fn view(state: &AppState) -> Result<NotifyView, ApiFailure> {
     })
 }
 
+#[utoipa::path(get, path = "/notify/settings", operation_id = "get_notify_settings", tag = "notifications", responses((status = 200, description = "The e-mail settings (never the password) and the last outcomes", body = NotifyView)))]
 async fn show(State(state): State<AppState>) -> Result<Json<NotifyView>, ApiFailure> {
     Ok(Json(view(&state).await?))
 }
 
+#[utoipa::path(put, path = "/notify/settings", operation_id = "put_notify_settings", tag = "notifications", request_body = NotifySettingsChange, responses((status = 200, description = "The settings as stored", body = NotifyView)))]
 async fn configure(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -82,6 +83,7 @@ async fn configure(
     Ok(Json(view(&state).await?))
 }
 
+#[utoipa::path(post, path = "/notify/test", operation_id = "test_notify", tag = "notifications", responses((status = 200, description = "The test message was accepted by the SMTP server", body = NotifyTestResult)))]
 async fn test(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Json<NotifyTestResult>, ApiFailure> {
     let Some(config) = state.store.setting(settings::NOTIFY_SETTINGS).await.map_err(internal)? else {
         return Err(ApiFailure::new(

@@ -5,8 +5,7 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::Value;
 use sluice_api::sync as api;
 use sluice_catalog::CatalogError;
@@ -15,14 +14,16 @@ use sluice_sync::{JobView, LiveProgress, SyncError, SyncSettings, SyncSettingsEx
 
 use crate::admin::{ApiFailure, Caller, audit, bad_request};
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/sync/settings", get(get_settings).put(put_settings))
-        .route("/sync/start", post(start))
-        .route("/sync/status", get(status))
-        .route("/sync/history", get(history))
-        .route("/sync/products", get(products))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(start))
+        .routes(routes!(status))
+        .routes(routes!(history))
+        .routes(routes!(products))
 }
 
 fn failure(e: SyncError) -> ApiFailure {
@@ -126,6 +127,7 @@ fn category_view(c: KnownCategory) -> api::KnownCategory {
     api::KnownCategory { id: c.id.to_string(), name: c.name, kind: kind_view(c.kind), selected: c.selected }
 }
 
+#[utoipa::path(get, path = "/sync/settings", operation_id = "get_sync_settings", tag = "synchronization", responses((status = 200, body = api::SyncSettings)))]
 async fn get_settings(State(state): State<AppState>) -> Result<Json<api::SyncSettings>, ApiFailure> {
     let settings = SyncSettings::load(&state.store).await.map_err(failure)?;
     Ok(Json(settings_view(&settings)))
@@ -134,6 +136,7 @@ async fn get_settings(State(state): State<AppState>) -> Result<Json<api::SyncSet
 /// The settings document; `products` and `classifications` may name categories by title
 /// (as `sluice sync configure` passes them), resolved here against the categories this
 /// server knows. Nothing is stored unless every name resolves.
+#[utoipa::path(put, path = "/sync/settings", operation_id = "put_sync_settings", tag = "synchronization", request_body = api::SyncSettings, responses((status = 200, description = "The settings as stored", body = api::SyncSettings)))]
 async fn put_settings(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -150,6 +153,7 @@ async fn put_settings(
     Ok(Json(settings_view(&settings)))
 }
 
+#[utoipa::path(post, path = "/sync/start", operation_id = "start_sync", tag = "synchronization", responses((status = 202, description = "The queued (or already running) sync", body = api::JobView)))]
 async fn start(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -159,10 +163,12 @@ async fn start(
     Ok((StatusCode::ACCEPTED, Json(job_view(JobView::from(&job)))))
 }
 
+#[utoipa::path(get, path = "/sync/status", operation_id = "sync_status", tag = "synchronization", responses((status = 200, body = api::SyncStatus)))]
 async fn status(State(state): State<AppState>) -> Result<Json<api::SyncStatus>, ApiFailure> {
     sluice_sync::status(&state.store).await.map(|s| Json(status_view(s))).map_err(failure)
 }
 
+#[utoipa::path(get, path = "/sync/history", operation_id = "sync_history", tag = "synchronization", params(api::SyncHistoryQuery), responses((status = 200, body = Vec<api::SyncView>)))]
 async fn history(
     State(state): State<AppState>,
     q: Result<Query<api::SyncHistoryQuery>, QueryRejection>,
@@ -173,6 +179,7 @@ async fn history(
     Ok(Json(runs.into_iter().map(sync_view).collect()))
 }
 
+#[utoipa::path(get, path = "/sync/products", operation_id = "list_sync_categories", tag = "synchronization", responses((status = 200, description = "Products and classifications known, with their selection", body = Vec<api::KnownCategory>)))]
 async fn products(State(state): State<AppState>) -> Result<Json<Vec<api::KnownCategory>>, ApiFailure> {
     let settings = SyncSettings::load(&state.store).await.map_err(failure)?;
     let known = sluice_sync::selection::known_categories(&state.store, &settings).await.map_err(failure)?;

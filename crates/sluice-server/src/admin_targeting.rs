@@ -5,28 +5,29 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use sluice_catalog::api::*;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::admin::{ApiFailure, Caller, audit, bad_request};
 
 /// The routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/groups", get(list_groups).post(create_group))
-        .route("/groups/{group}", axum::routing::delete(delete_group))
-        .route("/computers", get(list_computers))
-        .route("/computers/{computer_id}", get(show_computer))
-        .route("/computers/{computer_id}/move", post(move_computer))
-        .route("/approvals", get(list_approvals).post(approve).delete(remove_approval))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_groups, create_group))
+        .routes(routes!(delete_group))
+        .routes(routes!(list_computers))
+        .routes(routes!(show_computer))
+        .routes(routes!(move_computer))
+        .routes(routes!(list_approvals, approve, remove_approval))
         // Same parameter name as `/updates/{update_id}` in admin.rs: the router needs one name
         // per segment position.
-        .route("/updates/{update_id}/decline", post(decline))
-        .route("/updates/{update_id}/undecline", post(undecline))
-        .route("/settings/targeting", get(get_targeting).put(set_targeting))
-        .route("/status", get(status))
+        .routes(routes!(decline))
+        .routes(routes!(undecline))
+        .routes(routes!(get_targeting, set_targeting))
+        .routes(routes!(status))
 }
 
 /// Turns a malformed body into the API's JSON error instead of axum's plain text.
@@ -38,10 +39,12 @@ fn query<T>(r: Result<Query<T>, QueryRejection>) -> Result<T, ApiFailure> {
     r.map(|Query(v)| v).map_err(ApiFailure::from)
 }
 
+#[utoipa::path(get, path = "/groups", tag = "computer groups", responses((status = 200, description = "Every computer group, built-in ones included", body = Vec<ComputerGroupView>)))]
 async fn list_groups(State(state): State<AppState>) -> Result<Json<Vec<ComputerGroupView>>, ApiFailure> {
     Ok(Json(state.catalog.list_groups().await?))
 }
 
+#[utoipa::path(post, path = "/groups", tag = "computer groups", request_body = CreateGroupRequest, responses((status = 201, description = "The new group", body = ComputerGroupView)))]
 async fn create_group(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -60,6 +63,7 @@ async fn create_group(
     Ok((StatusCode::CREATED, Json(group)))
 }
 
+#[utoipa::path(delete, path = "/groups/{group}", tag = "computer groups", params(("group" = String, Path, description = "Group name or id")), responses((status = 200, description = "What the deletion removed and moved", body = DeletedGroup)))]
 async fn delete_group(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -82,6 +86,7 @@ async fn delete_group(
     Ok(Json(deleted))
 }
 
+#[utoipa::path(get, path = "/computers", tag = "computers", params(ComputerQuery), responses((status = 200, body = Vec<ComputerView>)))]
 async fn list_computers(
     State(state): State<AppState>,
     q: Result<Query<ComputerQuery>, QueryRejection>,
@@ -91,6 +96,7 @@ async fn list_computers(
     Ok(Json(state.catalog.list_computers(group).await?))
 }
 
+#[utoipa::path(get, path = "/computers/{computer_id}", tag = "computers", params(("computer_id" = String, Path, description = "The computer's id or name")), responses((status = 200, body = ComputerDetail)))]
 async fn show_computer(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -98,6 +104,7 @@ async fn show_computer(
     Ok(Json(state.catalog.computer_detail(&id).await?))
 }
 
+#[utoipa::path(post, path = "/computers/{computer_id}/move", tag = "computers", params(("computer_id" = String, Path, description = "The computer's id or name")), request_body = MoveComputerRequest, responses((status = 200, body = ComputerView)))]
 async fn move_computer(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -117,6 +124,7 @@ async fn move_computer(
     Ok(Json(view))
 }
 
+#[utoipa::path(get, path = "/approvals", tag = "approvals", params(ApprovalQuery), responses((status = 200, body = Vec<ApprovalView>)))]
 async fn list_approvals(
     State(state): State<AppState>,
     q: Result<Query<ApprovalQuery>, QueryRejection>,
@@ -124,6 +132,7 @@ async fn list_approvals(
     Ok(Json(state.catalog.list_approvals(&query(q)?).await?))
 }
 
+#[utoipa::path(post, path = "/approvals", tag = "approvals", request_body = ApprovalRequest, responses((status = 200, description = "The approval as stored", body = ApprovalView)))]
 async fn approve(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -145,6 +154,7 @@ async fn approve(
     Ok(Json(view))
 }
 
+#[utoipa::path(delete, path = "/approvals", tag = "approvals", params(ApprovalQuery), responses((status = 200, description = "The removed approval", body = ApprovalView)))]
 async fn remove_approval(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -166,6 +176,7 @@ async fn remove_approval(
     Ok(Json(removed))
 }
 
+#[utoipa::path(post, path = "/updates/{update_id}/decline", tag = "approvals", params(("update_id" = String, Path, description = "The update id")), responses((status = 200, body = DeclineView)))]
 async fn decline(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -183,6 +194,7 @@ async fn decline(
     Ok(Json(view))
 }
 
+#[utoipa::path(post, path = "/updates/{update_id}/undecline", tag = "approvals", params(("update_id" = String, Path, description = "The update id")), responses((status = 200, body = DeclineView)))]
 async fn undecline(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -195,12 +207,14 @@ async fn undecline(
     Ok(Json(view))
 }
 
+#[utoipa::path(get, path = "/settings/targeting", tag = "computer groups", responses((status = 200, body = TargetingSettings)))]
 async fn get_targeting(State(state): State<AppState>) -> Result<Json<TargetingSettings>, ApiFailure> {
     Ok(Json(TargetingSettings {
         mode: state.catalog.targeting_mode().await?,
     }))
 }
 
+#[utoipa::path(put, path = "/settings/targeting", tag = "computer groups", request_body = TargetingSettings, responses((status = 200, body = TargetingSettings)))]
 async fn set_targeting(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -219,6 +233,7 @@ async fn set_targeting(
     Ok(Json(set))
 }
 
+#[utoipa::path(get, path = "/status", operation_id = "status_report", tag = "reports", params(StatusQuery), responses((status = 200, body = StatusReport)))]
 async fn status(
     State(state): State<AppState>,
     q: Result<Query<StatusQuery>, QueryRejection>,

@@ -6,20 +6,21 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use sluice_catalog::api::ApiErrorCode;
 use sluice_catalog::transfer::{ExportReport, ExportRequest, ImportReport, ImportRequest};
 
 use crate::admin::{audit, ApiFailure, Caller};
 use crate::bootstrap::ADMIN_USER;
 use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The role `bootstrap` gives the administrator account.
 const ADMIN_ROLE: &str = "administrator";
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/export", post(export)).route("/import", post(import))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export)).routes(routes!(import))
 }
 
 fn failure(e: impl Into<ApiFailure>) -> Response {
@@ -35,6 +36,7 @@ async fn require_admin(state: &AppState, caller: &Caller) -> Result<(), Response
     }
 }
 
+#[utoipa::path(post, path = "/export", operation_id = "export_package", tag = "transfer", request_body = ExportRequest, responses((status = 200, body = ExportReport)))]
 async fn export(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -55,6 +57,7 @@ async fn export(
     Ok(Json(report))
 }
 
+#[utoipa::path(post, path = "/import", operation_id = "import_package", tag = "transfer", request_body = ImportRequest, responses((status = 200, body = ImportReport)))]
 async fn import(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -137,6 +137,15 @@ pub fn service_for_path(path: &str) -> Option<Service> {
     }
 }
 
+/// The service's name in logs and metrics.
+fn service_label(service: Service) -> &'static str {
+    match service {
+        Service::Client => "client",
+        Service::SimpleAuth => "simple_auth",
+        Service::Reporting => "reporting",
+    }
+}
+
 /// The largest request body each service accepts.
 fn body_limit(service: Service) -> usize {
     match service {
@@ -164,11 +173,12 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
     let Some(service) = service_for_path(req.uri().path()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let edge = match SoapEdge::open(&req, style(service)) {
+    let edge = match SoapEdge::open(&req, style(service), service_label(service)) {
         Ok(edge) => edge,
         Err(refused) => return *refused,
     };
-    let fault_out = |fault: &Fault| edge.respond(fault.http_status(), soap::encode_fault(fault));
+    let fault_out =
+        |fault: &Fault| edge.respond_fault(fault.http_status(), soap::encode_fault(fault), fault.error_code.as_str());
     let body = match edge.read_body(req.into_body(), body_limit(service)).await {
         Ok(b) => b,
         // A busy budget is `ServerBusy`, which the client retries later, as against a busy WSUS.
@@ -182,6 +192,7 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
         Err(e) => return fault_out(&e.to_fault(service)),
     };
     let op = request.operation();
+    edge.operation(op.name());
     if op.service() != service {
         return fault_out(
             &Fault::new(ErrorCode::InvalidParameters, service).with_message(format!("{op:?} is not an operation of this service")),
@@ -505,6 +516,7 @@ impl Ctx<'_> {
     }
 
     async fn sync_updates(&self, r: soap::SyncUpdatesRequest) -> Result<Vec<u8>, Fault> {
+        let _scanning = self.state.metrics.scan_started();
         let s = Service::Client;
         let mut c = self.open_cookie(r.cookie.as_ref(), s)?;
         self.require_registered(&c, s).await?;

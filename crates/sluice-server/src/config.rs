@@ -30,6 +30,8 @@ pub struct Config {
     pub body_budget_bytes: usize,
     /// How long a request waits for a share of an exhausted body budget before `ServerBusy`.
     pub body_budget_wait_ms: u64,
+    /// One log line per client-listener request (target `sluice::access`).
+    pub access_log: bool,
 }
 
 /// Client listener defaults. 1,000 connections stays under the usual 1,024-descriptor limit
@@ -66,6 +68,7 @@ impl Default for Config {
             admin_connections: DEFAULT_ADMIN_CONNECTIONS,
             body_budget_bytes: crate::body_budget::DEFAULT_BUDGET_BYTES,
             body_budget_wait_ms: crate::body_budget::DEFAULT_BUDGET_WAIT.as_millis() as u64,
+            access_log: true,
         }
     }
 }
@@ -87,6 +90,7 @@ pub struct FileConfig {
     pub body_read_timeout_secs: Option<u64>,
     pub body_budget_mib: Option<usize>,
     pub body_budget_wait_ms: Option<u64>,
+    pub access_log: Option<bool>,
 }
 
 /// Values given on the command line (already merged with the environment by clap's `env`).
@@ -97,6 +101,8 @@ pub struct Overrides {
     pub content: Option<PathBuf>,
     pub client_listen: Option<SocketAddr>,
     pub admin_listen: Option<SocketAddr>,
+    /// `--no-access-log`.
+    pub no_access_log: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +171,9 @@ impl Config {
         if let Some(v) = f.body_budget_wait_ms {
             self.body_budget_wait_ms = v;
         }
+        if let Some(v) = f.access_log {
+            self.access_log = v;
+        }
     }
 
     fn apply_overrides(&mut self, o: &Overrides) {
@@ -182,6 +191,9 @@ impl Config {
         }
         if let Some(v) = o.admin_listen {
             self.admin_listen = v;
+        }
+        if o.no_access_log {
+            self.access_log = false;
         }
     }
 

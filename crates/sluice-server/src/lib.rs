@@ -1,6 +1,7 @@
 //! HTTP edge of Sluice: the client listener (content; the SOAP services come next) and the
 //! admin API, wired to the catalog, the store and the content store.
 
+pub mod access;
 pub mod admin;
 pub mod admin_audit;
 pub mod admin_cleanup;
@@ -16,11 +17,14 @@ pub mod client_limits;
 pub mod client_services;
 pub mod config;
 pub mod content_http;
+pub mod health;
 pub mod index_load;
 pub mod instance_record;
 pub mod listener;
 pub mod mailer;
 pub mod maintenance;
+pub mod metrics;
+pub mod openapi;
 pub mod scan_state;
 pub mod server_sync;
 mod server_sync_rollup;
@@ -69,6 +73,10 @@ pub struct AppState {
     pub scan: Arc<scan_state::ScanState>,
     /// The client listener's address, for content URLs when a request has no Host header.
     pub client_addr: SocketAddr,
+    /// Prometheus series (`GET /metrics` on the admin listener).
+    pub metrics: Arc<metrics::Metrics>,
+    /// Whether the client listener logs every request (`access.rs`).
+    pub access_log: bool,
 }
 
 /// A started server: its bound addresses and the means to stop it.
@@ -154,7 +162,15 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         what: "admin API",
         source,
     })?;
-    let state = AppState { catalog, store: store.clone(), content: content.clone(), scan, client_addr };
+    let state = AppState {
+        catalog,
+        store: store.clone(),
+        content: content.clone(),
+        scan,
+        client_addr,
+        metrics: Arc::new(metrics::Metrics::new()),
+        access_log: config.access_log,
+    };
 
     let stop = CancellationToken::new();
     // Upstream sync: scheduled and queued runs, downloads of approved files (sluice-sync).
@@ -233,6 +249,8 @@ fn client_router(state: AppState) -> axum::Router {
     let soap = axum::Router::new().fallback(client_services::handle).with_state(state.clone());
     axum::Router::new()
         .route("/", axum::routing::get(|| async { "Sluice update server\n" }))
+        .merge(health::routes().with_state(state.clone()))
         .merge(content_http::router(state.content.clone()))
         .merge(soap)
+        .layer(axum::middleware::from_fn_with_state(state, access::client_access))
 }

@@ -94,7 +94,12 @@ pub fn route(path: &str, headers: &HeaderMap) -> Option<Service> {
 
 /// Answers one request on a MS-WSUSSS service.
 pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Service) -> Response {
-    let edge = match SoapEdge::open(&req, Style::Asmx) {
+    let label = match service {
+        Service::ServerSync => "server_sync",
+        Service::DssAuth => "dss_auth",
+        Service::Reporting => "reporting_rollup",
+    };
+    let edge = match SoapEdge::open(&req, Style::Asmx, label) {
         Ok(edge) => edge,
         Err(refused) => return *refused,
     };
@@ -107,7 +112,7 @@ pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Se
     );
     let fault_out = |f: Fault| {
         let f = if f.fault_actor.is_none() { f.with_actor(actor.clone()) } else { f };
-        edge.respond(f.http_status(), wss::encode_fault(&f))
+        edge.respond_fault(f.http_status(), wss::encode_fault(&f), f.error_code.as_str())
     };
     let body = match edge.read_body(req.into_body(), MAX_REQUEST_BYTES).await {
         Ok(b) => b,
@@ -122,6 +127,7 @@ pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Se
         Err(e) => return fault_out(e.to_fault(None)),
     };
     let op = request.operation();
+    edge.operation(op.name());
     if op.service() != service {
         return fault_out(
             Fault::for_operation(ErrorCode::InvalidParameters, op)

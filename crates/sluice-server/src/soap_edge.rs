@@ -16,21 +16,48 @@ use crate::body_budget::{self, BodyError};
 /// Longest `Host` header used to build URLs (a DNS name is at most 253 characters, plus a port).
 pub const MAX_HOST_LEN: usize = 255;
 
-/// One SOAP request on its way through the edge: what the response headers depend on.
+/// One SOAP request on its way through the edge: what the response headers depend on, and
+/// what the access layer records of it.
 pub struct SoapEdge {
     style: Style,
     xpress: bool,
     host: Option<String>,
+    service: &'static str,
+    // Set once the request is decoded; shared with the fault closures the services keep.
+    operation: std::sync::OnceLock<&'static str>,
+}
+
+/// What the access layer (`access.rs`) logs and counts of a SOAP answer; a response extension.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SoapOutcome {
+    /// `client`, `simple_auth`, `reporting`, `server_sync`, `dss_auth`, `reporting_rollup`.
+    pub service: &'static str,
+    /// The operation's name, `unknown` when the request could not be decoded.
+    pub operation: &'static str,
+    /// The WSUS ErrorCode of a fault answer.
+    pub fault: Option<String>,
 }
 
 impl SoapEdge {
     /// Starts answering `req` on a service written in `style`; a request that is not a POST gets
     /// its answer (405) as the error.
-    pub fn open(req: &Request, style: Style) -> Result<SoapEdge, Box<Response>> {
+    /// `service` names the service in logs and metrics.
+    pub fn open(req: &Request, style: Style, service: &'static str) -> Result<SoapEdge, Box<Response>> {
         if req.method() != Method::POST {
             return Err(Box::new((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response()));
         }
-        Ok(SoapEdge { style, xpress: accepts_xpress(req.headers()), host: host(req.headers()) })
+        Ok(SoapEdge {
+            style,
+            xpress: accepts_xpress(req.headers()),
+            host: host(req.headers()),
+            service,
+            operation: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Records which operation the request asked for, once decoded.
+    pub fn operation(&self, name: &'static str) {
+        let _ = self.operation.set(name);
     }
 
     /// The request's `Host` if it can go into a URL this server hands out, `None` otherwise (the
@@ -46,8 +73,18 @@ impl SoapEdge {
         body_budget::read_bounded(body, limit, body_budget::global()).await
     }
 
-    /// The HTTP response for an encoded answer or fault (`status` is the fault's HTTP status).
+    /// The HTTP response for an encoded answer.
     pub fn respond(&self, status: u16, body: Vec<u8>) -> Response {
+        self.answer(status, body, None)
+    }
+
+    /// The HTTP response for an encoded fault with WSUS ErrorCode `code` (`status` is the
+    /// fault's HTTP status).
+    pub fn respond_fault(&self, status: u16, body: Vec<u8>, code: &str) -> Response {
+        self.answer(status, body, Some(code.to_owned()))
+    }
+
+    fn answer(&self, status: u16, body: Vec<u8>, fault: Option<String>) -> Response {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(sluice_soap_core::CONTENT_TYPE));
@@ -65,7 +102,12 @@ impl SoapEdge {
         } else {
             body
         };
-        (status, headers, Body::from(body)).into_response()
+        let outcome = SoapOutcome {
+            service: self.service,
+            operation: self.operation.get().copied().unwrap_or("unknown"),
+            fault,
+        };
+        (status, headers, axum::Extension(outcome), Body::from(body)).into_response()
     }
 }
 

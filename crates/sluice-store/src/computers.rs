@@ -395,4 +395,11 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Number of registered computers.
+    pub async fn count_computers(&self) -> Result<i64> {
+        on_read!(self, db => {
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM computers").fetch_one(db).await?)
+        })
+    }
 }

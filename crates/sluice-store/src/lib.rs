@@ -226,6 +226,14 @@ impl Store {
         })
     }
 
+    /// Whether the database answers a query (readiness probes).
+    pub async fn ping(&self) -> Result<()> {
+        on_read!(self, db => {
+            let _: i32 = sqlx::query_scalar("SELECT 1").fetch_one(db).await?;
+        });
+        Ok(())
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         match self.inner {

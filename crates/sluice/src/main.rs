@@ -121,6 +121,18 @@ struct ServeArgs {
     /// Address for the admin API [default: 127.0.0.1:8580]
     #[arg(long, env = "SLUICE_ADMIN_LISTEN")]
     admin_listen: Option<SocketAddr>,
+    /// Log lines as plain text or as one JSON object per line
+    #[arg(long, value_enum, default_value = "text", env = "SLUICE_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Do not log every request of the client listener
+    #[arg(long)]
+    no_access_log: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 fn main() -> std::process::ExitCode {
