@@ -189,6 +189,8 @@ pub enum ApiErrorCode {
     FileMismatch,
     /// 503: the server cannot take the request now.
     Unavailable,
+    /// 502: a server Sluice relies on (the SMTP server) refused or failed.
+    DeliveryFailed,
     /// 500: the server failed; the details are in its log.
     Internal,
 }

@@ -14,6 +14,7 @@ pub mod reports;
 pub mod people;
 pub mod sync;
 pub mod transfer;
+pub mod upkeep;
 
 pub use audit::*;
 pub use bulk::*;
@@ -22,6 +23,7 @@ pub use catalog::*;
 pub use downstreams::*;
 pub use reports::*;
 pub use people::*;
+pub use upkeep::*;
 
 use serde::{Deserialize, Serialize};
 

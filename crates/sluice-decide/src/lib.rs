@@ -24,13 +24,17 @@
 //! - `approval_rules`: which updates an automatic approval rule approves, and its deadline;
 //! - `rollouts`: when a staged rollout moves to its next ring, waits or halts.
 //! - `login_throttle`: when failed admin logins stop being accepted.
+//! - `cleanup`: what a cleanup run declines, deletes and removes, and when it is due;
+//! - `notify`: the e-mail notifications' text, and when the status report is due.
 
 pub mod approval_rules;
+pub mod cleanup;
 pub mod cookie;
 pub mod events;
 pub mod index;
-pub mod rollouts;
 pub mod login_throttle;
+pub mod notify;
+pub mod rollouts;
 pub mod rollup;
 pub mod scope;
 pub mod session_cookie;

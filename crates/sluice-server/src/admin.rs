@@ -170,6 +170,8 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::admin_rules::routes())
         .merge(crate::admin_rollouts::routes())
         .merge(crate::admin_people::routes())
+        .merge(crate::admin_cleanup::routes())
+        .merge(crate::admin_notify::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     OpenApiRouter::new().routes(routes!(health)).merge(crate::admin_people::public_routes()).merge(protected)
 }

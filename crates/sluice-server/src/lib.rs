@@ -4,16 +4,19 @@
 pub mod access;
 pub mod admin;
 pub mod admin_audit;
+pub mod admin_cleanup;
 pub mod admin_downstreams;
 pub mod admin_reports;
 pub mod admin_rollouts;
 pub mod admin_rules;
 pub mod admin_people;
+pub mod admin_notify;
 pub mod admin_sync;
 pub mod admin_targeting;
 pub mod admin_transfer;
 pub mod body_budget;
 pub mod bootstrap;
+pub mod cleanup;
 pub mod client_limits;
 pub mod client_services;
 pub mod config;
@@ -24,6 +27,8 @@ pub mod index_load;
 pub mod instance_record;
 pub mod listener;
 pub mod login_limit;
+pub mod mailer;
+pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
 pub mod scan_state;
@@ -181,6 +186,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     sluice_sync::Scheduler::spawn(state.catalog.clone(), stop.child_token());
     // Staged rollouts move on from ring to ring as their soak times pass.
     admin_rollouts::spawn_evaluation(state.clone(), stop.child_token());
+    // The daily cleanup and the e-mail notifications.
+    maintenance::spawn(state.clone(), stop.child_token());
     let mut tasks = tokio::task::JoinSet::new();
     let client_app = client_router(state.clone());
     let admin_app = admin::router(state.clone());

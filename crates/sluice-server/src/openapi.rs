@@ -44,6 +44,8 @@ reporter's token may only read (GET). Every error answers \
         (name = "automatic approval", description = "Automatic approval rules and WSUS's automatic options"),
         (name = "staged rollouts", description = "Rollout plans of rings, and updates moving through them"),
         (name = "people", description = "Users, their roles and API tokens; console login"),
+        (name = "maintenance", description = "Self-maintenance: cleanup runs, their schedule and history"),
+        (name = "notifications", description = "E-mail notifications over SMTP"),
         (name = "server", description = "The server itself"),
     )
 )]

@@ -116,6 +116,7 @@ mod setting_values;
 pub mod settings;
 mod reports;
 mod status;
+mod upkeep;
 pub mod downstreams;
 // Upstream sync (sluice-sync): file URLs.
 mod sync_files;
@@ -129,6 +130,7 @@ pub use error::{Result, StoreError};
 pub use setting_values::*;
 pub use settings::{Setting, SettingValue};
 pub use types::*;
+pub use upkeep::*;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

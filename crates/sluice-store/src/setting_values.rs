@@ -123,6 +123,64 @@ impl Default for AutoApprovalOptions {
     }
 }
 
+/// The cleanup settings are the admin API's type, stored as shown.
+pub use sluice_api::CleanupSettings;
+
+/// The e-mail settings (`sluice notify configure`), with the SMTP password, which the admin
+/// API never shows.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyConfig {
+    /// `HOST:PORT`.
+    pub smtp: String,
+    /// How the connection is secured.
+    pub tls: sluice_api::SmtpTls,
+    /// SMTP user; none = no authentication.
+    pub user: Option<String>,
+    /// The user's password.
+    pub password: Option<String>,
+    /// Sender address.
+    pub from: String,
+    /// Recipient addresses.
+    pub to: Vec<String>,
+    /// Mail the new updates of each sync.
+    pub new_updates: bool,
+    /// How often the status report goes out.
+    pub status_report: sluice_api::ReportFrequency,
+    /// When the status report was last switched on (RFC 3339): its first one is due a period
+    /// later.
+    pub report_enabled_at: Option<String>,
+}
+
+impl std::fmt::Debug for NotifyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password must not reach a log line.
+        f.debug_struct("NotifyConfig")
+            .field("smtp", &self.smtp)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the notifier has done: the last sync whose new updates were mailed, and the outcome of
+/// the last messages (RFC 3339 times).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifyState {
+    /// The newest sync run whose new updates were considered (mailed, or had none).
+    pub last_sync_id: Option<i64>,
+    /// The last message sent.
+    pub last_sent_at: Option<String>,
+    /// The last status report sent.
+    pub last_status_report_at: Option<String>,
+    /// The last failure.
+    pub last_error_at: Option<String>,
+    /// Why it failed.
+    pub last_error: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,6 +113,12 @@ registry! {
     /// WSUS's two automatic options (approve new revisions of approved updates, decline expired
     /// updates); absent = WSUS's defaults, both on.
     AUTO_APPROVAL_OPTIONS: AutoApprovalOptions = "auto-approval-options";
+    /// When and how the scheduled cleanup runs; absent = the defaults.
+    CLEANUP_SETTINGS: CleanupSettings = "cleanup-settings";
+    /// The SMTP server and what to mail; absent = no mail.
+    NOTIFY_SETTINGS: NotifyConfig = "notify-settings";
+    /// What the notifier has sent and its last failure.
+    NOTIFY_STATE: NotifyState = "notify-state";
 }
 
 // ---------------------------------------------------------------- encodings
@@ -222,6 +228,9 @@ json_setting!(SyncSettings);
 json_setting!(MirroredDeployments);
 json_setting!(RollupStatus);
 json_setting!(AutoApprovalOptions);
+json_setting!(CleanupSettings);
+json_setting!(NotifyConfig);
+json_setting!(NotifyState);
 
 // ---------------------------------------------------------------- typed access
 

@@ -10,6 +10,8 @@
 //!   approval and a decline, on which every update filter and report selects something different.
 //! - [`http`] (feature `http`): any axum router served on a loopback port, for the fake
 //!   upstreams and proxies the suites build around a server.
+//! - [`smtp`] (feature `smtp`): a plain-SMTP sink on a loopback port that hands over every
+//!   message it accepts, for the e-mail tests.
 
 pub mod postgres;
 
@@ -22,3 +24,5 @@ pub mod http;
 pub mod process;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "smtp")]
+pub mod smtp;

@@ -6,6 +6,7 @@ mod catalog_cmd;
 mod agent_cmd;
 mod audit_cmd;
 mod bulk_cmd;
+mod cleanup_cmd;
 mod client;
 mod clients_cmd;
 mod commands;
@@ -15,6 +16,7 @@ mod manual_cmd;
 mod report_cmd;
 mod rollouts_cmd;
 mod rules_cmd;
+mod notify_cmd;
 mod serve_cmd;
 mod service_defaults;
 mod sync_cmd;
@@ -134,6 +136,12 @@ enum Command {
     /// API tokens: create (printed once), list, revoke
     #[command(subcommand)]
     Tokens(tokens_cmd::TokensCommand),
+    /// Self-maintenance: decline superseded and expired updates, delete unused content, remove
+    /// silent computers, compact the database (now, as a dry run, or daily)
+    Cleanup(cleanup_cmd::CleanupArgs),
+    /// E-mail notifications: new updates after each sync, a periodic status report
+    #[command(subcommand)]
+    Notify(notify_cmd::NotifyCommand),
 }
 
 #[derive(Args, Debug)]
@@ -230,6 +238,8 @@ fn main() -> std::process::ExitCode {
             Command::Rollouts(c) => rollouts_cmd::run(&cli.remote, c).await,
             Command::Users(c) => users_cmd::run(&cli.remote, c).await,
             Command::Tokens(c) => tokens_cmd::run(&cli.remote, c).await,
+            Command::Cleanup(a) => cleanup_cmd::run(&cli.remote, a).await,
+            Command::Notify(c) => notify_cmd::run(&cli.remote, c).await,
         }
     });
     match result {
