@@ -272,6 +272,13 @@ pub(crate) async fn written_or_append(state: &AppState, outcome: AuditOutcome) {
     }
 }
 
+/// An audit entry's detail for a change described by its request: the request as compact
+/// JSON, so the log says what was asked in the API's own terms. Never for a request that
+/// carries a secret.
+pub(crate) fn request_detail(req: &impl serde::Serialize) -> String {
+    serde_json::to_string(req).unwrap_or_default()
+}
+
 /// Appends an entry after the change, in a write of its own. Prefer [`audited`], which puts
 /// the entry in the change's transaction.
 pub(crate) async fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, detail: String) {

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use sluice_store::settings;
 use time::OffsetDateTime;
 
-use crate::admin::{audit, bad_request, ApiFailure, Caller};
+use crate::admin::{audited, bad_request, ApiFailure, Caller};
 use crate::{cleanup, AppState};
 
 /// Runs one request lists when it names no limit, and at most.
@@ -59,9 +59,12 @@ async fn run(
     req: Result<Json<CleanupRequest>, JsonRejection>,
 ) -> Result<Json<CleanupReport>, ApiFailure> {
     let Json(req) = req?;
-    let report = cleanup::run(&state, req.dry_run, &caller.user, OffsetDateTime::now_utc()).await.map_err(internal)?;
     let action = if req.dry_run { "cleanup-dry-run" } else { "cleanup" };
-    audit(&state, &caller, action, "server", summary(&report)).await;
+    // The entry goes with the run's first committed change (its record in the history).
+    let entry = caller.entry(action, "server", String::new());
+    let report = audited(&state, entry, cleanup::run(&state, req.dry_run, &caller.user, OffsetDateTime::now_utc()))
+        .await
+        .map_err(internal)?;
     Ok(Json(report))
 }
 
@@ -118,7 +121,6 @@ async fn change_settings(
     let Json(change) = req?;
     let current = cleanup::settings(&state.store).await.map_err(internal)?;
     let new = apply(current, change).map_err(bad_request)?;
-    state.store.set(settings::CLEANUP_SETTINGS, &new).await.map_err(internal)?;
     let detail = format!(
         "{} at {} UTC, superseded {} days, stale computers {} days",
         if new.enabled { "daily" } else { "off" },
@@ -126,6 +128,7 @@ async fn change_settings(
         new.superseded_days,
         new.stale_computer_days
     );
-    audit(&state, &caller, "cleanup-settings", "cleanup", detail).await;
+    let entry = caller.entry("cleanup-settings", "cleanup", detail);
+    audited(&state, entry, state.store.set(settings::CLEANUP_SETTINGS, &new)).await.map_err(internal)?;
     Ok(Json(new))
 }

@@ -12,7 +12,7 @@ use sluice_decide::notify::Mail;
 use sluice_store::{NotifyConfig, settings};
 use time::OffsetDateTime;
 
-use crate::admin::{audit, bad_request, ApiFailure, Caller};
+use crate::admin::{audit, audited, bad_request, ApiFailure, Caller};
 use crate::{mailer, maintenance, AppState};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -62,14 +62,7 @@ async fn configure(
     // Syncs finished before the notifications were set up are not announced: the notifier
     // starts from the newest run there is now.
     let newest_sync = state.store.list_syncs(1).await.map_err(internal)?.first().map(|s| s.id);
-    state.store.set(settings::NOTIFY_SETTINGS, &config).await.map_err(internal)?;
-    mailer::update_state(&state.store, |s| {
-        if s.last_sync_id.is_none() {
-            s.last_sync_id = Some(newest_sync.unwrap_or(0));
-        }
-    })
-    .await
-    .map_err(internal)?;
+    // Never the password.
     let detail = format!(
         "smtp {} ({}), from {}, to {}, new updates {}, status report {}",
         config.smtp,
@@ -79,7 +72,19 @@ async fn configure(
         if config.new_updates { "on" } else { "off" },
         config.status_report.as_str()
     );
-    audit(&state, &caller, "notify-settings", "notify", detail).await;
+    let entry = caller.entry("notify-settings", "notify", detail);
+    let store = state.store.clone();
+    audited(&state, entry, async {
+        store.set(settings::NOTIFY_SETTINGS, &config).await?;
+        mailer::update_state(&store, |s| {
+            if s.last_sync_id.is_none() {
+                s.last_sync_id = Some(newest_sync.unwrap_or(0));
+            }
+        })
+        .await
+    })
+    .await
+    .map_err(internal)?;
     Ok(Json(view(&state).await?))
 }
 

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
-use crate::admin::{ApiFailure, Caller, audit};
+use crate::admin::{ApiFailure, Caller, audited, request_detail};
 
 /// How often running rollouts are evaluated. Soak times are days; a minute is ample.
 const EVALUATION_PERIOD: Duration = Duration::from_secs(60);
@@ -61,11 +61,6 @@ pub fn spawn_evaluation(state: AppState, stop: CancellationToken) {
     });
 }
 
-fn plan_detail(p: &PlanView) -> String {
-    let rings: Vec<String> = p.rings.iter().map(|r| format!("{}:{}", r.group, r.soak)).collect();
-    format!("id {}, rings {}, max failure {}", p.id, rings.join(" → "), p.max_failure)
-}
-
 #[utoipa::path(get, path = "/rollout-plans", tag = "staged rollouts", responses((status = 200, description = "Every rollout plan", body = Vec<PlanView>)))]
 async fn list_plans(State(state): State<AppState>) -> Result<Json<Vec<PlanView>>, ApiFailure> {
     Ok(Json(state.catalog.list_plans().await?))
@@ -78,8 +73,8 @@ async fn create_plan(
     req: Result<Json<CreatePlanRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<PlanView>), ApiFailure> {
     let Json(req) = req?;
-    let plan = state.catalog.create_plan(&req, &caller.user).await?;
-    audit(&state, &caller, "rollout-plan-create", &plan.name, plan_detail(&plan)).await;
+    let entry = caller.entry("rollout-plan-create", req.name.trim(), request_detail(&req));
+    let plan = audited(&state, entry, state.catalog.create_plan(&req, &caller.user)).await?;
     Ok((StatusCode::CREATED, Json(plan)))
 }
 
@@ -90,8 +85,8 @@ async fn delete_plan(
     plan: Result<Path<String>, PathRejection>,
 ) -> Result<Json<PlanView>, ApiFailure> {
     let Path(plan) = plan?;
-    let deleted = state.catalog.delete_plan(&plan).await?;
-    audit(&state, &caller, "rollout-plan-delete", &deleted.name, plan_detail(&deleted)).await;
+    let entry = caller.entry("rollout-plan-delete", plan.trim(), String::new());
+    let deleted = audited(&state, entry, state.catalog.delete_plan(&plan)).await?;
     Ok(Json(deleted))
 }
 
@@ -107,10 +102,9 @@ async fn start(
     req: Result<Json<StartRolloutRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Vec<RolloutView>>), ApiFailure> {
     let Json(req) = req?;
-    let started = state.catalog.start_rollouts(&req, &caller.user, OffsetDateTime::now_utc()).await?;
-    let ids: Vec<&str> = started.iter().map(|r| r.update_id.as_str()).collect();
-    let plan = started.first().map(|r| r.plan.clone()).unwrap_or_default();
-    audit(&state, &caller, "rollout-start", &plan, format!("update(s) {}, approved for ring 1", ids.join(", "))).await;
+    let detail = format!("update(s) {}, approved for ring 1", req.updates.join(", "));
+    let entry = caller.entry("rollout-start", req.plan.trim(), detail);
+    let started = audited(&state, entry, state.catalog.start_rollouts(&req, &caller.user, OffsetDateTime::now_utc())).await?;
     Ok((StatusCode::CREATED, Json(started)))
 }
 
@@ -121,8 +115,8 @@ async fn resume(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<RolloutView>, ApiFailure> {
     let Path(id) = id?;
-    let v = state.catalog.resume_rollout(id, OffsetDateTime::now_utc()).await?;
-    audit(&state, &caller, "rollout-resume", &v.update_id, format!("rollout {id} on '{}', ring {} soaks again", v.plan, v.ring)).await;
+    let entry = caller.entry("rollout-resume", &format!("rollout {id}"), "its current ring soaks again");
+    let v = audited(&state, entry, state.catalog.resume_rollout(id, OffsetDateTime::now_utc())).await?;
     Ok(Json(v))
 }
 
@@ -133,8 +127,8 @@ async fn skip(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<RolloutView>, ApiFailure> {
     let Path(id) = id?;
-    let v = state.catalog.skip_ring(id, OffsetDateTime::now_utc()).await?;
-    audit(&state, &caller, "rollout-skip", &v.update_id, format!("rollout {id} on '{}' moved to ring {} '{}'", v.plan, v.ring, v.ring_group)).await;
+    let entry = caller.entry("rollout-skip", &format!("rollout {id}"), "moved to its next ring");
+    let v = audited(&state, entry, state.catalog.skip_ring(id, OffsetDateTime::now_utc())).await?;
     Ok(Json(v))
 }
 
@@ -145,7 +139,7 @@ async fn abort(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<RolloutView>, ApiFailure> {
     let Path(id) = id?;
-    let v = state.catalog.abort_rollout(id).await?;
-    audit(&state, &caller, "rollout-abort", &v.update_id, format!("rollout {id} on '{}' stopped in ring {}", v.plan, v.ring)).await;
+    let entry = caller.entry("rollout-abort", &format!("rollout {id}"), "stopped; approvals given so far stay");
+    let v = audited(&state, entry, state.catalog.abort_rollout(id)).await?;
     Ok(Json(v))
 }

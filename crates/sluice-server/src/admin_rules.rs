@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::admin::{ApiFailure, Caller, audit};
+use crate::admin::{ApiFailure, Caller, audited, request_detail};
 
 /// The routes, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -19,24 +19,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(show_rule, update_rule, delete_rule))
         .routes(routes!(run_rule))
         .routes(routes!(get_options, set_options))
-}
-
-fn rule_detail(v: &RuleView) -> String {
-    let names = |l: &[NamedRef]| if l.is_empty() { "any".to_string() } else { l.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ") };
-    let target = match &v.plan {
-        Some(p) => format!("rollout plan '{}'", p.name),
-        None => format!("groups {}", names(&v.groups)),
-    };
-    let mut d = format!(
-        "{}; classifications {}; products {}; {target}",
-        if v.enabled { "enabled" } else { "disabled" },
-        names(&v.classifications),
-        names(&v.products)
-    );
-    if let Some(dl) = &v.deadline {
-        d.push_str(&format!("; deadline {} day(s) at {}", dl.days, dl.time));
-    }
-    d
 }
 
 #[utoipa::path(get, path = "/approval-rules", tag = "automatic approval", responses((status = 200, description = "Every automatic approval rule", body = Vec<RuleView>)))]
@@ -65,8 +47,8 @@ async fn create_rule(
     req: Result<Json<CreateRuleRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<RuleView>), ApiFailure> {
     let Json(req) = req?;
-    let view = state.catalog.create_rule(&req, &caller.user).await?;
-    audit(&state, &caller, "rule-create", &view.name, rule_detail(&view)).await;
+    let entry = caller.entry("rule-create", req.name.trim(), request_detail(&req));
+    let view = audited(&state, entry, state.catalog.create_rule(&req, &caller.user)).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -79,8 +61,8 @@ async fn update_rule(
 ) -> Result<Json<RuleView>, ApiFailure> {
     let Path(rule) = rule?;
     let Json(req) = req?;
-    let view = state.catalog.update_rule(&rule, &req, &caller.user).await?;
-    audit(&state, &caller, "rule-update", &view.name, rule_detail(&view)).await;
+    let entry = caller.entry("rule-update", rule.trim(), request_detail(&req));
+    let view = audited(&state, entry, state.catalog.update_rule(&rule, &req, &caller.user)).await?;
     Ok(Json(view))
 }
 
@@ -91,8 +73,8 @@ async fn delete_rule(
     rule: Result<Path<String>, PathRejection>,
 ) -> Result<Json<RuleView>, ApiFailure> {
     let Path(rule) = rule?;
-    let view = state.catalog.delete_rule(&rule).await?;
-    audit(&state, &caller, "rule-delete", &view.name, rule_detail(&view)).await;
+    let entry = caller.entry("rule-delete", rule.trim(), String::new());
+    let view = audited(&state, entry, state.catalog.delete_rule(&rule)).await?;
     Ok(Json(view))
 }
 
@@ -103,15 +85,9 @@ async fn run_rule(
     rule: Result<Path<String>, PathRejection>,
 ) -> Result<Json<RuleRunView>, ApiFailure> {
     let Path(rule) = rule?;
-    let run = state.catalog.run_rule(&rule, time::OffsetDateTime::now_utc()).await?;
-    let detail = format!(
-        "{} matched, {} approval(s) given, {} unchanged, {} skipped",
-        run.matched,
-        run.approved.len(),
-        run.unchanged,
-        run.skipped.len()
-    );
-    audit(&state, &caller, "rule-run", &run.rule, detail).await;
+    // The entry goes with the run's first approval; a run that approves nothing adds it alone.
+    let entry = caller.entry("rule-run", rule.trim(), "over the whole catalog");
+    let run = audited(&state, entry, state.catalog.run_rule(&rule, time::OffsetDateTime::now_utc())).await?;
     Ok(Json(run))
 }
 
@@ -127,14 +103,8 @@ async fn set_options(
     req: Result<Json<AutoApprovalSettings>, JsonRejection>,
 ) -> Result<Json<AutoApprovalSettings>, ApiFailure> {
     let Json(req) = req?;
-    let set = state.catalog.set_auto_approval_settings(&req).await?;
-    audit(
-        &state,
-        &caller,
-        "auto-approval-set",
-        "settings",
-        format!("approve new revisions {}, decline expired {}", set.approve_new_revisions, set.decline_expired),
-    )
-    .await;
+    let detail = format!("approve new revisions {}, decline expired {}", req.approve_new_revisions, req.decline_expired);
+    let entry = caller.entry("auto-approval-set", "settings", detail);
+    let set = audited(&state, entry, state.catalog.set_auto_approval_settings(&req)).await?;
     Ok(Json(set))
 }

@@ -43,6 +43,23 @@ const MUTATING_ROUTES: &[Route] = &[
     route("POST", "/computers/{computer_id}/move", Body::Json(r#"{"groups":["Pilot"]}"#), "computer-move"),
     route("POST", "/approvals", Body::Json(r#"{"update":"{update_id}","group":"Pilot"}"#), "approve"),
     route("DELETE", "/approvals?update={update_id}&group=Pilot", Body::None, "unapprove"),
+    route("POST", "/approvals/bulk", Body::Json(r#"{"updates":["{update_id}"],"groups":["Pilot"]}"#), "bulk-approve"),
+    route("POST", "/approval-rules", Body::Json(r#"{"name":"contoso-pilot","products":["Contoso Tools"],"groups":["Pilot"]}"#), "rule-create"),
+    route("PATCH", "/approval-rules/{rule}", Body::Json(r#"{"enabled":false}"#), "rule-update"),
+    route("POST", "/approval-rules/{rule}/run", Body::None, "rule-run"),
+    route("DELETE", "/approval-rules/{rule}", Body::None, "rule-delete"),
+    route("PUT", "/settings/auto-approval", Body::Json(r#"{"approve_new_revisions":true,"decline_expired":true}"#), "auto-approval-set"),
+    route(
+        "POST",
+        "/rollout-plans",
+        Body::Json(r#"{"name":"monthly","rings":[{"group":"Pilot","soak":"2d"},{"group":"Unassigned Computers","soak":"1d"},{"group":"All Computers","soak":"0d"}],"max_failure":"5%"}"#),
+        "rollout-plan-create",
+    ),
+    route("POST", "/rollouts", Body::Json(r#"{"plan":"monthly","updates":["{update_id}"]}"#), "rollout-start"),
+    route("POST", "/rollouts/{rollout_id}/resume", Body::None, "rollout-resume"),
+    route("POST", "/rollouts/{rollout_id}/skip", Body::None, "rollout-skip"),
+    route("POST", "/rollouts/{rollout_id}/abort", Body::None, "rollout-abort"),
+    route("DELETE", "/rollout-plans/{plan}", Body::None, "rollout-plan-delete"),
     route("POST", "/updates/{update_id}/decline", Body::None, "decline"),
     route("POST", "/updates/{update_id}/undecline", Body::None, "undecline"),
     route("PUT", "/settings/targeting", Body::Json(r#"{"mode":"client"}"#), "targeting-set"),
@@ -57,6 +74,15 @@ const MUTATING_ROUTES: &[Route] = &[
     route("DELETE", "/tokens/{id}", Body::None, "token-revoke"),
     route("DELETE", "/users/{name}", Body::None, "user-delete"),
     route("POST", "/login", Body::Json(r#"{"user":"admin","password":"{admin_password}"}"#), "login"),
+    route("PUT", "/cleanup/settings", Body::Json(r#"{"schedule":"04:00"}"#), "cleanup-settings"),
+    route("POST", "/cleanup", Body::Json(r#"{"dry_run":false}"#), "cleanup"),
+    route(
+        "PUT",
+        "/notify/settings",
+        Body::Json(r#"{"smtp":"{smtp}","tls":"none","from":"wsus@contoso.test","to":["admins@contoso.test"]}"#),
+        "notify-settings",
+    ),
+    route("POST", "/notify/test", Body::None, "notify-test"),
 ];
 
 /// Routes that need no token: `/login` is how one gets a token.
@@ -86,6 +112,8 @@ struct Api<'a> {
     server: &'a TestServer,
     http: reqwest::Client,
     vars: HashMap<&'static str, String>,
+    // Where `POST /notify/test` delivers.
+    _smtp: sluice_testkit::smtp::SmtpSink,
 }
 
 impl<'a> Api<'a> {
@@ -114,7 +142,11 @@ impl<'a> Api<'a> {
         // JSON string content: the template puts it between quotes.
         vars.insert("category_xml", serde_json::to_string(&category).unwrap().trim_matches('"').to_string());
         vars.insert("export_dir", server.dir().join("package").display().to_string());
-        Api { server, http: reqwest::Client::new(), vars }
+        vars.insert("rule", "contoso-pilot".into());
+        vars.insert("plan", "monthly".into());
+        let smtp = sluice_testkit::smtp::SmtpSink::start().await;
+        vars.insert("smtp", smtp.host_port());
+        Api { server, http: reqwest::Client::new(), vars, _smtp: smtp }
     }
 
     fn fill(&self, template: &str) -> String {
@@ -122,7 +154,10 @@ impl<'a> Api<'a> {
         for (k, v) in &self.vars {
             out = out.replace(&format!("{{{k}}}"), v);
         }
-        assert!(!out.contains("{update_id}") && !out.contains("{id}"), "a row needs what an earlier row makes: {out}");
+        assert!(
+            !out.contains("{update_id}") && !out.contains("{id}") && !out.contains("{rollout_id}"),
+            "a row needs what an earlier row makes: {out}"
+        );
         out
     }
 
@@ -161,6 +196,9 @@ impl<'a> Api<'a> {
             "token-create" => {
                 self.vars.insert("id", answer["id"].as_i64().unwrap().to_string());
             }
+            "rollout-start" => {
+                self.vars.insert("rollout_id", answer[0]["id"].as_i64().unwrap().to_string());
+            }
             _ => {}
         }
     }
@@ -181,6 +219,19 @@ impl<'a> Api<'a> {
         out.push(json!(tokens.iter().map(|t| (t.id, t.revoked)).collect::<Vec<_>>()));
         out
     }
+}
+
+/// Halts a rollout as a ring over its failure threshold would, so it can be resumed.
+async fn halt(server: &TestServer, id: i64) {
+    let store = &server.state.store;
+    let r = store.rollout(id).await.unwrap().expect("the rollout just started");
+    let to = sluice_store::RolloutMove {
+        ring: r.ring,
+        ring_started_at: r.ring_started_at,
+        state: sluice_store::RolloutState::Halted,
+        reason: Some("failures over the threshold"),
+    };
+    store.move_rollout(id, r.ring, r.state, &to).await.unwrap().expect("halted");
 }
 
 fn publish_form() -> reqwest::multipart::Form {
@@ -224,6 +275,9 @@ async fn each_change_has_exactly_one_audit_entry(setup: Setup) {
     let server = setup.start().await;
     let mut api = Api::new(&server).await;
     for r in MUTATING_ROUTES {
+        if r.action == "rollout-resume" {
+            halt(&server, api.vars["rollout_id"].parse().unwrap()).await;
+        }
         let before = api.audit_len().await;
         let (status, answer) = api.call(Some(server.token()), r).await;
         assert!((200..300).contains(&status), "{} {}: {status} {answer}", r.method, r.path);
@@ -268,6 +322,7 @@ async fn no_token_is_401_and_a_reporter_changes_nothing() {
     assert_eq!(status, 200, "{published}");
     api.learn(&MUTATING_ROUTES[1], &published);
     api.vars.insert("id", server.state.store.list_tokens(None).await.unwrap()[0].id.to_string());
+    api.vars.insert("rollout_id", "1".into());
 
     for path in READ_ROUTES {
         let (status, v) = api.get(None, path).await;
@@ -482,6 +537,11 @@ async fn a_deleted_bootstrap_administrator_stays_deleted() {
     assert_eq!(r.status().as_u16(), 200);
 }
 
+/// A path template with its parameters unnamed: the table names them for what fills them.
+fn shape(path: &str) -> String {
+    path.split('/').map(|seg| if seg.starts_with('{') { "{}" } else { seg }).collect::<Vec<_>>().join("/")
+}
+
 /// The table above lists every operation of the OpenAPI document that is not a read, so a new
 /// mutating route cannot escape the checks here.
 #[tokio::test]
@@ -492,14 +552,14 @@ async fn the_table_lists_every_mutating_operation_of_the_document() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in ["put", "post", "delete", "patch"] {
             if item.get(method).is_some() {
-                documented.push(format!("{} {}", method.to_uppercase(), path.trim_start_matches("/api/v1")));
+                documented.push(format!("{} {}", method.to_uppercase(), shape(path.trim_start_matches("/api/v1"))));
             }
         }
     }
     documented.sort();
     let mut listed: Vec<String> = MUTATING_ROUTES
         .iter()
-        .map(|r| format!("{} {}", r.method, r.path.split('?').next().unwrap()))
+        .map(|r| format!("{} {}", r.method, shape(r.path.split('?').next().unwrap())))
         .collect();
     listed.sort();
     assert_eq!(listed, documented, "MUTATING_ROUTES and the document's changes differ");
