@@ -1,46 +1,20 @@
 //! The `sluice` binary end to end: a real server over loopback, the real CLI as a subprocess.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use sluice_testkit::process::ServerProcess;
 use sluice_testkit::server::Setup;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+mod common;
+
+use common::{Cli, BIN};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsus-rs/docs")
 }
 
-struct Cli {
-    server: String,
-    token: String,
-}
 
-impl Cli {
-    /// Runs the CLI on a blocking thread so the in-process server keeps serving meanwhile.
-    async fn run(&self, args: &[&str]) -> Output {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (server, token) = (self.server.clone(), self.token.clone());
-        tokio::task::spawn_blocking(move || {
-            Command::new(BIN)
-                .args(&args)
-                .env("SLUICE_SERVER", server)
-                .env("SLUICE_TOKEN", token)
-                .env_remove("SLUICE_DATA")
-                .output()
-                .expect("run sluice")
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(out.status.success(), "sluice {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_list_show_download_and_import() {

@@ -2,53 +2,20 @@
 //! fresh ones, with the real CLI as a subprocess and the real update documents.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+mod common;
+
+use common::Cli;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsus-rs/docs")
 }
 
-struct Cli {
-    server: String,
-    token: String,
-}
 
 impl Cli {
-    fn for_server(s: &sluice_testkit::server::TestServer) -> Cli {
-        Cli { server: s.admin_url(), token: s.token().to_string() }
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (server, token) = (self.server.clone(), self.token.clone());
-        tokio::task::spawn_blocking(move || {
-            Command::new(BIN)
-                .args(&args)
-                .env("SLUICE_SERVER", server)
-                .env("SLUICE_TOKEN", token)
-                .env_remove("SLUICE_DATA")
-                .output()
-                .expect("run sluice")
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(out.status.success(), "sluice {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> serde_json::Value {
-        serde_json::from_str(&self.ok(args).await).unwrap()
-    }
-
     /// `updates list --json` without the server-local revision ids, sorted.
     async fn listed(&self) -> Vec<serde_json::Value> {
-        let mut list: Vec<serde_json::Value> = self.json(&["updates", "list", "--all-types", "--json"]).await["items"].as_array().unwrap().clone();
+        let mut list: Vec<serde_json::Value> = self.parsed(&["updates", "list", "--all-types", "--json"]).await["items"].as_array().unwrap().clone();
         for u in &mut list {
             u.as_object_mut().unwrap().remove("revision_id");
         }
@@ -108,7 +75,7 @@ async fn export_then_import_on_a_disconnected_server() {
         .await
         .trim()
         .to_string();
-    let detail = cli_a.json(&["updates", "show", &published, "--json"]).await;
+    let detail = cli_a.parsed(&["updates", "show", &published, "--json"]).await;
     let content_path = detail["files"][0]["content_path"].as_str().unwrap().to_string();
     let source_list = cli_a.listed().await;
     let total = a.state.store.count_revisions().await.unwrap() as usize;
@@ -117,14 +84,14 @@ async fn export_then_import_on_a_disconnected_server() {
     let full = tmp.path().join("pkg-full");
     let meta = tmp.path().join("pkg-meta");
     let recent = tmp.path().join("pkg-since");
-    let r = cli_a.json(&["export", "--out", full.to_str().unwrap(), "--content", "--json"]).await;
+    let r = cli_a.parsed(&["export", "--out", full.to_str().unwrap(), "--content", "--json"]).await;
     assert_eq!(r["revisions"], total);
     assert_eq!(r["content_files"], 1);
-    let r = cli_a.json(&["export", "--out", meta.to_str().unwrap(), "--json"]).await;
+    let r = cli_a.parsed(&["export", "--out", meta.to_str().unwrap(), "--json"]).await;
     assert_eq!(r["revisions"], total);
     assert_eq!(r["content_files"], 0);
     let manifest_sha256 = r["manifest_sha256"].as_str().unwrap().to_string();
-    cli_a.json(&["export", "--out", recent.to_str().unwrap(), "--since", &since, "--json"]).await;
+    cli_a.parsed(&["export", "--out", recent.to_str().unwrap(), "--since", &since, "--json"]).await;
 
     let m = manifest(&full);
     assert_eq!(m["format"], "sluice-export");
@@ -198,7 +165,7 @@ async fn export_then_import_on_a_disconnected_server() {
     assert_eq!(b.state.store.count_revisions().await.unwrap(), 0);
 
     // Metadata only: the same updates, no content yet.
-    let r = cli_b.json(&["import", meta.to_str().unwrap(), "--manifest-sha256", &manifest_sha256, "--json"]).await;
+    let r = cli_b.parsed(&["import", meta.to_str().unwrap(), "--manifest-sha256", &manifest_sha256, "--json"]).await;
     assert_eq!(r["revisions"], total);
     assert_eq!(r["revisions_inserted"], total);
     assert_eq!(r["content_stored"], 0);
@@ -207,19 +174,19 @@ async fn export_then_import_on_a_disconnected_server() {
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
 
     // With content: nothing new in the catalog, the file now served with the same bytes.
-    let r = cli_b.json(&["import", full.to_str().unwrap(), "--json"]).await;
+    let r = cli_b.parsed(&["import", full.to_str().unwrap(), "--json"]).await;
     assert_eq!(r["revisions_inserted"], 0);
     assert_eq!(r["revisions_already_present"], total);
     assert_eq!(r["content_stored"], 1);
     let got = reqwest::get(&url).await.unwrap();
     assert_eq!(got.status(), 200);
     assert_eq!(got.bytes().await.unwrap().as_ref(), payload.as_slice());
-    let shown = cli_b.json(&["updates", "show", &published, "--json"]).await;
+    let shown = cli_b.parsed(&["updates", "show", &published, "--json"]).await;
     assert_eq!(shown["files"][0]["state"], "present");
 
     // Twice: nothing changes.
     let version = b.state.catalog.catalog_version().await.unwrap();
-    let r = cli_b.json(&["import", full.to_str().unwrap(), "--json"]).await;
+    let r = cli_b.parsed(&["import", full.to_str().unwrap(), "--json"]).await;
     assert_eq!(r["revisions_inserted"], 0);
     assert_eq!(r["content_stored"], 0);
     assert_eq!(r["content_already_present"], 1);
@@ -233,7 +200,7 @@ async fn export_then_import_on_a_disconnected_server() {
     // A --since package on a third server brings only the recent revisions.
     let c = sluice_testkit::server::start().await;
     let cli_c = Cli::for_server(&c);
-    let r = cli_c.json(&["import", recent.to_str().unwrap(), "--json"]).await;
+    let r = cli_c.parsed(&["import", recent.to_str().unwrap(), "--json"]).await;
     assert_eq!(r["revisions"], since_ids.len());
     let listed_c = cli_c.listed().await;
     assert!(listed_c.iter().any(|u| u["update_id"] == published.as_str()));

@@ -2,57 +2,20 @@
 //! `sluice report` end to end: the real CLI against a real server holding the data set of
 //! `sluice_testkit::finding`, so each flag that stops reaching the API fails its own line.
 
-use std::process::{Command, Output};
 
-use serde_json::Value;
 use sluice_testkit::finding::{seed, update};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+mod common;
 
-struct Cli {
-    server: String,
-    token: String,
-}
+use common::Cli;
+
 
 impl Cli {
-    async fn run(&self, args: &[&str]) -> Output {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (server, token) = (self.server.clone(), self.token.clone());
-        tokio::task::spawn_blocking(move || {
-            Command::new(BIN)
-                .args(&args)
-                .env("SLUICE_SERVER", server)
-                .env("SLUICE_TOKEN", token)
-                .env_remove("SLUICE_DATA")
-                .output()
-                .expect("run sluice")
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(out.status.success(), "sluice {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let text = self.ok(args).await;
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("sluice {args:?}: {e}: {text}"))
-    }
-
-    async fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(!out.status.success(), "sluice {args:?} should fail");
-        String::from_utf8(out.stderr).unwrap()
-    }
-
     /// KB numbers (last digit) `updates list --json ARGS` lists, in order.
     async fn kbs(&self, args: &[&str]) -> Vec<u32> {
         let mut all = vec!["updates", "list", "--json"];
         all.extend_from_slice(args);
-        let page = self.json(&all).await;
+        let page = self.parsed(&all).await;
         page["items"]
             .as_array()
             .unwrap()
@@ -98,7 +61,7 @@ async fn update_filters_categories_bulk_approval_and_reports_from_the_cli() {
     assert_eq!(cli.kbs(&["--sort", "kb", "--desc"]).await, [5, 4, 3, 2, 1]);
     assert_eq!(cli.kbs(&["--sort", "title"]).await, [1, 4, 2, 5, 3]);
     assert_eq!(cli.kbs(&["--sort", "release", "--limit", "2", "--offset", "1"]).await, [1, 2]);
-    let page = cli.json(&["updates", "list", "--json", "--limit", "2"]).await;
+    let page = cli.parsed(&["updates", "list", "--json", "--limit", "2"]).await;
     assert_eq!(page["total"], 5);
     let table = cli.ok(&["updates", "list", "--limit", "2", "--offset", "2", "--sort", "kb"]).await;
     assert!(table.contains("3-4 of 5 update(s)") && table.contains("Windows 11 reliability fix"), "{table}");
@@ -107,7 +70,7 @@ async fn update_filters_categories_bulk_approval_and_reports_from_the_cli() {
     let why = cli.fails(&["updates", "list", "--released-from", "last week"]).await;
     assert!(why.contains("last week"), "{why}");
 
-    let products = cli.json(&["products", "list", "--json"]).await;
+    let products = cli.parsed(&["products", "list", "--json"]).await;
     let names: Vec<&str> = products.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Contoso", "Office 2024", "Windows 11"]);
     let classes = cli.ok(&["classifications", "list"]).await;
@@ -117,7 +80,7 @@ async fn update_filters_categories_bulk_approval_and_reports_from_the_cli() {
     let store = &server.state.store;
     let approvals = store.all_approvals().await.unwrap().len();
     let dry = cli
-        .json(&["approve", "--kb", "5000001", "--kb", "KB5000002", "--group", "Pilot", "--group", "All Computers", "--dry-run", "--json"])
+        .parsed(&["approve", "--kb", "5000001", "--kb", "KB5000002", "--group", "Pilot", "--group", "All Computers", "--dry-run", "--json"])
         .await;
     assert_eq!((dry["dry_run"].as_bool(), dry["changed"].as_u64()), (Some(true), Some(4)));
     let human = cli.ok(&["approve", "--kb", "5000001", "--group", "Pilot", "--dry-run"]).await;
@@ -126,12 +89,12 @@ async fn update_filters_categories_bulk_approval_and_reports_from_the_cli() {
     cli.ok(&["approve", "--kb", "5000001", "--kb", "5000002", "--group", "Pilot", "--group", "All Computers"]).await;
     assert_eq!(store.all_approvals().await.unwrap().len(), approvals + 4);
     let by_filter = cli
-        .json(&["approve", "--product", "Windows 11", "--needed", "--not-expired", "--group", "Unassigned Computers", "--json"])
+        .parsed(&["approve", "--product", "Windows 11", "--needed", "--not-expired", "--group", "Unassigned Computers", "--json"])
         .await;
     assert_eq!(by_filter["updates"], 2, "{by_filter}");
     let why = cli.fails(&["approve", &update(5).to_string(), &update(4).to_string(), "--group", "Pilot"]).await;
     assert!(why.contains("declined"), "{why}");
-    let single = cli.json(&["approve", &update(2).to_string(), "--group", "Unassigned Computers", "--json"]).await;
+    let single = cli.parsed(&["approve", &update(2).to_string(), "--group", "Unassigned Computers", "--json"]).await;
     assert_eq!(single["group"], "Unassigned Computers", "one update for one group keeps the single answer");
 
     // Bulk decline.
@@ -144,12 +107,12 @@ async fn update_filters_categories_bulk_approval_and_reports_from_the_cli() {
     assert!(!store.is_declined(update(3)).await.unwrap());
 
     // Reports.
-    let pilot = cli.json(&["report", "compliance", "--group", "Pilot", "--format", "json"]).await;
+    let pilot = cli.parsed(&["report", "compliance", "--group", "Pilot", "--format", "json"]).await;
     assert_eq!((pilot["computers"].as_i64(), pilot["total"].as_i64()), (Some(2), Some(3)));
     let csv = cli.ok(&["report", "compliance", "--format", "csv"]).await;
     assert_eq!(csv.lines().next(), Some("update_id,title,kb_article,installed,needed,failed,not_applicable,not_reported"));
     assert_eq!(csv.lines().count(), 5, "{csv}");
-    let failed = cli.json(&["report", "update", "KB5000001", "--state", "failed", "--format", "json"]).await;
+    let failed = cli.parsed(&["report", "update", "KB5000001", "--state", "failed", "--format", "json"]).await;
     assert_eq!(failed["rows"][0]["computer_id"], "pc-2");
     let table = cli.ok(&["report", "update", "KB5000001", "--group", "Pilot"]).await;
     assert!(table.contains("pc-1.contoso.test") && table.contains("2 of 2 computer(s) needed"), "{table}");

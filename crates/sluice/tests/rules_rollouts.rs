@@ -1,56 +1,16 @@
 //! `sluice rules` and `sluice rollouts` end to end: a real server over loopback, the real CLI
 //! as a subprocess; updates enter through `sluice import-xml`.
 
-use std::process::{Command, Output};
 
-use serde_json::Value;
 use sluice_testkit::server::Setup;
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+mod common;
+
+use common::Cli;
 const SECURITY_UPDATES: &str = "0fa1201d-4330-4fa8-8ae9-b877473b6441";
 
-struct Cli {
-    server: String,
-    token: String,
-}
 
-impl Cli {
-    async fn run(&self, args: &[&str]) -> Output {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (server, token) = (self.server.clone(), self.token.clone());
-        tokio::task::spawn_blocking(move || {
-            Command::new(BIN)
-                .args(&args)
-                .env("SLUICE_SERVER", server)
-                .env("SLUICE_TOKEN", token)
-                .env_remove("SLUICE_DATA")
-                .output()
-                .expect("run sluice")
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(out.status.success(), "sluice {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.push("--json");
-        let out = self.ok(&args).await;
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("sluice {args:?} printed no JSON ({e}): {out}"))
-    }
-
-    async fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(!out.status.success(), "sluice {args:?} should have failed: {}", String::from_utf8_lossy(&out.stdout));
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-}
 
 fn security_update(id: Uuid) -> String {
     format!(

@@ -3,14 +3,15 @@
 //! through the store, as the client services will register them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 use sluice_catalog::times::parse_rfc3339_utc;
 use sluice_store::{InstallState, NewComputer, UpdateStatus};
 use sluice_testkit::server::Setup;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+mod common;
+
+use common::Cli;
 /// KB2267602, a Defender definition bundle among the real fixtures.
 const KB2267602: &str = "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe";
 /// A category (a product) among the fixtures.
@@ -22,57 +23,7 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/wsus-rs/docs")
 }
 
-struct Cli {
-    server: String,
-    token: String,
-}
 
-impl Cli {
-    /// Runs the CLI on a blocking thread so the in-process server keeps serving meanwhile.
-    async fn run(&self, args: &[&str]) -> Output {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (server, token) = (self.server.clone(), self.token.clone());
-        tokio::task::spawn_blocking(move || {
-            Command::new(BIN)
-                .args(&args)
-                .env("SLUICE_SERVER", server)
-                .env("SLUICE_TOKEN", token)
-                .env_remove("SLUICE_DATA")
-                .output()
-                .expect("run sluice")
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "sluice {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.push("--json");
-        let out = self.ok(&args).await;
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("sluice {args:?} printed no JSON ({e}): {out}"))
-    }
-
-    /// Runs a command that must fail and returns its error message.
-    async fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            !out.status.success(),
-            "sluice {args:?} should have failed: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-}
 
 async fn add_computer(server: &sluice_server::RunningServer, id: &str, dns: &str) {
     let c = NewComputer {
