@@ -8,6 +8,7 @@ use sluice_api::{CreatePlanRequest, PlanView, RingSpec, RolloutView, StartRollou
 use crate::Remote;
 use crate::client::AdminClient;
 use crate::targeting::segment;
+use crate::terminal::output_text as print;
 
 #[derive(Subcommand, Debug)]
 pub enum RolloutsCommand {
@@ -88,15 +89,6 @@ fn parse_ring(s: &str) -> anyhow::Result<RingSpec> {
         }
         _ => anyhow::bail!("'{s}' is not a ring; write GROUP:SOAK, e.g. \"Pilot:2d\""),
     }
-}
-
-fn print<T: serde::Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(v)?);
-    } else {
-        print!("{}", text(v));
-    }
-    Ok(())
 }
 
 pub async fn run(remote: &Remote, c: RolloutsCommand) -> anyhow::Result<()> {

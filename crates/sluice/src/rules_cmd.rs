@@ -8,6 +8,7 @@ use sluice_api::{AutoApprovalSettings, CreateRuleRequest, NamedRef, RuleDeadline
 use crate::Remote;
 use crate::client::AdminClient;
 use crate::targeting::segment;
+use crate::terminal::output_text as print;
 
 #[derive(Subcommand, Debug)]
 pub enum RulesCommand {
@@ -139,15 +140,6 @@ fn deadline(days: Option<u32>, time: Option<String>) -> Option<RuleDeadline> {
         (Some(days), Some(time)) => Some(RuleDeadline { days, time }),
         _ => None,
     }
-}
-
-fn print<T: serde::Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(v)?);
-    } else {
-        print!("{}", text(v));
-    }
-    Ok(())
 }
 
 pub async fn run(remote: &Remote, c: RulesCommand) -> anyhow::Result<()> {

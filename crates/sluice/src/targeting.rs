@@ -2,21 +2,11 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use reqwest::Method;
-use serde::Serialize;
 use sluice_api::*;
 
 use crate::Remote;
 use crate::client::AdminClient;
-
-/// Prints `value` as JSON, or runs `human` to print it for people.
-fn output<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
-    } else {
-        human(value);
-    }
-    Ok(())
-}
+use crate::terminal::output;
 
 fn or_dash(v: Option<&str>) -> &str {
     v.filter(|s| !s.is_empty()).unwrap_or("-")

@@ -88,3 +88,18 @@ mod tests {
         }
     }
 }
+
+/// Prints `value` as JSON (`--json`), or runs `human` to print it for people.
+pub fn output<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        human(value);
+    }
+    Ok(())
+}
+
+/// [`output`] for a view rendered into text first.
+pub fn output_text<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
+    output(json, value, |v| print!("{}", text(v)))
+}
