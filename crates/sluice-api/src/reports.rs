@@ -186,3 +186,27 @@ mod tests {
         assert_eq!(field("=cmd()"), "'=cmd()");
     }
 }
+
+/// How the computers of one group stand (`GET /reports/summary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GroupStandingView {
+    pub group_id: String,
+    pub group: String,
+    /// Computers in the group, as targeting counts them.
+    pub computers: i64,
+    /// Computers that need at least one update (failed installs included).
+    pub needing: i64,
+    /// Computers with at least one failed install.
+    pub failed: i64,
+    /// Computers that have not reported any update status yet.
+    pub not_reported: i64,
+    /// Computers that reported and need nothing.
+    pub up_to_date: i64,
+}
+
+/// `GET /reports/summary`: every computer group's standing, "All Computers" first, then
+/// "Unassigned Computers", then the others by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FleetSummary {
+    pub groups: Vec<GroupStandingView>,
+}

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use sluice_api::{
-    ComplianceReport, ComplianceRow, ComputerReport, ComputerReportRow, ReportQuery, UpdateReport, UpdateReportRow,
+    ComplianceReport, ComplianceRow, ComputerReport, ComputerReportRow, FleetSummary, GroupStandingView, ReportQuery, UpdateReport, UpdateReportRow,
 };
 use sluice_store::{ComputerGroup, ComputerScope, InstallState, StatusSummary};
 use uuid::Uuid;
@@ -46,6 +46,25 @@ fn page(q: &ReportQuery) -> Result<(u32, u32), CatalogError> {
 }
 
 impl Catalog {
+    /// Every computer group's standing, for the dashboard.
+    pub async fn fleet_summary(&self) -> Result<FleetSummary, CatalogError> {
+        let groups = self.store().fleet_standing().await?;
+        Ok(FleetSummary {
+            groups: groups
+                .into_iter()
+                .map(|g| GroupStandingView {
+                    group_id: g.group_id.to_string(),
+                    group: g.name,
+                    computers: g.computers,
+                    needing: g.needing,
+                    failed: g.failed,
+                    not_reported: g.not_reported,
+                    up_to_date: (g.computers - g.needing - g.not_reported).max(0),
+                })
+                .collect(),
+        })
+    }
+
     async fn report_group(&self, q: &ReportQuery) -> Result<ComputerGroup, CatalogError> {
         let groups = self.groups().await?;
         let name = q.group.as_deref().map(str::trim).filter(|g| !g.is_empty()).unwrap_or("All Computers");

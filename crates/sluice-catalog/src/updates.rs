@@ -68,8 +68,11 @@ impl Catalog {
         let files = self.store.revision_files(rev.id).await?;
         let u = &parsed.update;
         let name_of = |id: &Uuid| titles.get(id).cloned().unwrap_or_else(|| id.to_string());
+        let mut head = summary(&rev, &cats, &titles);
+        // The listing reads these from its own query; one update reads them here.
+        head.declined = self.store.is_declined(id).await?;
         Ok(api::UpdateDetail {
-            summary: summary(&rev, &cats, &titles),
+            summary: head,
             description: rev.description.clone(),
             publication_state: Some(rev.publication_state.clone()),
             is_bundle: rev.is_bundle,

@@ -33,6 +33,8 @@ pub struct Caller {
     pub user: String,
     pub address: Option<String>,
     pub role: Role,
+    /// The token the request came with (none for the server's own jobs and a login).
+    pub token_id: Option<i64>,
 }
 
 impl Caller {
@@ -176,21 +178,34 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(health)).merge(crate::admin_people::public_routes()).merge(protected)
 }
 
+/// The admin listener: the API, its OpenAPI document, probes and metrics, and the web
+/// console, which calls the same API on its user's behalf.
 pub fn router(state: AppState) -> Router {
-    let (api, paths) = OpenApiRouter::new().nest(API_PREFIX, documented(&state)).split_for_parts();
+    let api = api_router(&state);
+    api.clone().merge(crate::console::router(api, state))
+}
+
+/// The admin API alone (what the console calls in process).
+fn api_router(state: &AppState) -> Router {
+    let (api, paths) = OpenApiRouter::new().nest(API_PREFIX, documented(state)).split_for_parts();
     Router::new()
         .merge(api)
         .merge(crate::openapi::route(crate::openapi::finish(paths)))
         .merge(crate::health::routes())
-        .merge(crate::health::metrics_route(&state))
-        .fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, ApiErrorCode::NotFound, "no such admin API route") })
+        .merge(crate::health::metrics_route(state))
         .layer(axum::middleware::map_response(json_errors))
-        .with_state(state)
+        .with_state(state.clone())
+}
+
+/// What a path under `/api/` that names no route answers (the console's fallback sends
+/// those here, so API clients always get JSON).
+pub(crate) fn no_such_route() -> Response {
+    ApiFailure::new(StatusCode::NOT_FOUND, ApiErrorCode::NotFound, "no such admin API route").into_response()
 }
 
 /// The token of an `Authorization: Bearer <token>` header. The scheme name is case-insensitive
 /// (RFC 9110, 11.1), so `bearer` and `BEARER` are the same scheme.
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let value = value.trim_start();
     let (scheme, rest) = value.split_once([' ', '\t'])?;
     let token = rest.trim();
@@ -225,7 +240,7 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request
                 .into_response();
             }
             let address = caller_address(&req);
-            req.extensions_mut().insert(Caller { user: owner.user_name, address, role });
+            req.extensions_mut().insert(Caller { user: owner.user_name, address, role, token_id: Some(owner.token_id) });
             let response = next.run(req).await;
             // Clients must see a new update, approval or decline on their next scan, not
             // after the scan state's periodic version check.

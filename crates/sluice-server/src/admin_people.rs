@@ -26,7 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// How long a console session lasts.
-const SESSION_LIFETIME: time::Duration = time::Duration::hours(12);
+pub(crate) const SESSION_LIFETIME: time::Duration = time::Duration::hours(12);
 /// Longest user name, in characters.
 const MAX_NAME_CHARS: usize = 64;
 /// Shortest and longest password, in characters.
@@ -46,7 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The routes that do not: logging in is how a console gets its token.
 pub fn public_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login))
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout))
 }
 
 fn store_failure(e: sluice_store::StoreError) -> ApiFailure {
@@ -304,7 +304,7 @@ async fn login(
     let digest = token_digest(&secret);
     let expires_at = now + SESSION_LIFETIME;
     let new = NewToken { user_name: &user.name, token_sha256: &digest, description: "console session", expires_at: Some(expires_at), kind: TOKEN_KIND_SESSION };
-    let caller = Caller { user: user.name.clone(), address, role: Role::from_stored(&user.role) };
+    let caller = Caller { user: user.name.clone(), address, role: Role::from_stored(&user.role), token_id: None };
     let entry = caller.entry("login", &user.name, format!("session until {}", format_utc(expires_at)));
     let token = audited(&state, entry, state.store.add_token(&new)).await.map_err(|e| store_failure(e).into_response())?;
     Ok(Json(LoginResponse {
@@ -313,4 +313,33 @@ async fn login(
         role: caller.role,
         expires_at: token.expires_at.map(format_utc).unwrap_or_default(),
     }))
+}
+
+/// Ends the caller's own session: checks the token itself rather than behind
+/// `authenticate`, because every role may log out, a Reporter included, while `authenticate`
+/// lets a Reporter make no POST.
+#[utoipa::path(post, path = "/logout", tag = "people", responses((status = 204, description = "The token this request came with is revoked (a console session ends)")))]
+async fn logout(State(state): State<AppState>, req: axum::extract::Request) -> Result<StatusCode, ApiFailure> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::admin::bearer_token)
+        .map(str::to_string);
+    let owner = match token {
+        Some(t) => state.store.token_user(&token_digest(&t)).await.map_err(store_failure)?,
+        None => None,
+    };
+    let Some(owner) = owner else {
+        return Err(ApiFailure::new(StatusCode::UNAUTHORIZED, sluice_api::ApiErrorCode::Unauthenticated, "invalid or revoked token"));
+    };
+    let caller = Caller {
+        user: owner.user_name.clone(),
+        address: crate::admin::caller_address(&req),
+        role: Role::from_stored(&owner.role),
+        token_id: Some(owner.token_id),
+    };
+    let entry = caller.entry("logout", &caller.user, format!("token {}", owner.token_id));
+    audited(&state, entry, state.store.revoke_token(owner.token_id)).await.map_err(store_failure)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use sluice_api::{ComplianceReport, ComputerReport, ReportQuery, UpdateReport};
+use sluice_api::{ComplianceReport, ComputerReport, FleetSummary, ReportQuery, UpdateReport};
 
 use crate::AppState;
 use crate::admin::ApiFailure;
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 /// The routes, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(compliance)).routes(routes!(update)).routes(routes!(computer))
+    OpenApiRouter::new().routes(routes!(summary)).routes(routes!(compliance)).routes(routes!(update)).routes(routes!(computer))
 }
 
 /// Whether the client prefers CSV: `text/csv` named in `Accept` (with any parameters).
@@ -37,6 +37,11 @@ fn answer<T: Serialize>(headers: &HeaderMap, report: T, csv: impl FnOnce(&T) -> 
     } else {
         Json(report).into_response()
     }
+}
+
+#[utoipa::path(get, path = "/reports/summary", tag = "reports", responses((status = 200, description = "Every computer group's standing: computers needing updates, with failed installs, not reported", body = FleetSummary)))]
+async fn summary(State(state): State<AppState>) -> Result<Json<FleetSummary>, ApiFailure> {
+    Ok(Json(state.catalog.fleet_summary().await?))
 }
 
 #[utoipa::path(get, path = "/reports/compliance", tag = "reports", params(ReportQuery), responses((status = 200, description = "Per update, how the computers of a group stand, most needed first", content((ComplianceReport = "application/json"), (String = "text/csv")))))]

@@ -55,7 +55,7 @@ pub async fn run_due(state: &AppState, watching_since: OffsetDateTime, now: Offs
     match cleanup_due(&state.store, watching_since, now).await {
         Ok(true) => match cleanup::run(state, false, cleanup::SCHEDULER, now).await {
             Ok(report) => {
-                let caller = Caller { user: cleanup::SCHEDULER.into(), address: None, role: sluice_api::Role::Administrator };
+                let caller = Caller { user: cleanup::SCHEDULER.into(), address: None, role: sluice_api::Role::Administrator, token_id: None };
                 crate::admin::audit(state, &caller, "cleanup", "server", crate::admin_cleanup::summary(&report)).await;
                 work.cleanup = Some(report);
             }

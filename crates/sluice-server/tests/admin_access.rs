@@ -83,10 +83,14 @@ const MUTATING_ROUTES: &[Route] = &[
         "notify-settings",
     ),
     route("POST", "/notify/test", Body::None, "notify-test"),
+    route("POST", "/logout", Body::None, "logout"),
 ];
 
 /// Routes that need no token: `/login` is how one gets a token.
 const PUBLIC: &[&str] = &["/login"];
+
+/// Routes every role may call, on the caller's own token: a Reporter logs out too.
+const OWN_TOKEN: &[&str] = &["/logout"];
 
 /// Every read, for the 401 check.
 const READ_ROUTES: &[&str] = &[
@@ -254,6 +258,13 @@ fn publish_form() -> reqwest::multipart::Form {
         .part("file", reqwest::multipart::Part::bytes(payload).file_name("tool.exe"))
 }
 
+/// A new API token of an existing user.
+async fn make_token(server: &TestServer, user: &str) -> String {
+    let r = reqwest::Client::new().post(server.api("/tokens")).bearer_auth(server.token()).json(&json!({ "user": user })).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
 async fn make_user(server: &TestServer, name: &str, role: &str) -> String {
     let http = reqwest::Client::new();
     let r = http
@@ -278,8 +289,10 @@ async fn each_change_has_exactly_one_audit_entry(setup: Setup) {
         if r.action == "rollout-resume" {
             halt(&server, api.vars["rollout_id"].parse().unwrap()).await;
         }
+        // Logging out revokes the token it is called with: not the one the other calls use.
+        let token = if OWN_TOKEN.contains(&r.path) { make_token(&server, "admin").await } else { server.token().to_string() };
         let before = api.audit_len().await;
-        let (status, answer) = api.call(Some(server.token()), r).await;
+        let (status, answer) = api.call(Some(&token), r).await;
         assert!((200..300).contains(&status), "{} {}: {status} {answer}", r.method, r.path);
         api.learn(r, &answer);
         let entries = server.state.store.list_audit(10_000, None, None).await.unwrap();
@@ -339,11 +352,20 @@ async fn no_token_is_401_and_a_reporter_changes_nothing() {
         assert_eq!(status, 200, "a reporter reads GET {path}: {v}");
     }
     let before = api.snapshot().await;
-    for r in MUTATING_ROUTES.iter().filter(|r| !PUBLIC.contains(&r.path)) {
+    for r in MUTATING_ROUTES.iter().filter(|r| !PUBLIC.contains(&r.path) && !OWN_TOKEN.contains(&r.path)) {
         let (status, v) = api.call(Some(&reporter), r).await;
         assert_eq!((status, v["error"]["code"].as_str()), (403, Some("forbidden")), "{} {}: {v}", r.method, r.path);
     }
     assert_eq!(api.snapshot().await, before, "a reporter's refused requests changed something");
+
+    // A Reporter may end their own session, and only that: the token is dead afterwards.
+    let session = make_token(&server, "rita").await;
+    let (status, v) = api.call(Some(&session), &route("POST", "/logout", Body::None, "")).await;
+    assert_eq!(status, 204, "{v}");
+    let (status, _) = api.get(Some(&session), "/updates").await;
+    assert_eq!(status, 401, "a logged-out token is refused");
+    let (status, _) = api.get(Some(&reporter), "/updates").await;
+    assert_eq!(status, 200, "the user's other tokens live on");
 
     // Promoted, the same user may change things with the same token.
     let (status, v) = api

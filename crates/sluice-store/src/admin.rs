@@ -18,6 +18,10 @@ pub const ADMINISTRATOR_ROLE: &str = "administrator";
 /// not one per request.
 const LAST_USED_GRANULARITY: time::Duration = time::Duration::minutes(1);
 
+/// A console session unused for this long is over (its absolute lifetime is the token's
+/// expiry); API tokens have no idle limit.
+pub const SESSION_IDLE: time::Duration = time::Duration::minutes(30);
+
 fn decode_user<R: RowExt>(r: &R) -> Result<User> {
     Ok(User {
         name: r.text("name")?,
@@ -243,9 +247,12 @@ impl Store {
     /// Authenticates a token digest: the owner of a live token (not revoked, not expired, of
     /// an enabled user), or `None`. Records the use, at most once a minute per token.
     pub async fn token_user(&self, token_sha256: &str) -> Result<Option<TokenOwner>> {
+        // A console session also ends after SESSION_IDLE without use; the use is recorded
+        // at most once per LAST_USED_GRANULARITY, which the idle limit is far above.
         const SQL: &str = "SELECT t.id, t.user_name, t.last_used_at, u.role FROM api_tokens t \
              JOIN users u ON u.name = t.user_name \
              WHERE t.token_sha256 = $1 AND t.revoked = FALSE AND (t.expires_at IS NULL OR t.expires_at > $2) \
+             AND (t.kind <> $3 OR COALESCE(t.last_used_at, t.created_at) > $4) \
              AND u.disabled = FALSE";
         let Ok(digest) = hex_digest("token sha256", token_sha256, 64) else {
             // A malformed digest cannot match any token; not the caller's error to handle.
@@ -253,9 +260,16 @@ impl Store {
         };
         let at = now();
         let at_text = ts(at)?;
+        let idle_since = ts(at - SESSION_IDLE)?;
         // Read on the reader pool: authenticating a request does not queue behind the writer.
         let found = on_read!(self, db => {
-            let row = sqlx::query(SQL).bind(&digest).bind(&at_text).fetch_optional(db).await?;
+            let row = sqlx::query(SQL)
+                .bind(&digest)
+                .bind(&at_text)
+                .bind(TOKEN_KIND_SESSION)
+                .bind(&idle_since)
+                .fetch_optional(db)
+                .await?;
             row.as_ref()
                 .map(|r| {
                     Ok::<_, StoreError>((

@@ -116,17 +116,19 @@ mod setting_values;
 pub mod settings;
 mod reports;
 mod status;
+mod summary;
 mod upkeep;
 pub mod downstreams;
 // Upstream sync (sluice-sync): file URLs.
 mod sync_files;
 
 pub use automation::*;
-pub use admin::ADMINISTRATOR_ROLE;
+pub use admin::{ADMINISTRATOR_ROLE, SESSION_IDLE};
 pub use audit_scope::{AuditOutcome, amend_pending, audited, unaudited};
 pub use codec::to_stored_precision;
 pub use reports::{CompliancePage, ComputerScope, ComputerState, UpdateCompliance, UpdateComputersPage};
 pub use error::{Result, StoreError};
+pub use summary::{FleetStanding, GroupStanding};
 pub use setting_values::*;
 pub use settings::{Setting, SettingValue};
 pub use types::*;
