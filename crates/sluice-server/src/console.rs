@@ -46,6 +46,8 @@ pub fn router(api: Router, app: AppState) -> Router {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/assets/console.css", get(|| async { asset("text/css; charset=utf-8", sluice_console::STYLE_SHEET) }))
+        // Browsers ask for it on every page; there is none, and no login redirect either.
+        .route("/favicon.ico", get(|| async { StatusCode::NOT_FOUND }))
         .route("/assets/console.js", get(|| async { asset("text/javascript; charset=utf-8", sluice_console::SCRIPT) }))
         .merge(crate::console_overview::routes())
         .merge(crate::console_updates::routes())
@@ -283,8 +285,14 @@ struct LoginQuery {
     notice: String,
 }
 
-fn login_page(cs: &ConsoleState, status: StatusCode, mut page: LoginPage) -> Response {
-    let token = random_secret();
+/// The login page, with the login form's CSRF token: the browser's current one if it has
+/// one (a second tab, or the favicon request that lands here, must not invalidate the form
+/// already shown), else a fresh one.
+fn login_page(cs: &ConsoleState, headers: &HeaderMap, status: StatusCode, mut page: LoginPage) -> Response {
+    let token = cookie(headers, LOGIN_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string)
+        .unwrap_or_else(random_secret);
     page.login_token = token.clone();
     let mut r = html(status, page.html());
     if let Ok(v) = HeaderValue::from_str(&set_cookie(LOGIN_COOKIE, &token, 3600, cs.secure_cookies)) {
@@ -293,13 +301,13 @@ fn login_page(cs: &ConsoleState, status: StatusCode, mut page: LoginPage) -> Res
     r
 }
 
-async fn login_form(State(cs): State<ConsoleState>, session: Option<Session>, Query(q): Query<LoginQuery>) -> Response {
+async fn login_form(State(cs): State<ConsoleState>, headers: HeaderMap, session: Option<Session>, Query(q): Query<LoginQuery>) -> Response {
     let next = local_path(&q.next).to_string();
     if session.is_some() {
         return see_other(&next);
     }
     let notice = sluice_console::notice::text(&q.notice).map(str::to_string);
-    login_page(&cs, StatusCode::OK, LoginPage { username: String::new(), next, error: None, notice, login_token: String::new() })
+    login_page(&cs, &headers, StatusCode::OK, LoginPage { username: String::new(), next, error: None, notice, login_token: String::new() })
 }
 
 async fn login(State(cs): State<ConsoleState>, req: Request) -> Response {
@@ -310,7 +318,7 @@ async fn login(State(cs): State<ConsoleState>, req: Request) -> Response {
     let username = fields.get("username").to_string();
     let next = local_path(fields.get("next")).to_string();
     let again = |status, error: &str| {
-        login_page(&cs, status, LoginPage { username: username.clone(), next: next.clone(), error: Some(error.into()), notice: None, login_token: String::new() })
+        login_page(&cs, &headers, status, LoginPage { username: username.clone(), next: next.clone(), error: Some(error.into()), notice: None, login_token: String::new() })
     };
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if expected.is_empty() || !constant_time_eq(expected, fields.get("login_token")) {

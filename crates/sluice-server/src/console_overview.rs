@@ -255,7 +255,7 @@ async fn reports(session: Session, State(cs): State<ConsoleState>, Query(q): Que
     let offset = q.number::<u32>("offset").ok().flatten().unwrap_or(0);
     let groups = crate::console_computers::group_names(&session, &cs).await;
     let mut page = session.page(&cs, "Reports", Section::Reports, None);
-    let mut form = Form::get("report", "/reports")
+    let mut form = Form::get("choose-report", "/reports")
         .field(Field::select("kind", "Report", vec![
             sluice_console::Choice::new("group", "Compliance per computer group", kind == "group"),
             sluice_console::Choice::new("update", "Status of an update", kind == "update"),

@@ -96,6 +96,14 @@ fn category_choices(all: &[CategoryView], chosen: &str, none_label: &str) -> Vec
     out
 }
 
+/// A group picker whose empty first choice means "any group" (a filter), not "choose one".
+fn any_group(mut choices: Vec<Choice>) -> Vec<Choice> {
+    if let Some(first) = choices.first_mut() {
+        first.label = "Any group".into();
+    }
+    choices
+}
+
 fn pick(options: &[(&str, &str)], chosen: &str) -> Vec<Choice> {
     options.iter().map(|(v, l)| Choice::new(*v, *l, chosen == *v)).collect()
 }
@@ -142,7 +150,7 @@ async fn render_list(session: &Session, cs: &ConsoleState, q: &Fields, bulk: Bul
             .field(Field::select("classification", "Classification", category_choices(&classifications, q.get("classification"), "Any")))
             .field(Field::select("product", "Product", category_choices(&products, q.get("product"), "Any")))
             .field(Field::select("approval", "Approval", pick(&[("", "Any except declined"), ("unapproved", "Unapproved"), ("approved", "Approved"), ("declined", "Declined"), ("not_declined", "Not declined")], q.get("approval"))).error(err("approval")))
-            .field(Field::select("group", "Approved for", group_choices(&groups, q.get("group"), false)).error(err("group")))
+            .field(Field::select("group", "Approved for", any_group(group_choices(&groups, q.get("group"), false))).error(err("group")))
             .field(Field::select("status", "Status", pick(&[("", "Any"), ("needed", "Needed by a computer"), ("failed", "Failed on a computer")], q.get("status"))).error(err("status")))
             .field(Field::select("superseded", "Superseded", pick(&[("", "Any"), ("no", "No"), ("yes", "Yes")], q.get("superseded"))).error(err("superseded")))
             .field(Field::select("sort", "Order", pick(&[("", "Newest first"), ("title", "Title"), ("kb", "KB"), ("needed", "Most needed"), ("failed", "Most failed")], q.get("sort"))).error(err("sort")))
