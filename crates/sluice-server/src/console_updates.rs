@@ -46,8 +46,8 @@ fn api_query(q: &Fields, offset: u32) -> Result<String, (&'static str, String)> 
         _ => return Err(("approval", "Choose an approval state from the list.".into())),
     }
     if !q.get("group").is_empty() {
-        if q.get("approval") != "approved" {
-            return Err(("group", "A group filters approved updates only: choose \"Approved\" too.".into()));
+        if !matches!(q.get("approval"), "" | "approved") {
+            return Err(("group", "A group filters approved updates only: choose \"Any\" or \"Approved\" approval.".into()));
         }
         pairs.push(("group", q.get("group").to_string()));
     }
@@ -149,7 +149,7 @@ async fn render_list(session: &Session, cs: &ConsoleState, q: &Fields, bulk: Bul
             .field(Field::new("search", "q", "Title, KB or update id", q.get("q")))
             .field(Field::select("classification", "Classification", category_choices(&classifications, q.get("classification"), "Any")))
             .field(Field::select("product", "Product", category_choices(&products, q.get("product"), "Any")))
-            .field(Field::select("approval", "Approval", pick(&[("", "Any except declined"), ("unapproved", "Unapproved"), ("approved", "Approved"), ("declined", "Declined"), ("not_declined", "Not declined")], q.get("approval"))).error(err("approval")))
+            .field(Field::select("approval", "Approval", pick(&[("", "Any"), ("unapproved", "Unapproved"), ("approved", "Approved"), ("declined", "Declined"), ("not_declined", "Not declined")], q.get("approval"))).error(err("approval")))
             .field(Field::select("group", "Approved for", any_group(group_choices(&groups, q.get("group"), false))).error(err("group")))
             .field(Field::select("status", "Status", pick(&[("", "Any"), ("needed", "Needed by a computer"), ("failed", "Failed on a computer")], q.get("status"))).error(err("status")))
             .field(Field::select("superseded", "Superseded", pick(&[("", "Any"), ("no", "No"), ("yes", "Yes")], q.get("superseded"))).error(err("superseded")))
