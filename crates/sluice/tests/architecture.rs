@@ -160,3 +160,17 @@ fn item_9_1_the_decide_crate_depends_on_no_runtime_database_or_http_stack() {
     }
     assert!(g.closure("sluice-server").contains("sluice-decide"), "the server runs on it");
 }
+
+/// Issue #11: the console's pages are rendered without I/O, from the admin API's types only,
+/// so a page cannot show what the API would not tell its user.
+#[test]
+fn the_console_crate_renders_without_runtime_database_http_or_server_crates() {
+    let g = graph();
+    let under = g.closure("sluice-console");
+    assert!(under.contains("askama") && under.contains("sluice-api"), "the walk follows sluice-console's dependencies: {under:?}");
+    let bad: Vec<&str> = NOT_UNDER_API.into_iter().filter(|n| under.contains(*n)).collect();
+    assert!(bad.is_empty(), "sluice-console pulls in {bad:?} (all: {under:?})");
+    for internal in ["sluice-catalog", "sluice-store", "sluice-server", "sluice-decide"] {
+        assert!(!under.contains(internal), "sluice-console depends on {internal}");
+    }
+}
