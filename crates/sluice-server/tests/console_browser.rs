@@ -317,6 +317,8 @@ async fn an_administrator_and_a_reporter_work_in_the_console() {
     ui.visit("/options/cleanup", "Server Cleanup", "options-cleanup").await;
     ui.visit("/options/email", "E-Mail Notifications", "options-email").await;
     ui.visit("/options/audit", "Audit Log", "options-audit").await;
+    ui.visit("/", "Dashboard", "dashboard-fleet").await;
+    assert!(ui.text_of("#groups").await.contains("All Computers"));
     assert!(ui.text_of("#audit").await.contains("decline"));
 
     // A phone's width.
