@@ -11,6 +11,7 @@ pub mod automation;
 pub mod catalog;
 pub mod downstreams;
 pub mod reports;
+pub mod servers;
 pub mod people;
 pub mod sync;
 pub mod transfer;
@@ -22,6 +23,7 @@ pub use automation::*;
 pub use catalog::*;
 pub use downstreams::*;
 pub use reports::*;
+pub use servers::*;
 pub use people::*;
 pub use upkeep::*;
 

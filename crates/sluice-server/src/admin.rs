@@ -174,6 +174,7 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::admin_people::routes())
         .merge(crate::admin_cleanup::routes())
         .merge(crate::admin_notify::routes())
+        .merge(crate::admin_servers::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authenticate));
     OpenApiRouter::new().routes(routes!(health)).merge(crate::admin_people::public_routes()).merge(protected)
 }
@@ -194,7 +195,34 @@ fn api_router(state: &AppState) -> Router {
         .merge(crate::health::routes())
         .merge(crate::health::metrics_route(state))
         .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::map_response_with_state(state.clone(), identify))
         .with_state(state.clone())
+}
+
+/// Every admin answer names the server that gave it, so a server that trusts this one can
+/// tell it is still talking to the server it pinned (`trust.rs`).
+async fn identify(State(state): State<AppState>, mut r: Response) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&state.server_id.to_string()) {
+        r.headers_mut().insert(crate::trust::SERVER_ID_HEADER, v);
+    }
+    r
+}
+
+/// The name the audit log records for a request: the token's user, or — for a call a
+/// trusting server relays — the user it acts for "via" the token's user (the account the
+/// trusting server holds here). Only the label is taken from the header; rights are always
+/// the token's.
+fn acting_user(req: &Request, owner: &str) -> String {
+    let asserted = req
+        .headers()
+        .get(crate::trust::ON_BEHALF_OF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|u| !u.is_empty() && u.chars().count() <= 200 && !u.chars().any(char::is_control));
+    match asserted {
+        Some(u) => format!("{u} via {owner}"),
+        None => owner.to_string(),
+    }
 }
 
 /// What a path under `/api/` that names no route answers (the console's fallback sends
@@ -240,7 +268,8 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request
                 .into_response();
             }
             let address = caller_address(&req);
-            req.extensions_mut().insert(Caller { user: owner.user_name, address, role, token_id: Some(owner.token_id) });
+            let user = acting_user(&req, &owner.user_name);
+            req.extensions_mut().insert(Caller { user, address, role, token_id: Some(owner.token_id) });
             let response = next.run(req).await;
             // Clients must see a new update, approval or decline on their next scan, not
             // after the scan state's periodic version check.

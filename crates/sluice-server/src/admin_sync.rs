@@ -28,7 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(classification_list))
 }
 
-fn failure(e: SyncError) -> ApiFailure {
+pub(crate) fn failure(e: SyncError) -> ApiFailure {
     match e {
         SyncError::Settings(m) => bad_request(m),
         SyncError::Store(s) => CatalogError::Store(s).into(),
@@ -80,7 +80,7 @@ fn job_view(j: JobView) -> api::JobView {
     api::JobView { id: j.id, state: j.state, done: j.done, total: j.total, error: j.error }
 }
 
-fn sync_view(s: SyncView) -> api::SyncView {
+pub(crate) fn sync_view(s: SyncView) -> api::SyncView {
     api::SyncView {
         id: s.id,
         started_at: s.started_at,

@@ -7,6 +7,7 @@ pub mod admin_audit;
 pub mod admin_cleanup;
 pub mod admin_downstreams;
 pub mod admin_reports;
+pub mod admin_servers;
 pub mod admin_rollouts;
 pub mod admin_rules;
 pub mod admin_people;
@@ -43,6 +44,7 @@ pub mod scan_state;
 pub mod server_sync;
 mod server_sync_rollup;
 pub mod soap_edge;
+pub mod trust;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -93,6 +95,11 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Whether the client listener logs every request (`access.rs`).
     pub access_log: bool,
+    /// This server's id (WSUS ServerId), as clients, downstream servers and the servers that
+    /// trust it know it.
+    pub server_id: uuid::Uuid,
+    /// Seals the tokens of trusted servers (`trust.rs`).
+    pub trust_key: trust::TrustKey,
 }
 
 /// A started server: its bound addresses and the means to stop it.
@@ -161,6 +168,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .await
         .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
     let scan = Arc::new(scan_state::ScanState::open(catalog.clone(), &config.data_dir).await?);
+    // Made by the scan state's first open if the database had none.
+    let server_id = store
+        .setting(sluice_store::settings::CLIENT_FACING_SERVER_ID)
+        .await?
+        .ok_or_else(|| ServerError::Bootstrap("the database has no server id".into()))?;
+    let trust_key = trust::TrustKey::load_or_create(&config.data_dir).map_err(|e| ServerError::Bootstrap(format!("trusted-servers key: {e}")))?;
 
     let client_listener = TcpListener::bind(config.client_listen)
         .await
@@ -187,6 +200,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         logins: Arc::new(login_limit::LoginLimiter::default()),
         metrics: Arc::new(metrics::Metrics::new()),
         access_log: config.access_log,
+        server_id,
+        trust_key,
     };
 
     let stop = CancellationToken::new();

@@ -117,6 +117,7 @@ pub mod settings;
 mod reports;
 mod status;
 mod summary;
+mod trusted;
 mod upkeep;
 pub mod downstreams;
 // Upstream sync (sluice-sync): file URLs.
@@ -129,6 +130,7 @@ pub use codec::to_stored_precision;
 pub use reports::{CompliancePage, ComputerScope, ComputerState, UpdateCompliance, UpdateComputersPage};
 pub use error::{Result, StoreError};
 pub use summary::{FleetStanding, GroupStanding};
+pub use trusted::TrustedServer;
 pub use setting_values::*;
 pub use settings::{Setting, SettingValue};
 pub use types::*;

@@ -1,6 +1,6 @@
 //! The dashboard's fleet summary: per computer group, how many computers need updates, have
 //! failed installs or have not reported, read from the per-computer counts the status
-//! triggers keep (`computer_counts`, migration 0009) — one row per computer, never the
+//! triggers keep (`computer_counts`, migration 0011) — one row per computer, never the
 //! status rows themselves.
 
 use uuid::Uuid;

@@ -12,6 +12,8 @@ pub struct AdminClient {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// A trusted server the requests go to, through `base` (`--on`).
+    on: Option<String>,
 }
 
 impl AdminClient {
@@ -52,11 +54,14 @@ impl AdminClient {
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .context("cannot build the HTTP client")?;
-        Ok(AdminClient { http, base, token })
+        Ok(AdminClient { http, base, token, on: r.on.clone().filter(|o| !o.trim().is_empty()) })
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}{}", self.base, API_PREFIX, path)
+        match &self.on {
+            Some(on) => format!("{}{}/servers/{}{}", self.base, API_PREFIX, crate::users_cmd::urlencoding(on), path),
+            None => format!("{}{}{}", self.base, API_PREFIX, path),
+        }
     }
 
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

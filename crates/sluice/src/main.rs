@@ -21,6 +21,7 @@ mod serve_cmd;
 mod service_defaults;
 mod sync_cmd;
 mod targeting;
+mod servers_cmd;
 mod tokens_cmd;
 mod transfer_cmd;
 mod users_cmd;
@@ -54,6 +55,9 @@ pub struct Remote {
     /// Data directory of the local server (used to find its admin token)
     #[arg(long, env = "SLUICE_DATA", global = true)]
     data: Option<PathBuf>,
+    /// Run the command on this trusted server, through the one addressed (`sluice servers`)
+    #[arg(long, global = true)]
+    on: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -136,6 +140,9 @@ enum Command {
     /// API tokens: create (printed once), list, revoke
     #[command(subcommand)]
     Tokens(tokens_cmd::TokensCommand),
+    /// Other Sluice servers this one administers (run any command on one with --on NAME)
+    #[command(subcommand)]
+    Servers(servers_cmd::ServersCommand),
     /// Self-maintenance: decline superseded and expired updates, delete unused content, remove
     /// silent computers, compact the database (now, as a dry run, or daily)
     Cleanup(cleanup_cmd::CleanupArgs),
@@ -238,6 +245,7 @@ fn main() -> std::process::ExitCode {
             Command::Rollouts(c) => rollouts_cmd::run(&cli.remote, c).await,
             Command::Users(c) => users_cmd::run(&cli.remote, c).await,
             Command::Tokens(c) => tokens_cmd::run(&cli.remote, c).await,
+            Command::Servers(c) => servers_cmd::run(&cli.remote, c).await,
             Command::Cleanup(a) => cleanup_cmd::run(&cli.remote, a).await,
             Command::Notify(c) => notify_cmd::run(&cli.remote, c).await,
         }

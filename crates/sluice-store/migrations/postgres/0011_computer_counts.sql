@@ -2,7 +2,7 @@
 -- failed, installed and not applicable, kept by a trigger on update_status so that "computers
 -- needing updates" and each group's compliance read one row per computer instead of counting
 -- millions of status rows. PostgreSQL flavour; keep in step with
--- migrations/sqlite/0009_computer_counts.sql. No foreign key: a computer's delete cascades
+-- migrations/sqlite/0011_computer_counts.sql. No foreign key: a computer's delete cascades
 -- to its status rows, whose trigger must not recreate the row the delete trigger drops.
 
 CREATE TABLE computer_counts (

@@ -2,7 +2,7 @@
 -- failed, installed and not applicable, kept by triggers on update_status so that "computers
 -- needing updates" and each group's compliance read one row per computer instead of counting
 -- millions of status rows. SQLite flavour; keep in step with
--- migrations/postgres/0009_computer_counts.sql. No foreign key: a computer's delete cascades
+-- migrations/postgres/0011_computer_counts.sql. No foreign key: a computer's delete cascades
 -- to its status rows, whose triggers must not recreate the row the delete trigger drops.
 
 CREATE TABLE computer_counts (
