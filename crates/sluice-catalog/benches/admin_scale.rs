@@ -287,6 +287,14 @@ async fn run() {
         })
         .await;
     }
+    // A paged `GET /computers` also counts the computers of all pages.
+    for group in [None, Some("Ring 01"), Some("Unassigned Computers")] {
+        measure(&format!("computers total: {}", group.unwrap_or("All Computers")), &mut results, || async {
+            let n = c.computers_total(group).await.expect("total");
+            (n, format!("{n} computers"))
+        })
+        .await;
+    }
     println!("{} on {}: {fleet} computers, {listed} updates", "admin_scale", if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" });
     println!("| query | median | max | rows |");
     println!("| --- | --- | --- | --- |");
