@@ -134,8 +134,26 @@ fn page(b: &mut SqlBuilder, limit: i64, offset: i64) {
 impl Store {
     /// How many computers a scope holds.
     pub async fn count_computers(&self, scope: ComputerScope) -> Result<i64> {
-        let mut b = SqlBuilder::new("SELECT COUNT(*) FROM computers c WHERE TRUE");
-        scope.restrict(&mut b, "c.id");
+        let b = match scope {
+            // Every computer less those in some other group (memberships cascade with their
+            // computer): two index scans, where testing each computer for memberships took a
+            // quarter of a second at 100,000 computers on SQLite.
+            ComputerScope::Unassigned => {
+                let mut b = SqlBuilder::new(
+                    "SELECT (SELECT COUNT(*) FROM computers) - (SELECT COUNT(DISTINCT m.computer_id) \
+                     FROM computer_group_members m WHERE m.group_id NOT IN (",
+                );
+                let all = b.arg(Bind::Text(uuid_str(&ALL_COMPUTERS_GROUP)));
+                let un = b.arg(Bind::Text(uuid_str(&UNASSIGNED_COMPUTERS_GROUP)));
+                b.push(&format!("{all}, {un}))"));
+                b
+            }
+            _ => {
+                let mut b = SqlBuilder::new("SELECT COUNT(*) FROM computers c WHERE TRUE");
+                scope.restrict(&mut b, "c.id");
+                b
+            }
+        };
         let sql = sqlx::AssertSqlSafe(b.sql);
         on_read!(self, db => {
             Ok(bind_all!(sqlx::query_scalar(sql), &b.binds).fetch_one(db).await?)

@@ -170,6 +170,8 @@ async fn check_scopes(s: &Store, scopes: &[ComputerScope], step: &str) {
     let needed = |c: &StatusSummary| c.not_installed + c.downloaded + c.installed_pending_reboot + c.failed;
     for scope in scopes {
         let raw = raw_counts(s, *scope).await;
+        let computers = members(s, *scope).await.len() as i64;
+        assert_eq!(s.count_computers(*scope).await.unwrap(), computers, "{step}: computers of {scope:?}");
         // The report lists the updates applicable somewhere in the scope, most needed first.
         let mut expected: Vec<(Uuid, StatusSummary)> = raw
             .iter()

@@ -19,7 +19,8 @@ CREATE TABLE group_update_counts (
     needed                   BIGINT NOT NULL DEFAULT 0,
     total                    BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (group_id, update_id)
-);
+-- Room for the new row versions of status reports' count updates, so they stay heap-only.
+) WITH (fillfactor = 80);
 
 INSERT INTO group_update_counts (group_id, update_id, unknown, not_applicable, not_installed,
                                  downloaded, installed, installed_pending_reboot, failed, needed,
@@ -43,62 +44,49 @@ FROM update_status s JOIN (
 ) g ON g.computer_id = s.computer_id
 GROUP BY g.group_id, s.update_id;
 
--- The groups whose counts a computer's status rows go to: its explicit groups, or
--- "Unassigned Computers" when it has none.
-CREATE FUNCTION computer_count_groups(cid TEXT) RETURNS SETOF TEXT AS $$
-DECLARE
-    found BOOLEAN := FALSE;
-    g TEXT;
+-- One status row of a computer added to (d = 1) or taken from (d = -1) the counts of the
+-- groups it goes to: the computer's explicit groups, or "Unassigned Computers" when it has
+-- none. One statement, as it runs for every status report.
+CREATE FUNCTION group_counts_add(cid TEXT, uid TEXT, st TEXT, d BIGINT) RETURNS VOID AS $$
 BEGIN
-    FOR g IN SELECT m.group_id FROM computer_group_members m WHERE m.computer_id = cid
-             AND m.group_id NOT IN ('a0a08746-4dbe-4a37-9adf-9e7652c0b421',
-                                    'b73ca6ed-5727-47f3-84de-015e03f6a88a') LOOP
-        found := TRUE;
-        RETURN NEXT g;
-    END LOOP;
-    IF NOT found THEN
-        RETURN NEXT 'b73ca6ed-5727-47f3-84de-015e03f6a88a';
-    END IF;
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE FUNCTION group_counts_add(gid TEXT, uid TEXT, st TEXT, d BIGINT) RETURNS VOID AS $$
-BEGIN
-    INSERT INTO group_update_counts (group_id, update_id) VALUES (gid, uid)
-        ON CONFLICT (group_id, update_id) DO NOTHING;
-    UPDATE group_update_counts SET
-        unknown = unknown + CASE WHEN st = 'unknown' THEN d ELSE 0 END,
-        not_applicable = not_applicable + CASE WHEN st = 'not_applicable' THEN d ELSE 0 END,
-        not_installed = not_installed + CASE WHEN st = 'not_installed' THEN d ELSE 0 END,
-        downloaded = downloaded + CASE WHEN st = 'downloaded' THEN d ELSE 0 END,
-        installed = installed + CASE WHEN st = 'installed' THEN d ELSE 0 END,
-        installed_pending_reboot = installed_pending_reboot
-            + CASE WHEN st = 'installed_pending_reboot' THEN d ELSE 0 END,
-        failed = failed + CASE WHEN st = 'failed' THEN d ELSE 0 END,
-        needed = needed + CASE WHEN st IN ('not_installed', 'downloaded', 'installed_pending_reboot', 'failed')
-            THEN d ELSE 0 END,
-        total = total + d
-    WHERE group_id = gid AND update_id = uid;
+    INSERT INTO group_update_counts AS k (group_id, update_id, unknown, not_applicable,
+        not_installed, downloaded, installed, installed_pending_reboot, failed, needed, total)
+    SELECT COALESCE(m.group_id, 'b73ca6ed-5727-47f3-84de-015e03f6a88a'), uid,
+           CASE WHEN st = 'unknown' THEN d ELSE 0 END,
+           CASE WHEN st = 'not_applicable' THEN d ELSE 0 END,
+           CASE WHEN st = 'not_installed' THEN d ELSE 0 END,
+           CASE WHEN st = 'downloaded' THEN d ELSE 0 END,
+           CASE WHEN st = 'installed' THEN d ELSE 0 END,
+           CASE WHEN st = 'installed_pending_reboot' THEN d ELSE 0 END,
+           CASE WHEN st = 'failed' THEN d ELSE 0 END,
+           CASE WHEN st IN ('not_installed', 'downloaded', 'installed_pending_reboot', 'failed') THEN d ELSE 0 END,
+           d
+    FROM (SELECT 1) one LEFT JOIN computer_group_members m ON m.computer_id = cid
+        AND m.group_id NOT IN ('a0a08746-4dbe-4a37-9adf-9e7652c0b421', 'b73ca6ed-5727-47f3-84de-015e03f6a88a')
+    ON CONFLICT (group_id, update_id) DO UPDATE SET
+        unknown = k.unknown + excluded.unknown,
+        not_applicable = k.not_applicable + excluded.not_applicable,
+        not_installed = k.not_installed + excluded.not_installed,
+        downloaded = k.downloaded + excluded.downloaded,
+        installed = k.installed + excluded.installed,
+        installed_pending_reboot = k.installed_pending_reboot + excluded.installed_pending_reboot,
+        failed = k.failed + excluded.failed,
+        needed = k.needed + excluded.needed,
+        total = k.total + excluded.total;
 END;
 $$ LANGUAGE plpgsql;
 
 -- Also fires for the cascade when a computer is deleted.
 CREATE FUNCTION group_counts_status() RETURNS TRIGGER AS $$
-DECLARE
-    g TEXT;
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD.state = NEW.state AND OLD.update_id = NEW.update_id THEN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        FOR g IN SELECT computer_count_groups(OLD.computer_id) LOOP
-            PERFORM group_counts_add(g, OLD.update_id, OLD.state, -1);
-        END LOOP;
+        PERFORM group_counts_add(OLD.computer_id, OLD.update_id, OLD.state, -1);
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        FOR g IN SELECT computer_count_groups(NEW.computer_id) LOOP
-            PERFORM group_counts_add(g, NEW.update_id, NEW.state, 1);
-        END LOOP;
+        PERFORM group_counts_add(NEW.computer_id, NEW.update_id, NEW.state, 1);
     END IF;
     RETURN NULL;
 END;
