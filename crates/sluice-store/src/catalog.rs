@@ -150,8 +150,7 @@ fn update_filter_sql(head: &str, filter: &UpdateFilter) -> SqlBuilder {
     }
     if let Some(product) = filter.product.as_deref() {
         let p = b.arg(Bind::Text(category_key(product)));
-        // Naming a product family (or company) selects the products below it too. The
-        // revisions in those categories drive the lookup, not every listed update.
+        // Naming a product family (or company) selects the products below it too.
         b.push(&format!(
             " AND l.revision_id IN (SELECT rc.revision_id FROM revision_categories rc \
              WHERE rc.category_update_id = {p} OR rc.category_update_id IN ( \
