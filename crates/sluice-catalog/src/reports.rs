@@ -217,6 +217,15 @@ impl Catalog {
             .collect())
     }
 
+    /// How many computers [`Catalog::computers_page`] pages through for `group`.
+    pub async fn computers_total(&self, group: Option<&str>) -> Result<i64, CatalogError> {
+        let scope = match group {
+            Some(g) => ComputerScope::of_group(Self::find_group(&self.groups().await?, g)?.id),
+            None => ComputerScope::All,
+        };
+        Ok(self.store.count_computers(scope).await?)
+    }
+
     /// Titles and KB numbers of some updates (untitled when the catalog lacks one).
     async fn titles_of(&self, ids: impl Iterator<Item = Uuid>) -> Result<HashMap<Uuid, (String, Option<String>)>, CatalogError> {
         let ids: Vec<Uuid> = ids.collect();

@@ -4,7 +4,8 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use sluice_catalog::api::*;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,18 +71,24 @@ async fn delete_group(
     Ok(Json(deleted))
 }
 
-#[utoipa::path(get, path = "/computers", tag = "computers", params(ComputerQuery), responses((status = 200, body = Vec<ComputerView>)))]
+/// On a page of `GET /computers`: how many computers all pages hold. A header, so the body
+/// stays the list every client already reads.
+const TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
+
+#[utoipa::path(get, path = "/computers", tag = "computers", params(ComputerQuery), responses((status = 200, body = Vec<ComputerView>, headers(("x-total-count" = i64, description = "With limit or offset: the computers in all pages")))))]
 async fn list_computers(
     State(state): State<AppState>,
     q: Result<Query<ComputerQuery>, QueryRejection>,
-) -> Result<Json<Vec<ComputerView>>, ApiFailure> {
+) -> Result<Response, ApiFailure> {
     let q = query(q)?;
     let group = q.group.as_deref().map(str::trim).filter(|g| !g.is_empty());
     if q.limit.is_some() || q.offset.is_some() {
         let limit = q.limit.unwrap_or(100);
-        return Ok(Json(state.catalog.computers_page(group, limit, q.offset.unwrap_or(0)).await?));
+        let page = state.catalog.computers_page(group, limit, q.offset.unwrap_or(0)).await?;
+        let total = state.catalog.computers_total(group).await?;
+        return Ok(([(TOTAL_COUNT, HeaderValue::from(total))], Json(page)).into_response());
     }
-    Ok(Json(state.catalog.list_computers(group).await?))
+    Ok(Json(state.catalog.list_computers(group).await?).into_response())
 }
 
 #[utoipa::path(get, path = "/computers/{computer_id}", tag = "computers", params(("computer_id" = String, Path, description = "The computer's id or name")), responses((status = 200, body = ComputerDetail)))]

@@ -330,6 +330,12 @@ async fn compliance_reports_answer_json_and_csv() {
     assert_eq!(ids, ["pc-2", "pc-3"]);
     assert_eq!(page[0]["groups"], json!(["Pilot"]));
     assert_eq!(api.get("/computers?group=Pilot&limit=10").await.as_array().unwrap().len(), 2);
+    // A page says how many computers all pages hold.
+    for (path, total) in [("/computers?limit=2&offset=1", "4"), ("/computers?group=Pilot&offset=1", "2"), ("/computers?group=Unassigned%20Computers&limit=1", "2")] {
+        let resp = api.http.get(server.api(path)).bearer_auth(&server.admin_token).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["x-total-count"], total, "{path}");
+    }
 
     for (path, status, code) in [
         ("/reports/compliance?group=Nope", 404, "not_found"),

@@ -115,43 +115,36 @@ fn decode_summary<R: RowExt>(r: &R) -> Result<UpdateSummary> {
     })
 }
 
-/// States WSUS counts as "Needed".
-pub(crate) const NEEDED_STATES: &str = "('not_installed', 'downloaded', 'installed_pending_reboot', 'failed')";
-
-/// Builds the shared `FROM … WHERE …` part of the update listing and its count. Every filter is
-/// a predicate on indexed columns or on the per-update counts the status triggers keep
-/// (`update_counts`), so a listing never loads the catalog.
+/// Builds the shared `FROM … WHERE …` part of the update listing and its count. It reads only
+/// `update_listing`, the narrow row per update that triggers keep (latest revision, flags and
+/// counts), and every filter is a predicate on its columns or an indexed lookup, so neither
+/// counting nor ordering reads the revisions with their stored documents.
 fn update_filter_sql(head: &str, filter: &UpdateFilter) -> SqlBuilder {
     let mut b = SqlBuilder::new(head);
-    b.push(
-        " FROM revisions r LEFT JOIN declined_updates d ON d.update_id = r.update_id \
-         LEFT JOIN update_counts k ON k.update_id = r.update_id \
-         WHERE r.revision_number = (SELECT MAX(r2.revision_number) FROM revisions r2 \
-         WHERE r2.update_id = r.update_id)",
-    );
+    b.push(" FROM update_listing l WHERE TRUE");
     if !filter.include_categories {
-        b.push(" AND r.update_type <> 'Category'");
+        b.push(" AND l.update_type <> 'Category'");
     }
     if let Some(t) = filter.update_type {
         let p = b.arg(Bind::Text(t.as_str().to_owned()));
-        b.push(&format!(" AND r.update_type = {p}"));
+        b.push(&format!(" AND l.update_type = {p}"));
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
         let p = b.arg(Bind::Text(like_contains(text)));
         b.push(&format!(
-            " AND (LOWER(r.title) LIKE {p} ESCAPE '\\' \
-             OR LOWER(COALESCE(r.description, '')) LIKE {p} ESCAPE '\\' \
-             OR LOWER('kb' || COALESCE(r.kb_article, '')) LIKE {p} ESCAPE '\\')"
+            " AND (LOWER(l.title) LIKE {p} ESCAPE '\\' \
+             OR LOWER(COALESCE(l.description, '')) LIKE {p} ESCAPE '\\' \
+             OR LOWER('kb' || COALESCE(l.kb_article, '')) LIKE {p} ESCAPE '\\')"
         ));
     }
     if let Some(kb) = filter.kb.as_deref() {
         let p = b.arg(Bind::Text(normalize_kb(kb)));
-        b.push(&format!(" AND r.kb_article = {p}"));
+        b.push(&format!(" AND l.kb_article = {p}"));
     }
     if let Some(class) = filter.classification.as_deref() {
         let p = b.arg(Bind::Text(category_key(class)));
         b.push(&format!(
-            " AND (r.classification = {p} OR r.classification IN \
+            " AND (l.classification = {p} OR l.classification IN \
              (SELECT c.update_id FROM categories c WHERE LOWER(c.title) = LOWER({p})))"
         ));
     }
@@ -159,81 +152,77 @@ fn update_filter_sql(head: &str, filter: &UpdateFilter) -> SqlBuilder {
         let p = b.arg(Bind::Text(category_key(product)));
         // Naming a product family (or company) selects the products below it too.
         b.push(&format!(
-            " AND EXISTS (SELECT 1 FROM revision_categories rc WHERE rc.revision_id = r.id \
-             AND (rc.category_update_id = {p} OR rc.category_update_id IN ( \
+            " AND l.revision_id IN (SELECT rc.revision_id FROM revision_categories rc \
+             WHERE rc.category_update_id = {p} OR rc.category_update_id IN ( \
              WITH RECURSIVE sel(id) AS ( \
              SELECT c.update_id FROM categories c \
              WHERE c.update_id = {p} OR LOWER(c.title) = LOWER({p}) \
              UNION SELECT c2.update_id FROM categories c2 JOIN sel ON c2.parent_update_id = sel.id) \
-             SELECT id FROM sel)))"
+             SELECT id FROM sel))"
         ));
     }
     if let Some(sev) = filter.msrc_severity.as_deref() {
         let p = b.arg(Bind::Text(sev.trim().to_ascii_lowercase()));
-        b.push(&format!(" AND LOWER(r.msrc_severity) = {p}"));
+        b.push(&format!(" AND LOWER(l.msrc_severity) = {p}"));
     }
-    // An approval that only says "not approved" does not make an update approved.
-    const APPROVED: &str = "SELECT 1 FROM approvals a WHERE a.update_id = r.update_id \
-         AND a.action <> 'not_approved'";
     match filter.approval {
         None => {}
-        Some(ApprovalState::Declined) => b.push(" AND d.update_id IS NOT NULL"),
-        Some(ApprovalState::NotDeclined) => b.push(" AND d.update_id IS NULL"),
-        Some(ApprovalState::Unapproved) => {
-            b.push(&format!(" AND d.update_id IS NULL AND NOT EXISTS ({APPROVED})"));
-        }
-        Some(ApprovalState::Approved) => b.push(&format!(" AND EXISTS ({APPROVED})")),
+        Some(ApprovalState::Declined) => b.push(" AND l.declined"),
+        Some(ApprovalState::NotDeclined) => b.push(" AND NOT l.declined"),
+        Some(ApprovalState::Unapproved) => b.push(" AND NOT l.declined AND NOT l.approved"),
+        Some(ApprovalState::Approved) => b.push(" AND l.approved"),
         Some(ApprovalState::ApprovedFor(g)) => {
+            // An approval that only says "not approved" does not make an update approved.
             let p = b.arg(Bind::Text(uuid_str(&g)));
-            b.push(&format!(" AND EXISTS ({APPROVED} AND a.group_id = {p})"));
+            b.push(&format!(
+                " AND l.update_id IN (SELECT a.update_id FROM approvals a WHERE a.group_id = {p} \
+                 AND a.action <> 'not_approved')"
+            ));
         }
     }
     if let Some(superseded) = filter.superseded {
-        b.push(if superseded { " AND EXISTS (" } else { " AND NOT EXISTS (" });
-        b.push(
-            "SELECT 1 FROM revision_relationships s WHERE s.target_update_id = r.update_id \
-             AND s.kind = 'superseded')",
-        );
+        b.push(if superseded { " AND l.superseded" } else { " AND NOT l.superseded" });
     }
     if let Some(expired) = filter.expired {
         b.push(if expired {
-            " AND LOWER(r.publication_state) = 'expired'"
+            " AND LOWER(l.publication_state) = 'expired'"
         } else {
-            " AND LOWER(r.publication_state) <> 'expired'"
+            " AND LOWER(l.publication_state) <> 'expired'"
         });
     }
     if let Some(n) = filter.needed_min {
         let p = b.arg(Bind::Big(n));
-        b.push(&format!(" AND COALESCE(k.needed, 0) >= {p}"));
+        b.push(&format!(" AND l.needed >= {p}"));
     }
     if let Some(n) = filter.failed_min {
         let p = b.arg(Bind::Big(n));
-        b.push(&format!(" AND COALESCE(k.failed, 0) >= {p}"));
+        b.push(&format!(" AND l.failed >= {p}"));
     }
     if let Some(t) = filter.released_from {
         let p = b.arg(Bind::Text(ts(t).unwrap_or_default()));
-        b.push(&format!(" AND r.creation_date >= {p}"));
+        b.push(&format!(" AND l.creation_date >= {p}"));
     }
     if let Some(t) = filter.released_before {
         let p = b.arg(Bind::Text(ts(t).unwrap_or_default()));
-        b.push(&format!(" AND r.creation_date < {p}"));
+        b.push(&format!(" AND l.creation_date < {p}"));
     }
     b
 }
 
-/// The ORDER BY of the update listing; every order ends on the revision id, so pages are stable.
+/// The ORDER BY of the update listing; every order ends on the revision id, so pages are
+/// stable. The indexes of `update_listing` follow these orders.
 fn update_order(filter: &UpdateFilter) -> String {
     let dir = if filter.descending { "DESC" } else { "ASC" };
     match filter.sort {
-        None => "r.creation_date DESC NULLS LAST, r.title, r.id".into(),
-        Some(UpdateSort::Release) => format!("r.creation_date {dir} NULLS LAST, r.id {dir}"),
-        Some(UpdateSort::Title) => format!("r.title {dir}, r.id {dir}"),
+        None => "l.creation_date DESC NULLS LAST, l.title, l.revision_id".into(),
+        Some(UpdateSort::Release) => format!("l.creation_date {dir} NULLS LAST, l.revision_id {dir}"),
+        Some(UpdateSort::Title) => format!("l.title {dir}, l.revision_id {dir}"),
         // KB numbers are digits; shorter is smaller.
         Some(UpdateSort::Kb) => {
-            format!("LENGTH(r.kb_article) {dir} NULLS LAST, r.kb_article {dir}, r.id {dir}")
+            format!("LENGTH(l.kb_article) {dir} NULLS LAST, l.kb_article {dir}, l.revision_id {dir}")
         }
-        Some(UpdateSort::Needed) => format!("COALESCE(k.needed, 0) {dir}, r.id {dir}"),
-        Some(UpdateSort::Failed) => format!("COALESCE(k.failed, 0) {dir}, r.id {dir}"),
+        Some(UpdateSort::Needed) => format!("l.needed {dir}, l.revision_id {dir}"),
+        Some(UpdateSort::Failed) => format!("l.failed {dir}, l.revision_id {dir}"),
     }
 }
 
@@ -493,12 +482,10 @@ impl Store {
     /// (undated last), then by title.
     pub async fn list_updates(&self, filter: &UpdateFilter) -> Result<Vec<UpdateSummary>> {
         let mut b = update_filter_sql(
-            "SELECT r.id, r.update_id, r.revision_number, r.update_type, r.title, \
-             r.description, r.kb_article, r.msrc_severity, r.classification, \
-             r.publication_state, r.creation_date, \
-             CASE WHEN d.update_id IS NULL THEN FALSE ELSE TRUE END AS is_declined, \
-             COALESCE(k.needed, 0) AS needed, COALESCE(k.failed, 0) AS failed, \
-             COALESCE(k.installed, 0) + COALESCE(k.installed_pending_reboot, 0) AS installed",
+            "SELECT l.revision_id AS id, l.update_id, l.revision_number, l.update_type, l.title, \
+             l.description, l.kb_article, l.msrc_severity, l.classification, \
+             l.publication_state, l.creation_date, l.declined AS is_declined, l.needed, l.failed, \
+             l.installed",
             filter,
         );
         b.push(&format!(" ORDER BY {}", update_order(filter)));

@@ -312,12 +312,18 @@ impl Store {
 
     /// One page of the computers of `scope`, ordered by DNS name (unnamed last), then id.
     pub async fn computers_page(&self, scope: crate::ComputerScope, limit: i64, offset: i64) -> Result<Vec<Computer>> {
-        let mut b = crate::codec::SqlBuilder::new(concat!("SELECT ", computer_cols!(), " FROM computers c WHERE TRUE"));
+        use crate::reports::COMPUTER_ORDER;
+        // The page's ids come from the name index alone (a deep offset skips index entries,
+        // not rows); only the page's rows are then read.
+        let mut b = crate::codec::SqlBuilder::new(concat!(
+            "SELECT ",
+            computer_cols!(),
+            " FROM computers c WHERE c.id IN (SELECT c.id FROM computers c WHERE TRUE"
+        ));
         scope.restrict(&mut b, "c.id");
-        b.push(" ORDER BY c.dns_name NULLS LAST, c.id");
         let l = b.arg(crate::codec::Bind::Big(limit.max(0)));
         let o = b.arg(crate::codec::Bind::Big(offset.max(0)));
-        b.push(&format!(" LIMIT {l} OFFSET {o}"));
+        b.push(&format!(" ORDER BY {COMPUTER_ORDER} LIMIT {l} OFFSET {o}) ORDER BY {COMPUTER_ORDER}"));
         let sql = sqlx::AssertSqlSafe(b.sql);
         on_read!(self, db => {
             let rows = crate::codec::bind_all!(sqlx::query(sql), &b.binds).fetch_all(db).await?;
