@@ -9,6 +9,9 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+  // The server switcher switches on choosing (its button stays for keyboards without script).
+  const switcher = document.getElementById("switch-server");
+  if (switcher) switcher.addEventListener("change", () => switcher.form.submit());
   // Forms that ask before they change many things.
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (e) => {

@@ -26,6 +26,8 @@ pub fn text(code: &str) -> Option<&'static str> {
         "group-created" => "Computer group created.",
         "group-deleted" => "Computer group deleted.",
         "logged-out" => "You are logged out.",
+        "server-trusted" => "Server trusted: its identity is pinned.",
+        "server-forgotten" => "Server no longer trusted; its token is forgotten.",
         _ => return None,
     })
 }

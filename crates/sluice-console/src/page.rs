@@ -13,10 +13,11 @@ pub enum Section {
     Synchronizations,
     Reports,
     Options,
+    Servers,
 }
 
 impl Section {
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Dashboard,
         Section::Updates,
         Section::Computers,
@@ -24,6 +25,7 @@ impl Section {
         Section::Synchronizations,
         Section::Reports,
         Section::Options,
+        Section::Servers,
     ];
 
     pub fn label(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Section {
             Section::Synchronizations => "Synchronizations",
             Section::Reports => "Reports",
             Section::Options => "Options",
+            Section::Servers => "Servers",
         }
     }
 
@@ -47,6 +50,7 @@ impl Section {
             Section::Synchronizations => "/synchronizations",
             Section::Reports => "/reports",
             Section::Options => "/options",
+            Section::Servers => "/servers",
         }
     }
 }
@@ -75,6 +79,10 @@ pub struct Layout {
     /// A failure the whole page is about (an action refused, the API unavailable).
     pub error: Option<String>,
     pub server_version: String,
+    /// Trusted servers the switcher offers.
+    pub servers: Vec<String>,
+    /// The trusted server the pages show, if not this one.
+    pub on: Option<String>,
 }
 
 impl Layout {

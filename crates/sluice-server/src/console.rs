@@ -24,6 +24,8 @@ use crate::AppState;
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "sluice_session";
+/// The trusted server the console works on (the switcher), by name; absent: this server.
+pub(crate) const ON_COOKIE: &str = "sluice_on";
 /// The login form's own CSRF cookie (there is no session yet to derive a token from).
 const LOGIN_COOKIE: &str = "sluice_login";
 /// Largest form the console accepts.
@@ -45,6 +47,7 @@ pub fn router(api: Router, app: AppState) -> Router {
     Router::new()
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
+        .route("/switch", get(switch))
         .route("/assets/console.css", get(|| async { asset("text/css; charset=utf-8", sluice_console::STYLE_SHEET) }))
         // Browsers ask for it on every page; there is none, and no login redirect either.
         .route("/favicon.ico", get(|| async { StatusCode::NOT_FOUND }))
@@ -53,6 +56,7 @@ pub fn router(api: Router, app: AppState) -> Router {
         .merge(crate::console_updates::routes())
         .merge(crate::console_computers::routes())
         .merge(crate::console_options::routes())
+        .merge(crate::console_servers::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -146,6 +150,10 @@ pub(crate) struct Session {
     pub user: String,
     pub role: Role,
     pub address: Option<SocketAddr>,
+    /// The trusted servers, for the switcher.
+    pub servers: Vec<String>,
+    /// The one the console works on now, if not this server.
+    pub on: Option<String>,
 }
 
 impl FromRequestParts<ConsoleState> for Session {
@@ -158,12 +166,19 @@ impl FromRequestParts<ConsoleState> for Session {
             return Err(to_login(back));
         };
         match cs.app.store.token_user(&token_digest(&secret)).await {
-            Ok(Some(owner)) => Ok(Session {
-                secret,
-                user: owner.user_name,
-                role: Role::from_stored(&owner.role),
-                address: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0),
-            }),
+            Ok(Some(owner)) => {
+                // A name the cookie keeps that is no longer trusted falls back to this server.
+                let servers: Vec<String> = cs.app.store.trusted_servers().await.unwrap_or_default().into_iter().map(|t| t.name).collect();
+                let on = cookie(&parts.headers, ON_COOKIE).and_then(|n| servers.iter().find(|s| s.eq_ignore_ascii_case(n)).cloned());
+                Ok(Session {
+                    secret,
+                    user: owner.user_name,
+                    role: Role::from_stored(&owner.role),
+                    address: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0),
+                    servers,
+                    on,
+                })
+            }
             Ok(None) => {
                 // Expired, idle too long, logged out or revoked: the cookie goes too.
                 let mut r = to_login(back);
@@ -189,8 +204,16 @@ impl axum::extract::OptionalFromRequestParts<ConsoleState> for Session {
 }
 
 impl Session {
+    /// The admin API of the server the console works on (this one, or the trusted server
+    /// chosen in the switcher, through this one).
     pub fn api<'a>(&'a self, cs: &'a ConsoleState) -> Api<'a> {
-        Api { router: &cs.api, token: &self.secret, address: self.address }
+        let prefix = self.on.as_deref().map(|n| format!("/servers/{}", crate::console_api::enc(n))).unwrap_or_default();
+        Api { router: &cs.api, token: &self.secret, address: self.address, prefix }
+    }
+
+    /// This server's own admin API, whatever the switcher says (its list of trusted servers).
+    pub fn local_api<'a>(&'a self, cs: &'a ConsoleState) -> Api<'a> {
+        Api { router: &cs.api, token: &self.secret, address: self.address, prefix: String::new() }
     }
 
     pub fn csrf(&self) -> String {
@@ -215,6 +238,8 @@ impl Session {
             notice: notice.and_then(sluice_console::notice::text).map(str::to_string),
             error: None,
             server_version: env!("CARGO_PKG_VERSION").to_string(),
+            servers: self.servers.clone(),
+            on: self.on.clone(),
         }
     }
 
@@ -327,7 +352,7 @@ async fn login(State(cs): State<ConsoleState>, req: Request) -> Response {
     if username.is_empty() || fields.get("password").is_empty() {
         return again(StatusCode::BAD_REQUEST, "Enter your user name and password.");
     }
-    let api = Api { router: &cs.api, token: "", address: connect.map(|c| c.0) };
+    let api = Api { router: &cs.api, token: "", address: connect.map(|c| c.0), prefix: String::new() };
     let request = LoginRequest { user: username.clone(), password: fields.0.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).unwrap_or_default() };
     match api.post::<LoginResponse>("/login", &request).await {
         Ok(answer) => {
@@ -369,6 +394,23 @@ async fn logout(State(cs): State<ConsoleState>, req: Request) -> Response {
     }
     let mut r = see_other("/login?notice=logged-out");
     if let Ok(v) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0, cs.secure_cookies)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// The switcher: the console works on another trusted server (or this one again). A
+/// preference of this browser, kept in a cookie; every page then asks that server's API
+/// through this one, with the user's own role.
+async fn switch(session: Session, State(cs): State<ConsoleState>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    let wanted = Fields(q).get("server").to_string();
+    let chosen = session.servers.iter().find(|s| s.eq_ignore_ascii_case(&wanted)).cloned();
+    let cookie_value = match &chosen {
+        Some(name) => set_cookie(ON_COOKIE, &crate::console_api::enc(name), crate::admin_people::SESSION_LIFETIME.whole_seconds(), cs.secure_cookies),
+        None => set_cookie(ON_COOKIE, "", 0, cs.secure_cookies),
+    };
+    let mut r = see_other("/");
+    if let Ok(v) = HeaderValue::from_str(&cookie_value) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r

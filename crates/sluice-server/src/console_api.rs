@@ -36,13 +36,15 @@ pub(crate) struct Api<'a> {
     pub router: &'a Router,
     pub token: &'a str,
     pub address: Option<SocketAddr>,
+    /// `/servers/{name}` when the console works on a trusted server (the switcher).
+    pub prefix: String,
 }
 
 impl Api<'_> {
     async fn call(&self, method: Method, path: &str, body: Option<Vec<u8>>, accept: &str) -> Result<Vec<u8>, Refusal> {
         let mut req = Request::builder()
             .method(method)
-            .uri(format!("{API_PREFIX}{path}"))
+            .uri(format!("{API_PREFIX}{}{path}", self.prefix))
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
             .header(header::ACCEPT, accept);
         if body.is_some() {

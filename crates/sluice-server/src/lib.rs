@@ -28,6 +28,7 @@ mod console_computers;
 mod console_options;
 mod console_overview;
 mod console_people;
+mod console_servers;
 mod console_updates;
 pub mod content_http;
 pub mod doctor;

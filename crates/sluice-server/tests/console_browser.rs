@@ -317,9 +317,9 @@ async fn an_administrator_and_a_reporter_work_in_the_console() {
     ui.visit("/options/cleanup", "Server Cleanup", "options-cleanup").await;
     ui.visit("/options/email", "E-Mail Notifications", "options-email").await;
     ui.visit("/options/audit", "Audit Log", "options-audit").await;
+    assert!(ui.text_of("#audit").await.contains("decline"));
     ui.visit("/", "Dashboard", "dashboard-fleet").await;
     assert!(ui.text_of("#groups").await.contains("All Computers"));
-    assert!(ui.text_of("#audit").await.contains("decline"));
 
     // A phone's width.
     ui.c.set_window_size(390, 844).await.unwrap();
@@ -348,5 +348,64 @@ async fn an_administrator_and_a_reporter_work_in_the_console() {
     ui.shot("reporter-refused").await;
     ui.logout().await;
 
+    ui.c.close().await.unwrap();
+}
+
+/// Issue #14: the switcher puts the whole console on a trusted server; the Servers page shows
+/// each server side by side and a stopped one as unreachable, while the rest keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_switcher_works_on_a_trusted_server() {
+    let Some(driver) = Chromedriver::start() else {
+        assert!(std::env::var("SLUICE_REQUIRE_BROWSER").is_err(), "chromedriver is required (SLUICE_REQUIRE_BROWSER) but was not found");
+        eprintln!("skipped: no chromedriver (install Debian's chromium and chromium-driver)");
+        return;
+    };
+    let root = sluice_testkit::server::start().await;
+    let branch = sluice_testkit::server::start().await;
+    let profile = Profile::builtin();
+    let ev: Arc<dyn Evaluator> = Arc::new(RulesEvaluator::new(&profile));
+    let mut agent = Agent::new(&branch.client_url(), profile.computer_info("branch-pc7.contoso.test"), ev, MachineState { computer_id: uuid::Uuid::new_v4().to_string(), ..Default::default() });
+    agent.scan(false).await.unwrap();
+    // The branch issues a token to an account for the root; the root trusts it.
+    let http = reqwest::Client::new();
+    let r = http.post(branch.api("/users")).bearer_auth(branch.token()).json(&serde_json::json!({"name": "root", "role": "administrator", "password": "long enough"})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let token: serde_json::Value = http.post(branch.api("/tokens")).bearer_auth(branch.token()).json(&serde_json::json!({"user": "root"})).send().await.unwrap().json().await.unwrap();
+    let r = http
+        .post(root.api("/servers"))
+        .bearer_auth(root.token())
+        .json(&serde_json::json!({"name": "branch", "url": branch.admin_url(), "token": token["token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+
+    let password = std::fs::read_to_string(root.data_dir().join("admin-password")).unwrap().trim().to_string();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots-servers");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut ui = Console { c: driver.browser().await, base: root.admin_url(), shots, taken: 0 };
+    ui.login("admin", &password).await;
+    ui.visit("/computers", "Computers", "root-computers").await;
+    assert!(!ui.text_of("#computers").await.contains("branch-pc7"), "the root has no such computer");
+
+    ui.choose("#switch-server", "branch").await;
+    ui.expect_h1("Dashboard").await;
+    assert!(ui.text_of("p.on-server").await.contains("branch"));
+    ui.visit("/computers", "Computers", "branch-computers").await;
+    assert!(ui.text_of("#computers").await.contains("branch-pc7.contoso.test"));
+
+    ui.visit("/servers", "Servers", "servers").await;
+    let table = ui.text_of("#servers").await;
+    assert!(table.contains("branch") && table.contains("Reachable"), "{table}");
+
+    // The branch stops: its row says so within the timeout, and the console goes on.
+    branch.shutdown().await.unwrap();
+    ui.visit("/servers", "Servers", "servers-unreachable").await;
+    assert!(ui.text_of("#servers").await.contains("Unreachable"));
+    ui.click("p.on-server a").await;
+    ui.expect_h1("Dashboard").await;
+    assert!(!ui.has("p.on-server").await);
+    ui.visit("/computers", "Computers", "root-again").await;
     ui.c.close().await.unwrap();
 }
