@@ -6,12 +6,11 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-env-changed=SLUICE_COMMIT");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // A new commit moves HEAD or the branch it names; either reruns this script.
+    // A new commit moves HEAD or the branch it names; either reruns this script. Named even
+    // when absent: a build directory shared with a build made outside a clone must not keep
+    // that build's "unknown" (a missing file makes cargo rerun the script every time).
     for f in [".git/HEAD", ".git/refs/heads", ".git/packed-refs"] {
-        let p = root.join(f);
-        if p.exists() {
-            println!("cargo:rerun-if-changed={}", p.display());
-        }
+        println!("cargo:rerun-if-changed={}", root.join(f).display());
     }
     let from_git = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
