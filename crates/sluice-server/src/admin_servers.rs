@@ -33,7 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list, add))
         .routes(routes!(overview))
         .routes(routes!(remove))
-        .routes(routes!(relay))
+        .routes(routes!(relay_get, relay_post, relay_put, relay_patch, relay_delete))
 }
 
 fn store_failure(e: sluice_store::StoreError) -> ApiFailure {
@@ -196,17 +196,32 @@ async fn overview(State(state): State<AppState>) -> Result<Json<Vec<ServerOvervi
     Ok(Json(out))
 }
 
+/// One route per method, each with its own operation id (the document needs them unique);
+/// all relay the same way.
+macro_rules! relay_route {
+    ($name:ident, $method:ident, $op:literal) => {
+        #[utoipa::path(
+            $method,
+            path = "/servers/{name}/{*path}",
+            operation_id = $op,
+            tag = "servers",
+            params(("name" = String, Path, description = "Trusted server name"), ("*path" = String, Path, description = "The admin API route on that server, relative to /api/v1 (e.g. computers)")),
+            responses((status = 200, description = "That server's answer, as it gave it"), (status = 502, description = "It refused the stored token, or another server answered", body = sluice_api::ApiError), (status = 504, description = "It could not be reached in time", body = sluice_api::ApiError))
+        )]
+        async fn $name(state: State<AppState>, caller: Extension<Caller>, path: Path<(String, String)>, req: Request) -> Result<Response, ApiFailure> {
+            relay(state, caller, path, req).await
+        }
+    };
+}
+relay_route!(relay_get, get, "trusted_server_get");
+relay_route!(relay_post, post, "trusted_server_post");
+relay_route!(relay_put, put, "trusted_server_put");
+relay_route!(relay_patch, patch, "trusted_server_patch");
+relay_route!(relay_delete, delete, "trusted_server_delete");
+
 /// One admin route of a trusted server. The request is relayed as it came (method, path,
 /// query, body, `Accept`, `Content-Type`) with the stored token, and the answer comes back as
 /// the other server gave it, once its identity checked out.
-#[utoipa::path(
-    method(get, post, put, patch, delete),
-    path = "/servers/{name}/{*path}",
-    operation_id = "trusted_server_relay",
-    tag = "servers",
-    params(("name" = String, Path, description = "Trusted server name"), ("*path" = String, Path, description = "The admin API route on that server, relative to /api/v1 (e.g. computers)")),
-    responses((status = 200, description = "That server's answer"), (status = 502, description = "It refused the stored token, or another server answered", body = sluice_api::ApiError), (status = 504, description = "It could not be reached in time", body = sluice_api::ApiError))
-)]
 async fn relay(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
