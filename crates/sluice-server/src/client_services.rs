@@ -173,7 +173,7 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
     let Some(service) = service_for_path(req.uri().path()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let edge = match SoapEdge::open(&req, style(service), service_label(service), &state.urls) {
+    let edge = match SoapEdge::open(&req, style(service), service_label(service), &state) {
         Ok(edge) => edge,
         Err(refused) => return *refused,
     };

@@ -105,18 +105,20 @@ pub struct UrlPolicy {
 }
 
 impl UrlPolicy {
-    /// `scheme://host[:port]` for URLs in the answer to `req`.
-    pub fn base<B>(&self, req: &Request<B>) -> String {
+    /// `scheme://host[:port]` for URLs in the answer to `req`; `fallback` is the address named
+    /// when neither the request nor its listener says (a request handed to the router in
+    /// process, without a Host).
+    pub fn base<B>(&self, req: &Request<B>, fallback: SocketAddr) -> String {
         if let Some(url) = &self.public_url {
             return url.clone();
         }
-        let arrival = req.extensions().get::<Arrival>().copied();
+        let arrival = req.extensions().get::<Arrival>().copied().unwrap_or(Arrival { tls: false, local: fallback });
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         self.base_from(req.headers(), arrival, peer)
     }
 
-    fn base_from(&self, headers: &HeaderMap, arrival: Option<Arrival>, peer: Option<IpAddr>) -> String {
-        let mut scheme = arrival.map_or("http", |a| a.scheme());
+    fn base_from(&self, headers: &HeaderMap, arrival: Arrival, peer: Option<IpAddr>) -> String {
+        let mut scheme = arrival.scheme();
         let mut host = plausible_host(header(headers, "host"));
         if peer.is_some_and(|ip| self.trusted_proxies.iter().any(|p| p.contains(ip))) {
             // A chain of proxies lists the client-facing one first.
@@ -129,7 +131,7 @@ impl UrlPolicy {
                 host = Some(h);
             }
         }
-        let host = host.unwrap_or_else(|| arrival.map_or_else(|| "localhost".to_owned(), |a| a.local.to_string()));
+        let host = host.unwrap_or_else(|| arrival.local.to_string());
         format!("{scheme}://{host}")
     }
 }
@@ -186,7 +188,7 @@ mod tests {
     #[test]
     fn forwarded_headers_count_from_trusted_proxies_only() {
         let policy = UrlPolicy { public_url: None, trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()] };
-        let arrival = Some(Arrival { tls: false, local: "0.0.0.0:8530".parse().unwrap() });
+        let arrival = Arrival { tls: false, local: "0.0.0.0:8530".parse().unwrap() };
         let h = headers(&[
             ("host", "backend:8530"),
             ("x-forwarded-proto", "https"),
@@ -198,7 +200,7 @@ mod tests {
         let h = headers(&[("host", "backend:8530"), ("x-forwarded-host", "evil/path"), ("x-forwarded-proto", "gopher")]);
         assert_eq!(policy.base_from(&h, arrival, Some("10.0.0.1".parse().unwrap())), "http://backend:8530");
         // No Host at all: the listener's address, with its scheme.
-        let tls = Some(Arrival { tls: true, local: "127.0.0.1:8531".parse().unwrap() });
+        let tls = Arrival { tls: true, local: "127.0.0.1:8531".parse().unwrap() };
         assert_eq!(policy.base_from(&HeaderMap::new(), tls, None), "https://127.0.0.1:8531");
     }
 }

@@ -99,7 +99,7 @@ pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Se
         Service::DssAuth => "dss_auth",
         Service::Reporting => "reporting_rollup",
     };
-    let edge = match SoapEdge::open(&req, Style::Asmx, label, &state.urls) {
+    let edge = match SoapEdge::open(&req, Style::Asmx, label, &state) {
         Ok(edge) => edge,
         Err(refused) => return *refused,
     };

@@ -41,21 +41,16 @@ pub struct SoapOutcome {
 impl SoapEdge {
     /// Starts answering `req` on a service written in `style`; a request that is not a POST gets
     /// its answer (405) as the error.
-    /// `service` names the service in logs and metrics; `urls` says how the server names itself
-    /// in the URLs of the answer.
-    pub fn open(
-        req: &Request,
-        style: Style,
-        service: &'static str,
-        urls: &crate::origin::UrlPolicy,
-    ) -> Result<SoapEdge, Box<Response>> {
+    /// `service` names the service in logs and metrics; `state` says how the server names
+    /// itself in the URLs of the answer.
+    pub fn open(req: &Request, style: Style, service: &'static str, state: &crate::AppState) -> Result<SoapEdge, Box<Response>> {
         if req.method() != Method::POST {
             return Err(Box::new((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response()));
         }
         Ok(SoapEdge {
             style,
             xpress: accepts_xpress(req.headers()),
-            base: urls.base(req),
+            base: state.urls.base(req, state.client_addr),
             service,
             operation: std::sync::OnceLock::new(),
         })
