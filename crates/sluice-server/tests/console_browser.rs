@@ -317,9 +317,9 @@ async fn an_administrator_and_a_reporter_work_in_the_console() {
     ui.visit("/options/cleanup", "Server Cleanup", "options-cleanup").await;
     ui.visit("/options/email", "E-Mail Notifications", "options-email").await;
     ui.visit("/options/audit", "Audit Log", "options-audit").await;
+    assert!(ui.text_of("#audit").await.contains("decline"));
     ui.visit("/", "Dashboard", "dashboard-fleet").await;
     assert!(ui.text_of("#groups").await.contains("All Computers"));
-    assert!(ui.text_of("#audit").await.contains("decline"));
 
     // A phone's width.
     ui.c.set_window_size(390, 844).await.unwrap();
