@@ -199,3 +199,20 @@ async fn a_bad_certificate_or_key_stops_the_start() {
     let e = setup.try_start().await.err().expect("an unreadable certificate is refused");
     assert!(e.to_string().contains("no certificate"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_never_finishes_its_handshake_is_cut_off() {
+    use tokio::io::AsyncReadExt;
+    let server = Setup::new()
+        .with_tls()
+        .with(|c| c.client_connections.header_read = std::time::Duration::from_secs(1))
+        .start()
+        .await;
+    let mut silent = tokio::net::TcpStream::connect(server.client_tls_addr.unwrap()).await.unwrap();
+    // The header-read timeout covers the handshake: the server closes the socket. The outer
+    // timeout only keeps a regression from hanging the suite.
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), silent.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the connection stayed open: {read:?}");
+    server.shutdown().await.unwrap();
+}
