@@ -188,16 +188,22 @@ fn attr(s: &str, name: &str) -> Option<String> {
     Some(s[start..start + s[start..].find('"')?].to_string())
 }
 
+/// The content download client.
+fn download_client(trust: &crate::trust::Trust) -> reqwest::Client {
+    trust
+        .reqwest_builder()
+        .pool_idle_timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap_or_default()
+}
+
 impl Agent {
     pub fn new(base: &str, info: ComputerInfo, evaluator: std::sync::Arc<dyn Evaluator>, state: MachineState) -> Agent {
-        let http = reqwest::Client::builder()
-            .pool_idle_timeout(Duration::from_secs(30))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap_or_default();
+        let trust = crate::trust::Trust::system();
         Agent {
-            soap: crate::wire::soap_client(),
-            http,
+            soap: crate::wire::soap_client_with(&trust),
+            http: download_client(&trust),
             base: base.trim_end_matches('/').to_string(),
             info,
             target_group: None,
@@ -210,6 +216,14 @@ impl Agent {
             cv_base: wire::new_cv_base(),
             cv: 0,
         }
+    }
+
+    /// Connects to https:// servers trusting `trust` (`--ca-cert`) rather than the system's
+    /// roots alone.
+    pub fn with_trust(mut self, trust: &crate::trust::Trust) -> Agent {
+        self.soap = crate::wire::soap_client_with(trust);
+        self.http = download_client(trust);
+        self
     }
 
     async fn call(&mut self, op: &'static str, c: &requests::SoapCall, report: &mut ScanReport) -> Result<sluice_xml::Element, WireError> {

@@ -21,6 +21,8 @@ pub struct FleetConfig {
     pub install: bool,
     /// Target group every machine requests (client-side targeting).
     pub target_group: Option<String>,
+    /// Whom the machines believe on https:// servers.
+    pub trust: crate::trust::Trust,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -59,12 +61,14 @@ pub type ProfileFn = dyn Fn(usize) -> (ComputerInfo, Arc<dyn Evaluator>) + Send 
 pub async fn run(cfg: FleetConfig, profile: Arc<ProfileFn>) -> FleetReport {
     let started = Instant::now();
     let sem = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
-    let http = reqwest::Client::builder()
+    let http = cfg
+        .trust
+        .reqwest_builder()
         .pool_max_idle_per_host(cfg.concurrency.max(1))
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap_or_default();
-    let soap = crate::wire::soap_client();
+    let soap = crate::wire::soap_client_with(&cfg.trust);
     let mut tasks = tokio::task::JoinSet::new();
     let mut report = FleetReport::default();
     for n in 0..cfg.clients {

@@ -6,4 +6,5 @@ pub mod agent;
 pub mod fleet;
 pub mod profile;
 pub mod requests;
+pub mod trust;
 pub mod wire;

@@ -9,16 +9,32 @@ use crate::requests::{SoapCall, CLIENT_PATH, USER_AGENT};
 
 const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
-/// The SOAP connection pool. hyper directly rather than reqwest: reqwest always adds an
-/// `Accept` header, which the native agent never sends.
-pub type SoapClient = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, http_body_util::Full<bytes::Bytes>>;
+/// The SOAP connection pool, for http:// and https:// servers alike. hyper directly rather
+/// than reqwest: reqwest always adds an `Accept` header, which the native agent never sends.
+pub type SoapClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<bytes::Bytes>,
+>;
 
+/// A pool trusting the system's roots.
 pub fn soap_client() -> SoapClient {
+    soap_client_with(&crate::trust::Trust::system())
+}
+
+/// A pool trusting what `trust` says (`--ca-cert`).
+pub fn soap_client_with(trust: &crate::trust::Trust) -> SoapClient {
+    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+    tcp.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(trust.client_config())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .pool_idle_timeout(std::time::Duration::from_secs(30))
         // WinHTTP writes `Cache-Control`, `Content-Type`, …; hyper would write them lower-case.
         .http1_title_case_headers(true)
-        .build_http()
+        .build(connector)
 }
 
 /// A correlation vector base as the native agent's MS-CV header starts with: 16 base64

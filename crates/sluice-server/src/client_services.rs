@@ -173,7 +173,7 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
     let Some(service) = service_for_path(req.uri().path()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let edge = match SoapEdge::open(&req, style(service), service_label(service)) {
+    let edge = match SoapEdge::open(&req, style(service), service_label(service), &state) {
         Ok(edge) => edge,
         Err(refused) => return *refused,
     };
@@ -198,7 +198,7 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
             &Fault::new(ErrorCode::InvalidParameters, service).with_message(format!("{op:?} is not an operation of this service")),
         );
     }
-    let ctx = Ctx { state: &state, host: edge.host().map(str::to_string), peer };
+    let ctx = Ctx { state: &state, base: edge.base().to_owned(), peer };
     match ctx.dispatch(request).await {
         Ok(bytes) => edge.respond(StatusCode::OK.as_u16(), bytes),
         Err(fault) => {
@@ -213,7 +213,8 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
 
 struct Ctx<'a> {
     state: &'a AppState,
-    host: Option<String>,
+    /// `scheme://host[:port]` of the content URLs handed out (`origin.rs`).
+    base: String,
     peer: SocketAddr,
 }
 
@@ -607,8 +608,7 @@ impl Ctx<'_> {
         }
         let path = sluice_content::relative_url_path(&file.sha1, &file.file_name)
             .unwrap_or_else(|_| sluice_content::relative_url_path(&file.sha1, "").unwrap_or_default());
-        let host = self.host.clone().unwrap_or_else(|| self.state.client_addr.to_string());
-        format!("http://{host}/{path}")
+        format!("{}/{path}", self.base)
     }
 
     async fn get_extended_update_info(&self, r: soap::GetExtendedUpdateInfoRequest) -> Result<Vec<u8>, Fault> {

@@ -32,6 +32,17 @@ pub struct Config {
     pub body_budget_wait_ms: u64,
     /// One log line per client-listener request (target `sluice::access`).
     pub access_log: bool,
+    /// Certificate and key of the HTTPS listeners; with them the client services are also
+    /// served on `client_tls_listen` and the admin API only over HTTPS.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Where Windows clients connect over HTTPS: WSUS's port 8531.
+    pub client_tls_listen: SocketAddr,
+    /// Whether the plain-HTTP client listener runs (`--no-client-http` turns it off; only with TLS).
+    pub client_http: bool,
+    /// How the server names itself in the URLs it hands out (public URL, trusted proxies).
+    pub urls: crate::origin::UrlPolicy,
+    /// Serve the admin API over plain HTTP on an address other hosts can reach.
+    pub insecure_admin: bool,
 }
 
 /// Client listener defaults. 1,000 connections stays under the usual 1,024-descriptor limit
@@ -69,6 +80,11 @@ impl Default for Config {
             body_budget_bytes: crate::body_budget::DEFAULT_BUDGET_BYTES,
             body_budget_wait_ms: crate::body_budget::DEFAULT_BUDGET_WAIT.as_millis() as u64,
             access_log: true,
+            tls: None,
+            client_tls_listen: SocketAddr::from(([0, 0, 0, 0], 8531)),
+            client_http: true,
+            urls: crate::origin::UrlPolicy::default(),
+            insecure_admin: false,
         }
     }
 }
@@ -91,6 +107,13 @@ pub struct FileConfig {
     pub body_budget_mib: Option<usize>,
     pub body_budget_wait_ms: Option<u64>,
     pub access_log: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub client_tls_listen: Option<SocketAddr>,
+    pub client_http: Option<bool>,
+    pub public_url: Option<String>,
+    pub trusted_proxies: Option<Vec<crate::origin::ProxyNet>>,
+    pub insecure_admin: Option<bool>,
 }
 
 /// Values given on the command line (already merged with the environment by clap's `env`).
@@ -103,6 +126,16 @@ pub struct Overrides {
     pub admin_listen: Option<SocketAddr>,
     /// `--no-access-log`.
     pub no_access_log: bool,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub client_tls_listen: Option<SocketAddr>,
+    /// `--no-client-http`.
+    pub no_client_http: bool,
+    pub public_url: Option<String>,
+    /// `--trusted-proxy`, repeated; replaces the file's list when given.
+    pub trusted_proxies: Vec<crate::origin::ProxyNet>,
+    /// `--insecure-admin`.
+    pub insecure_admin: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +144,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
 }
 
 impl Config {
@@ -122,13 +157,60 @@ impl Config {
                 .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
             let f: FileConfig = toml::from_str(&text)
                 .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
-            c.apply_file(f);
+            c.apply_file(f)?;
         }
-        c.apply_overrides(overrides);
+        c.apply_overrides(overrides)?;
+        c.check()?;
         Ok(c)
     }
 
-    fn apply_file(&mut self, f: FileConfig) {
+    /// What no start could serve with: half a TLS pair, or no client listener at all.
+    fn check(&self) -> Result<(), ConfigError> {
+        if !self.client_http && self.tls.is_none() {
+            return Err(ConfigError::Invalid(
+                "the plain-HTTP client listener is turned off (client-http = false, --no-client-http) \
+                 but no TLS certificate is configured, so no client could connect"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Why the admin listener must not start as configured: plain HTTP on an address other
+    /// hosts reach would carry the admin token and console passwords in clear text.
+    pub fn admin_exposure(&self) -> Option<String> {
+        (self.tls.is_none() && !self.insecure_admin && !self.admin_listen.ip().is_loopback()).then(|| {
+            format!(
+                "the admin API would listen on {} without TLS: give --tls-cert and --tls-key, bind it to \
+                 loopback (admin-listen = \"127.0.0.1:8580\"), or accept plain HTTP with --insecure-admin",
+                self.admin_listen
+            )
+        })
+    }
+
+    /// Sets the TLS pair from its two halves (either source may give either half).
+    fn set_tls(&mut self, cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<(), ConfigError> {
+        if cert.is_none() && key.is_none() {
+            return Ok(());
+        }
+        let cert = cert.or_else(|| self.tls.as_ref().map(|t| t.cert.clone()));
+        let key = key.or_else(|| self.tls.as_ref().map(|t| t.key.clone()));
+        match (cert, key) {
+            (Some(cert), Some(key)) => {
+                self.tls = Some(crate::tls::TlsFiles { cert, key });
+                Ok(())
+            }
+            (Some(_), None) => Err(ConfigError::Invalid("tls-cert is given without tls-key".into())),
+            _ => Err(ConfigError::Invalid("tls-key is given without tls-cert".into())),
+        }
+    }
+
+    fn set_public_url(&mut self, url: &str) -> Result<(), ConfigError> {
+        self.urls.public_url = Some(crate::origin::parse_public_url(url).map_err(ConfigError::Invalid)?);
+        Ok(())
+    }
+
+    fn apply_file(&mut self, f: FileConfig) -> Result<(), ConfigError> {
         if let Some(v) = f.data {
             self.data_dir = v;
         }
@@ -174,9 +256,26 @@ impl Config {
         if let Some(v) = f.access_log {
             self.access_log = v;
         }
+        self.set_tls(f.tls_cert, f.tls_key)?;
+        if let Some(v) = f.client_tls_listen {
+            self.client_tls_listen = v;
+        }
+        if let Some(v) = f.client_http {
+            self.client_http = v;
+        }
+        if let Some(v) = &f.public_url {
+            self.set_public_url(v)?;
+        }
+        if let Some(v) = f.trusted_proxies {
+            self.urls.trusted_proxies = v;
+        }
+        if let Some(v) = f.insecure_admin {
+            self.insecure_admin = v;
+        }
+        Ok(())
     }
 
-    fn apply_overrides(&mut self, o: &Overrides) {
+    fn apply_overrides(&mut self, o: &Overrides) -> Result<(), ConfigError> {
         if let Some(v) = &o.data {
             self.data_dir = v.clone();
         }
@@ -195,6 +294,23 @@ impl Config {
         if o.no_access_log {
             self.access_log = false;
         }
+        self.set_tls(o.tls_cert.clone(), o.tls_key.clone())?;
+        if let Some(v) = o.client_tls_listen {
+            self.client_tls_listen = v;
+        }
+        if o.no_client_http {
+            self.client_http = false;
+        }
+        if let Some(v) = &o.public_url {
+            self.set_public_url(v)?;
+        }
+        if !o.trusted_proxies.is_empty() {
+            self.urls.trusted_proxies = o.trusted_proxies.clone();
+        }
+        if o.insecure_admin {
+            self.insecure_admin = true;
+        }
+        Ok(())
     }
 
     pub fn database_url(&self) -> String {
@@ -244,6 +360,56 @@ mod tests {
         assert_eq!(c.body_budget_bytes, 16 * 1024 * 1024);
         std::fs::write(&file, "nonsense-key = 1\n").unwrap();
         assert!(Config::load(Some(&file), &o).unwrap_err().to_string().contains("nonsense-key"));
+    }
+
+    #[test]
+    fn tls_settings_come_whole_and_checked() {
+        let dir = tempfile_dir("tls");
+        let file = dir.join("sluice.toml");
+        std::fs::write(
+            &file,
+            "tls-cert = \"/etc/sluice/cert.pem\"\ntls-key = \"/etc/sluice/key.pem\"\nclient-http = false\n\
+             public-url = \"https://wsus.contoso.com:8531/\"\ntrusted-proxies = [\"10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), &Overrides::default()).unwrap();
+        assert_eq!(c.tls.as_ref().map(|t| t.key.clone()), Some(PathBuf::from("/etc/sluice/key.pem")));
+        assert!(!c.client_http);
+        assert_eq!(c.client_tls_listen.port(), 8531);
+        assert_eq!(c.urls.public_url.as_deref(), Some("https://wsus.contoso.com:8531"));
+        assert_eq!(c.urls.trusted_proxies.len(), 1);
+        // A flag replaces one half of the file's pair.
+        let o = Overrides { tls_key: Some("/tmp/other.pem".into()), ..Default::default() };
+        let c = Config::load(Some(&file), &o).unwrap();
+        assert_eq!(c.tls.map(|t| (t.cert, t.key)), Some(("/etc/sluice/cert.pem".into(), "/tmp/other.pem".into())));
+        // Half a pair, no client listener at all, or a public URL with a path: refused.
+        let half = Overrides { tls_cert: Some("/tmp/c.pem".into()), ..Default::default() };
+        assert!(Config::load(None, &half).unwrap_err().to_string().contains("without tls-key"));
+        let none = Overrides { no_client_http: true, ..Default::default() };
+        assert!(Config::load(None, &none).unwrap_err().to_string().contains("no client could connect"));
+        let path = Overrides { public_url: Some("https://wsus/sub".into()), ..Default::default() };
+        assert!(Config::load(None, &path).unwrap_err().to_string().contains("public-url"));
+        std::fs::write(&file, "trusted-proxies = [\"proxy.local\"]\n").unwrap();
+        assert!(Config::load(Some(&file), &Overrides::default()).unwrap_err().to_string().contains("proxy.local"));
+    }
+
+    #[test]
+    fn plain_http_admin_stays_on_loopback_unless_told() {
+        let mut c = Config::default();
+        assert_eq!(c.admin_exposure(), None);
+        c.admin_listen = "0.0.0.0:8580".parse().unwrap();
+        assert!(c.admin_exposure().unwrap().contains("--insecure-admin"));
+        c.insecure_admin = true;
+        assert_eq!(c.admin_exposure(), None);
+        c.insecure_admin = false;
+        c.tls = Some(crate::tls::TlsFiles { cert: "c.pem".into(), key: "k.pem".into() });
+        assert_eq!(c.admin_exposure(), None);
+    }
+
+    fn tempfile_dir(what: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sluice-cfg-{what}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]

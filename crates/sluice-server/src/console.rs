@@ -43,7 +43,8 @@ pub(crate) struct ConsoleState {
 
 /// The console's routes, beside the API on the admin listener.
 pub fn router(api: Router, app: AppState) -> Router {
-    let state = ConsoleState { app, api, secure_cookies: false };
+    let secure_cookies = app.admin_tls;
+    let state = ConsoleState { app, api, secure_cookies };
     Router::new()
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))

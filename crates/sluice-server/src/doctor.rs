@@ -46,9 +46,7 @@ pub async fn run(config: &Config, source: &str) -> Vec<Check> {
     let sqlite_file = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).filter(|f| *f != ":memory:");
     if let Some(file) = sqlite_file.filter(|f| !Path::new(f).exists()) {
         out.push(check("database", Verdict::Ok, format!("{file} does not exist yet; the first start creates it")));
-        out.push(port("client port", config.client_listen, "client-listen").await);
-        out.push(port("admin port", config.admin_listen, "admin-listen").await);
-        out.push(tls());
+        out.extend(listeners(config).await);
         out.push(clock_verdict(OffsetDateTime::now_utc(), None));
         return out;
     }
@@ -68,19 +66,51 @@ pub async fn run(config: &Config, source: &str) -> Vec<Check> {
             None
         }
     };
-    out.push(port("client port", config.client_listen, "client-listen").await);
-    out.push(port("admin port", config.admin_listen, "admin-listen").await);
-    out.push(tls());
+    out.extend(listeners(config).await);
     out.push(clock(store.as_ref(), OffsetDateTime::now_utc()).await);
     out
 }
 
-fn tls() -> Check {
-    check(
-        "tls",
-        Verdict::Warn,
-        "not configured: clients and the admin API use plain HTTP (terminate TLS in front, or see docs/clients.md)",
-    )
+/// The ports, the certificate and key, and whether the admin API would be exposed in clear.
+async fn listeners(config: &Config) -> Vec<Check> {
+    let mut out = Vec::new();
+    let https = config.tls.is_some();
+    if config.client_http {
+        out.push(port("client port", config.client_listen, "client-listen", false).await);
+    }
+    if https {
+        out.push(port("client https port", config.client_tls_listen, "client-tls-listen", true).await);
+    }
+    out.push(port("admin port", config.admin_listen, "admin-listen", https).await);
+    out.push(tls(config));
+    if let Some(why) = config.admin_exposure() {
+        out.push(check("admin exposure", Verdict::Fail, why));
+    }
+    out
+}
+
+fn tls(config: &Config) -> Check {
+    let Some(files) = &config.tls else {
+        return check(
+            "tls",
+            Verdict::Warn,
+            "not configured: clients and the admin API use plain HTTP (--tls-cert and --tls-key, see docs/clients.md)",
+        );
+    };
+    match crate::tls::load(files) {
+        Ok(loaded) => check(
+            "tls",
+            Verdict::Ok,
+            format!(
+                "{} ({} certificate(s)) and {} fit; clients on https://{}, the admin API over HTTPS",
+                files.cert.display(),
+                loaded.chain_len,
+                files.key.display(),
+                config.client_tls_listen
+            ),
+        ),
+        Err(e) => check("tls", Verdict::Fail, e.to_string()),
+    }
 }
 
 /// A database URL without its password, for printing.
@@ -161,10 +191,16 @@ fn free_space(content: &Path) -> Check {
     }
 }
 
-/// Free to bind, or held by a Sluice that answers its health check; anything else fails.
-async fn port(name: &'static str, addr: SocketAddr, setting: &str) -> Check {
+/// Free to bind, or held by a Sluice that answers its health check; anything else fails. An
+/// HTTPS port in use is not probed (the check would need the server's trust), only reported.
+async fn port(name: &'static str, addr: SocketAddr, setting: &str, https: bool) -> Check {
     match tokio::net::TcpListener::bind(addr).await {
         Ok(_) => check(name, Verdict::Ok, format!("{addr} is free")),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && https => check(
+            name,
+            Verdict::Warn,
+            format!("{addr} is in use, by a running Sluice or another program (setting: {setting})"),
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => match sluice_answers(addr).await {
             true => check(name, Verdict::Ok, format!("{addr} is served by a running Sluice")),
             false => check(name, Verdict::Fail, format!("{addr} is in use by another program (setting: {setting})")),

@@ -41,11 +41,13 @@ pub mod mailer;
 pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
+pub mod origin;
 pub mod scan_state;
 pub mod server_sync;
 mod server_sync_rollup;
 pub mod soap_edge;
 pub mod trust;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -78,6 +80,10 @@ pub enum ServerError {
     Bootstrap(String),
     #[error("server task failed: {0}")]
     Task(String),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("{0}")]
+    InsecureAdmin(String),
 }
 
 /// Shared state of every handler.
@@ -88,8 +94,12 @@ pub struct AppState {
     pub content: Arc<ContentStore>,
     /// What the client services serve from; admin changes invalidate it.
     pub scan: Arc<scan_state::ScanState>,
-    /// The client listener's address, for content URLs when a request has no Host header.
+    /// The client listener's address: the plain-HTTP one when it runs, else the HTTPS one.
     pub client_addr: SocketAddr,
+    /// How content and fault-actor URLs name this server (`origin.rs`).
+    pub urls: Arc<origin::UrlPolicy>,
+    /// The admin listener serves HTTPS (the console's cookies are then `Secure`).
+    pub admin_tls: bool,
     /// Failed console logins, for rate limiting.
     pub logins: Arc<login_limit::LoginLimiter>,
     /// Prometheus series (`GET /metrics` on the admin listener).
@@ -105,8 +115,13 @@ pub struct AppState {
 
 /// A started server: its bound addresses and the means to stop it.
 pub struct RunningServer {
+    /// The plain-HTTP client listener, or the HTTPS one when plain HTTP is turned off.
     pub client_addr: SocketAddr,
+    /// The HTTPS client listener, when TLS is configured.
+    pub client_tls_addr: Option<SocketAddr>,
     pub admin_addr: SocketAddr,
+    /// Whether the admin listener serves HTTPS.
+    pub admin_tls: bool,
     /// The admin token written on first start (or found valid on disk).
     pub admin_token: String,
     pub state: AppState,
@@ -154,6 +169,14 @@ impl RunningServer {
 
 /// Opens everything, performs first-start setup and starts both listeners.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    if let Some(why) = config.admin_exposure() {
+        return Err(ServerError::InsecureAdmin(why));
+    }
+    // Before anything is opened: a bad pair is a configuration error, not a half-started server.
+    let acceptor = match &config.tls {
+        Some(files) => Some(tls::load(files)?.acceptor),
+        None => None,
+    };
     // The data directory holds the database with the cookie key and the admin secrets: only the
     // service user may enter it, and so for the content store, wherever it is configured.
     for dir in [config.data_dir.clone(), config.content_root()] {
@@ -176,28 +199,30 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .ok_or_else(|| ServerError::Bootstrap("the database has no server id".into()))?;
     let trust_key = trust::TrustKey::load_or_create(&config.data_dir).map_err(|e| ServerError::Bootstrap(format!("trusted-servers key: {e}")))?;
 
-    let client_listener = TcpListener::bind(config.client_listen)
-        .await
-        .map_err(|source| ServerError::Bind { addr: config.client_listen, what: "client services", source })?;
-    let admin_listener = TcpListener::bind(config.admin_listen)
-        .await
-        .map_err(|source| ServerError::Bind { addr: config.admin_listen, what: "admin API", source })?;
-    let client_addr = client_listener.local_addr().map_err(|source| ServerError::Bind {
-        addr: config.client_listen,
-        what: "client services",
-        source,
-    })?;
-    let admin_addr = admin_listener.local_addr().map_err(|source| ServerError::Bind {
-        addr: config.admin_listen,
-        what: "admin API",
-        source,
-    })?;
+    let client_listener = match config.client_http {
+        true => Some(bind(config.client_listen, "client services").await?),
+        false => None,
+    };
+    let client_tls_listener = match acceptor {
+        Some(_) => Some(bind(config.client_tls_listen, "client services over HTTPS").await?),
+        None => None,
+    };
+    let (admin_listener, admin_addr) = bind(config.admin_listen, "admin API").await?;
+    let client_tls_addr = client_tls_listener.as_ref().map(|(_, addr)| *addr);
+    let client_addr = match (client_listener.as_ref().map(|(_, addr)| *addr), client_tls_addr) {
+        (Some(addr), _) | (None, Some(addr)) => addr,
+        // Config::load refuses a configuration without either.
+        (None, None) => return Err(ServerError::Bootstrap("no client listener is configured".into())),
+    };
+    let admin_tls = acceptor.is_some();
     let state = AppState {
         catalog,
         store: store.clone(),
         content: content.clone(),
         scan,
         client_addr,
+        urls: Arc::new(config.urls.clone()),
+        admin_tls,
         logins: Arc::new(login_limit::LoginLimiter::default()),
         metrics: Arc::new(metrics::Metrics::new()),
         access_log: config.access_log,
@@ -230,18 +255,43 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         );
         client_limits.max_connections = fitted;
     }
-    tasks.spawn(listener::serve(client_listener, client_app, client_limits, stop.clone(), "client"));
-    tasks.spawn(listener::serve(admin_listener, admin_app, admin_limits, stop.clone(), "admin"));
-    tracing::info!(%client_addr, %admin_addr, data = %config.data_dir.display(), "sluice is serving");
+    // Both client listeners draw on one limit: it was fitted to the descriptors they share.
+    let client_slots = listener::slots(&client_limits);
+    if let Some((l, _)) = client_listener {
+        let slots = client_slots.clone();
+        tasks.spawn(listener::serve(l, client_app.clone(), client_limits, slots, stop.clone(), "client", None));
+    }
+    if let Some((l, _)) = client_tls_listener {
+        let tls = acceptor.clone();
+        tasks.spawn(listener::serve(l, client_app, client_limits, client_slots, stop.clone(), "client-tls", tls));
+    }
+    let admin_slots = listener::slots(&admin_limits);
+    tasks.spawn(listener::serve(admin_listener, admin_app, admin_limits, admin_slots, stop.clone(), "admin", acceptor));
+    tracing::info!(
+        %client_addr,
+        client_tls = ?client_tls_addr,
+        %admin_addr,
+        admin_tls,
+        data = %config.data_dir.display(),
+        "sluice is serving"
+    );
     Ok(RunningServer {
         client_addr,
+        client_tls_addr,
         admin_addr,
+        admin_tls,
         admin_token,
         state,
         stop,
         tasks,
         grace: Duration::from_secs(config.shutdown_grace_secs),
     })
+}
+
+async fn bind(addr: SocketAddr, what: &'static str) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, what, source })?;
+    let bound = listener.local_addr().map_err(|source| ServerError::Bind { addr, what, source })?;
+    Ok((listener, bound))
 }
 
 /// Runs until `shutdown` resolves, then stops gracefully.

@@ -5,6 +5,10 @@
 //! admin API with it. Each listener has its own limit, so clients filling theirs leave the admin
 //! listener reachable; a connection over the limit is refused at once (a 503 if the socket takes
 //! it, then closed) instead of waiting in the kernel's backlog.
+//!
+//! An HTTPS listener runs the TLS handshake in the connection's own task, within the header-read
+//! timeout, so a peer that never finishes its handshake holds a slot no longer than one that
+//! never sends its headers.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,8 +28,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+
+use crate::origin::Arrival;
 
 /// What one listener enforces on its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,21 +76,30 @@ pub fn fit_client_limit(client: usize, admin: usize, descriptors: Option<usize>)
     }
 }
 
+/// The connection slots of `limits`, for [`serve`].
+pub fn slots(limits: &ConnectionLimits) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(limits.max_connections.max(1)))
+}
+
 /// What a refused connection is told before it is closed, so WinHTTP retries later instead of
 /// reporting a broken connection.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n";
 
 /// Serves `app` on `listener` until `stop` is cancelled; then stops accepting, lets connections
 /// finish their current exchange and waits for them. If this future is dropped (the server's
-/// grace period ran out), every connection is dropped with it.
+/// grace period ran out), every connection is dropped with it. With `tls`, every connection is
+/// HTTPS. `slots` ([`slots`]) holds one permit per connection served at once; listeners that
+/// share it share the limit.
 pub async fn serve(
     listener: TcpListener,
     app: axum::Router,
     limits: ConnectionLimits,
+    slots: Arc<Semaphore>,
     stop: CancellationToken,
     what: &'static str,
+    tls: Option<TlsAcceptor>,
 ) -> std::io::Result<()> {
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let arrival = Arrival { tls: tls.is_some(), local: listener.local_addr()? };
     let tracker = TaskTracker::new();
     let kill = CancellationToken::new();
     let _kill_on_drop = kill.clone().drop_guard();
@@ -107,7 +123,10 @@ pub async fn serve(
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            let _ = stream.try_write(REFUSAL);
+            // A TLS client could not read a plain answer: it just sees the connection close.
+            if tls.is_none() {
+                let _ = stream.try_write(REFUSAL);
+            }
             drop(stream);
             refused_since_log += 1;
             if last_refusal_log.elapsed() >= Duration::from_secs(10) {
@@ -126,8 +145,9 @@ pub async fn serve(
         let app = app.clone();
         let stop = stop.clone();
         let kill = kill.clone();
+        let tls = tls.clone();
         tracker.spawn(async move {
-            connection(stream, peer, app, limits, stop, kill).await;
+            connection(stream, Peer { addr: peer, arrival }, app, limits, stop, kill, tls).await;
             drop(slot);
         });
     }
@@ -137,20 +157,57 @@ pub async fn serve(
     Ok(())
 }
 
+/// Who is connected, and on which listener.
+#[derive(Clone, Copy)]
+struct Peer {
+    addr: SocketAddr,
+    arrival: Arrival,
+}
+
 async fn connection(
     stream: TcpStream,
-    peer: SocketAddr,
+    peer: Peer,
     app: axum::Router,
     limits: ConnectionLimits,
     stop: CancellationToken,
     kill: CancellationToken,
+    tls: Option<TlsAcceptor>,
 ) {
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Tracked { inner: stream, activity: activity.clone() });
+    let tracked = Tracked { inner: stream, activity: activity.clone() };
+    let Some(acceptor) = tls else {
+        return exchange(TokioIo::new(tracked), peer, app, limits, stop, kill, activity).await;
+    };
+    let handshake = tokio::select! {
+        r = tokio::time::timeout(limits.header_read, acceptor.accept(tracked)) => r,
+        _ = kill.cancelled() => return,
+        _ = stop.cancelled() => return,
+    };
+    match handshake {
+        Ok(Ok(stream)) => exchange(TokioIo::new(stream), peer, app, limits, stop, kill, activity).await,
+        Ok(Err(e)) => tracing::debug!(peer = %peer.addr, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(peer = %peer.addr, "TLS handshake timed out"),
+    }
+}
+
+/// Serves the HTTP exchanges of one connection, plain or TLS.
+async fn exchange<I>(
+    io: I,
+    peer: Peer,
+    app: axum::Router,
+    limits: ConnectionLimits,
+    stop: CancellationToken,
+    kill: CancellationToken,
+    activity: Arc<Activity>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let body_read = limits.body_read;
+    let Peer { addr: peer, arrival } = peer;
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let mut req = req.map(|b| Body::new(StallGuard::new(b, body_read)));
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(arrival);
         let app = app.clone();
         async move { Ok::<_, Infallible>(app.oneshot(req).await.unwrap_or_else(|never| match never {})) }
     });

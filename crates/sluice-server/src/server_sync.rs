@@ -99,17 +99,13 @@ pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Se
         Service::DssAuth => "dss_auth",
         Service::Reporting => "reporting_rollup",
     };
-    let edge = match SoapEdge::open(&req, Style::Asmx, label) {
+    let edge = match SoapEdge::open(&req, Style::Asmx, label, &state) {
         Ok(edge) => edge,
         Err(refused) => return *refused,
     };
-    let host = edge.host().map(str::to_string);
+    let base = edge.base().to_owned();
     // Real WSUS names the faulting service's URL as `faultactor`.
-    let actor = format!(
-        "http://{}{}",
-        host.clone().unwrap_or_else(|| state.client_addr.to_string()),
-        service.path()
-    );
+    let actor = format!("{base}{}", service.path());
     let fault_out = |f: Fault| {
         let f = if f.fault_actor.is_none() { f.with_actor(actor.clone()) } else { f };
         edge.respond_fault(f.http_status(), wss::encode_fault(&f), f.error_code.as_str())
@@ -134,7 +130,7 @@ pub async fn handle(state: AppState, peer: SocketAddr, req: Request, service: Se
                 .with_message(format!("{} is not an operation of this service", op.name())),
         );
     }
-    let ctx = Ctx { state: &state, host, peer };
+    let ctx = Ctx { state: &state, base, peer };
     match ctx.dispatch(request).await {
         Ok(r) => edge.respond(StatusCode::OK.as_u16(), wss::encode_response(&r)),
         Err(f) => {
@@ -188,7 +184,8 @@ fn is_account_name(s: &str) -> bool {
 
 pub(crate) struct Ctx<'a> {
     pub(crate) state: &'a AppState,
-    host: Option<String>,
+    /// `scheme://host[:port]` of the file URLs handed out (`origin.rs`).
+    base: String,
     peer: SocketAddr,
 }
 
@@ -378,11 +375,7 @@ impl Ctx<'_> {
         let path = sluice_content::relative_url_path(sha1, file_name)
             .or_else(|_| sluice_content::relative_url_path(sha1, ""))
             .unwrap_or_default();
-        let host = self
-            .host
-            .clone()
-            .unwrap_or_else(|| self.state.client_addr.to_string());
-        format!("http://{host}/{path}")
+        format!("{}/{path}", self.base)
     }
 
     async fn get_update_data(&self, r: wss::GetUpdateDataRequest) -> Result<WResponse, Fault> {

@@ -21,7 +21,7 @@ pub const MAX_HOST_LEN: usize = 255;
 pub struct SoapEdge {
     style: Style,
     xpress: bool,
-    host: Option<String>,
+    base: String,
     service: &'static str,
     // Set once the request is decoded; shared with the fault closures the services keep.
     operation: std::sync::OnceLock<&'static str>,
@@ -41,15 +41,16 @@ pub struct SoapOutcome {
 impl SoapEdge {
     /// Starts answering `req` on a service written in `style`; a request that is not a POST gets
     /// its answer (405) as the error.
-    /// `service` names the service in logs and metrics.
-    pub fn open(req: &Request, style: Style, service: &'static str) -> Result<SoapEdge, Box<Response>> {
+    /// `service` names the service in logs and metrics; `state` says how the server names
+    /// itself in the URLs of the answer.
+    pub fn open(req: &Request, style: Style, service: &'static str, state: &crate::AppState) -> Result<SoapEdge, Box<Response>> {
         if req.method() != Method::POST {
             return Err(Box::new((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response()));
         }
         Ok(SoapEdge {
             style,
             xpress: accepts_xpress(req.headers()),
-            host: host(req.headers()),
+            base: state.urls.base(req, state.client_addr),
             service,
             operation: std::sync::OnceLock::new(),
         })
@@ -60,10 +61,9 @@ impl SoapEdge {
         let _ = self.operation.set(name);
     }
 
-    /// The request's `Host` if it can go into a URL this server hands out, `None` otherwise (the
-    /// caller then uses the listener's address).
-    pub fn host(&self) -> Option<&str> {
-        self.host.as_deref()
+    /// `scheme://host[:port]` for the URLs of the answer (`origin.rs` says which).
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// Buffers the request body, at most `limit` bytes, held against the process-wide body
@@ -146,13 +146,12 @@ pub fn accepts_xpress(headers: &HeaderMap) -> bool {
         .any(|q| q > 0.0)
 }
 
-/// The `Host` header when it is a plausible host name or address with an optional port: it
-/// goes verbatim into the content and fault-actor URLs this server hands out, so anything that
-/// could change their meaning (`/`, `@`, spaces, a kilobyte of name) is not used.
-fn host(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
+/// A `Host` (or `X-Forwarded-Host`) value when it is a plausible host name or address with an
+/// optional port: it goes verbatim into the content and fault-actor URLs this server hands out,
+/// so anything that could change their meaning (`/`, `@`, spaces, a kilobyte of name) is not
+/// used.
+pub fn plausible_host(value: Option<&str>) -> Option<String> {
+    value
         .filter(|h| {
             !h.is_empty()
                 && h.len() <= MAX_HOST_LEN
@@ -185,7 +184,7 @@ mod tests {
         let of = |v: &str| {
             let mut h = HeaderMap::new();
             h.insert(header::HOST, HeaderValue::from_str(v).expect("header"));
-            host(&h)
+            plausible_host(h.get(header::HOST).and_then(|v| v.to_str().ok()))
         };
         assert_eq!(of("wsus.example:8530").as_deref(), Some("wsus.example:8530"));
         assert_eq!(of("[::1]:8530").as_deref(), Some("[::1]:8530"));

@@ -203,11 +203,17 @@ async fn item_18_every_admin_error_is_json() {
     assert!(status == 400 || status == 415, "{status} {why}");
 
     // Unknown routes, inside and outside the API prefix, with and without a token.
-    for path in ["/api/v1/nothing-here", "/api/v2/updates", "/", "/api/v1/updates/x/y/z"] {
+    for path in ["/api/v1/nothing-here", "/api/v2/updates", "/api/v1/updates/x/y/z"] {
         let (status, _) = admin.error(h.get(url(path))).await;
         assert_eq!(status, 404, "{path}");
         let (status, _) = admin.error(auth(h.get(url(path)))).await;
         assert_eq!(status, 404, "{path}");
+    }
+    // `/` is the web console's dashboard: without a console session it sends to the login form
+    // (an API token is no console session).
+    for rb in [h.get(url("/")), auth(h.get(url("/")))] {
+        let r = rb.send().await.unwrap();
+        assert_eq!((r.status().as_u16(), r.url().path()), (200, "/login"));
     }
     // A method the route does not have.
     let (status, _) = admin.error(auth(h.delete(url("/api/v1/updates")))).await;

@@ -54,6 +54,31 @@ impl Setup {
         self
     }
 
+    /// HTTPS on: a self-signed certificate for `127.0.0.1` and `localhost` in `<dir>/tls/`
+    /// (`cert.pem`, `key.pem`), the HTTPS client listener on a free loopback port; the admin
+    /// API then speaks HTTPS only. The plain client listener stays on unless the test turns it
+    /// off (`c.client_http = false`).
+    pub fn with_tls(self) -> Setup {
+        let dir = self.dir.path().join("tls");
+        std::fs::create_dir_all(&dir).expect("create the certificate directory");
+        let key = rcgen::KeyPair::generate().expect("generate a key");
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("certificate names");
+        let cert = params.self_signed(&key).expect("sign the test certificate");
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_path, cert.pem()).expect("write cert.pem");
+        std::fs::write(&key_path, key.serialize_pem()).expect("write key.pem");
+        self.with(|c| {
+            c.tls = Some(sluice_server::tls::TlsFiles { cert: cert_path, key: key_path });
+            c.client_tls_listen = ([127, 0, 0, 1], 0).into();
+        })
+    }
+
+    /// The certificate of a setup [`Setup::with_tls`] made, for clients to trust.
+    pub fn tls_cert(&self) -> Option<&Path> {
+        self.config.tls.as_ref().map(|t| t.cert.as_path())
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -109,19 +134,39 @@ impl Deref for TestServer {
 }
 
 impl TestServer {
-    /// Where Windows clients and downstream servers connect: `http://127.0.0.1:<port>`.
+    /// Where Windows clients and downstream servers connect: `http://127.0.0.1:<port>` (the
+    /// HTTPS listener's URL when the plain one is off).
     pub fn client_url(&self) -> String {
-        format!("http://{}", self.running.client_addr)
+        match (self.running.client_tls_addr, self.setup.config.client_http) {
+            (Some(tls), false) => format!("https://{tls}"),
+            _ => format!("http://{}", self.running.client_addr),
+        }
     }
 
-    /// The admin listener: `http://127.0.0.1:<port>`.
+    /// The HTTPS client listener: `https://127.0.0.1:<port>` (a setup [`Setup::with_tls`] made).
+    pub fn client_tls_url(&self) -> String {
+        let addr = self.running.client_tls_addr.expect("the test server was started without TLS (Setup::with_tls)");
+        format!("https://{addr}")
+    }
+
+    /// The admin listener: `http://127.0.0.1:<port>`, or `https://…` with TLS.
     pub fn admin_url(&self) -> String {
-        format!("http://{}", self.running.admin_addr)
+        let scheme = if self.running.admin_tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.running.admin_addr)
     }
 
     /// An admin API URL: `api("/updates")` is `<admin>/api/v1/updates`.
     pub fn api(&self, path: &str) -> String {
-        format!("http://{}/api/v1{path}", self.running.admin_addr)
+        format!("{}/api/v1{path}", self.admin_url())
+    }
+
+    /// A reqwest client that trusts this server's test certificate (and nothing else), for
+    /// servers started with [`Setup::with_tls`].
+    pub fn https_client(&self) -> reqwest::Client {
+        let path = self.setup.tls_cert().expect("the test server was started without TLS (Setup::with_tls)");
+        let pem = std::fs::read(path).expect("read the test certificate");
+        let cert = reqwest::Certificate::from_pem(&pem).expect("the test certificate is PEM");
+        reqwest::Client::builder().tls_certs_only([cert]).build().expect("an HTTPS client")
     }
 
     /// The admin token the server wrote on its first start (or kept from the disk).

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use sluice_agent::agent::{Agent, Evaluator, MachineState};
 use sluice_agent::fleet::{self, FleetConfig};
 use sluice_agent::profile::{Profile, RulesEvaluator};
+use sluice_agent::trust::Trust;
 
 #[derive(Subcommand, Debug)]
 pub enum AgentCommand {
@@ -20,7 +21,8 @@ pub enum AgentCommand {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// The server's client URL, as the WUServer policy names it (e.g. http://server:8530)
+    /// The server's client URL, as the WUServer policy names it (e.g. http://server:8530 or
+    /// https://server:8531; --ca-cert names a certificate to trust)
     #[arg(long)]
     server: String,
     /// Machine profile (TOML) [default: built-in Windows 11 x64 en-US]
@@ -66,14 +68,16 @@ pub struct FleetArgs {
     json: bool,
 }
 
-pub async fn run(c: AgentCommand) -> anyhow::Result<()> {
+pub async fn run(remote: &crate::Remote, c: AgentCommand) -> anyhow::Result<()> {
+    // `--ca-cert`: the certificate an administrator would import into the machines' store.
+    let trust = Trust::from_option(remote.ca_cert.as_deref())?;
     match c {
-        AgentCommand::Scan(a) => scan(a).await,
-        AgentCommand::Fleet(a) => fleet_cmd(a).await,
+        AgentCommand::Scan(a) => scan(a, trust).await,
+        AgentCommand::Fleet(a) => fleet_cmd(a, trust).await,
     }
 }
 
-async fn scan(a: ScanArgs) -> anyhow::Result<()> {
+async fn scan(a: ScanArgs, trust: Trust) -> anyhow::Result<()> {
     let profile = match &a.profile {
         Some(p) => Profile::load(p)?,
         None => Profile::builtin(),
@@ -88,7 +92,7 @@ async fn scan(a: ScanArgs) -> anyhow::Result<()> {
     }
     let dns = format!("sim-{}.sluice.test", &state.computer_id[..8]);
     let evaluator: Arc<dyn Evaluator> = Arc::new(RulesEvaluator::new(&profile));
-    let mut agent = Agent::new(&a.server, profile.computer_info(&dns), evaluator, state);
+    let mut agent = Agent::new(&a.server, profile.computer_info(&dns), evaluator, state).with_trust(&trust);
     agent.target_group = a.group.clone();
     agent.execute = a.execute;
     let result = agent.scan(a.install).await;
@@ -128,7 +132,7 @@ async fn scan(a: ScanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn fleet_cmd(a: FleetArgs) -> anyhow::Result<()> {
+async fn fleet_cmd(a: FleetArgs, trust: Trust) -> anyhow::Result<()> {
     let profiles = match &a.profiles {
         Some(dir) => Profile::load_dir(dir)?,
         None => vec![Profile::builtin()],
@@ -145,6 +149,7 @@ async fn fleet_cmd(a: FleetArgs) -> anyhow::Result<()> {
         duration: Duration::from_secs(a.duration),
         install: a.install,
         target_group: group,
+        trust,
     };
     let ev = evaluators.clone();
     let report = fleet::run(

@@ -50,7 +50,14 @@ impl AdminClient {
                     .to_string()
             }
         };
-        let http = reqwest::Client::builder()
+        // A self-signed or private-CA admin certificate: --ca-cert, or the service install's own
+        // tls-cert when the API's address came from the same file.
+        let ca = r.ca_cert.clone().or_else(|| installed.tls_cert.clone().filter(|_| r.server.is_none()));
+        let builder = match &ca {
+            Some(path) => sluice_agent::trust::Trust::with_ca_file(path)?.reqwest_builder(),
+            None => reqwest::Client::builder(),
+        };
+        let http = builder
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .context("cannot build the HTTP client")?;

@@ -22,6 +22,7 @@ mod service_defaults;
 mod sync_cmd;
 mod targeting;
 mod servers_cmd;
+mod tls_cmd;
 mod tokens_cmd;
 mod transfer_cmd;
 mod users_cmd;
@@ -58,6 +59,10 @@ pub struct Remote {
     /// Run the command on this trusted server, through the one addressed (`sluice servers`)
     #[arg(long, global = true)]
     on: Option<String>,
+    /// A CA (or self-signed server) certificate to trust for https:// URLs, besides the
+    /// system's: the admin API's, and the client services' for `agent`
+    #[arg(long, env = "SLUICE_CA_CERT", global = true)]
+    ca_cert: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -149,6 +154,38 @@ enum Command {
     /// E-mail notifications: new updates after each sync, a periodic status report
     #[command(subcommand)]
     Notify(notify_cmd::NotifyCommand),
+    /// HTTPS: make a self-signed certificate for `serve --tls-cert/--tls-key`
+    #[command(subcommand)]
+    Tls(tls_cmd::TlsCommand),
+}
+
+/// HTTPS settings of `serve` (and of `doctor`, which checks them).
+#[derive(Args, Debug)]
+struct TlsArgs {
+    /// Certificate (PEM, the server's first) for HTTPS: the client services on
+    /// --client-tls-listen and the admin API
+    #[arg(long, env = "SLUICE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert
+    #[arg(long, env = "SLUICE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Address for Windows clients over HTTPS [default: 0.0.0.0:8531]
+    #[arg(long, env = "SLUICE_CLIENT_TLS_LISTEN")]
+    client_tls_listen: Option<SocketAddr>,
+    /// Serve the client services over HTTPS only (no plain-HTTP client listener)
+    #[arg(long)]
+    no_client_http: bool,
+    /// The URL clients reach this server by, for the download URLs it hands out
+    /// (e.g. https://wsus.contoso.com:8531) [default: the request's own scheme and Host]
+    #[arg(long, env = "SLUICE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Address or network (10.0.0.0/8) of a reverse proxy whose X-Forwarded-Proto and
+    /// X-Forwarded-Host are believed; repeatable
+    #[arg(long = "trusted-proxy", value_name = "ADDR")]
+    trusted_proxies: Vec<String>,
+    /// Allow the admin API on a non-loopback address without TLS
+    #[arg(long)]
+    insecure_admin: bool,
 }
 
 #[derive(Args, Debug)]
@@ -174,6 +211,8 @@ struct ServeArgs {
     /// Do not log every request of the client listener
     #[arg(long)]
     no_access_log: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 #[derive(Args, Debug)]
@@ -196,6 +235,8 @@ struct DoctorArgs {
     /// Print the checks as JSON
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,7 +257,7 @@ fn main() -> std::process::ExitCode {
     let result = rt.block_on(async move {
         match cli.command {
             Command::Serve(a) => serve_cmd::serve(cli.remote, a).await,
-            Command::Agent(c) => agent_cmd::run(c).await,
+            Command::Agent(c) => agent_cmd::run(&cli.remote, c).await,
             Command::Publish(a) => commands::publish(&cli.remote, a).await,
             Command::ImportXml(a) => commands::import_xml(&cli.remote, a).await,
             Command::Export(a) => transfer_cmd::export(&cli.remote, a).await,
@@ -248,6 +289,7 @@ fn main() -> std::process::ExitCode {
             Command::Servers(c) => servers_cmd::run(&cli.remote, c).await,
             Command::Cleanup(a) => cleanup_cmd::run(&cli.remote, a).await,
             Command::Notify(c) => notify_cmd::run(&cli.remote, c).await,
+            Command::Tls(c) => tls_cmd::run(c),
         }
     });
     match result {

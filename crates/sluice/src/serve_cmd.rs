@@ -1,7 +1,25 @@
 //! `sluice serve`: the one command that runs the server in this process, and so the only CLI
 //! module that links `sluice-server` (tests/architecture.rs checks that).
 
-use crate::{DoctorArgs, LogFormat, Remote, ServeArgs};
+use crate::{DoctorArgs, LogFormat, Remote, ServeArgs, TlsArgs};
+
+fn tls_overrides(t: TlsArgs) -> anyhow::Result<sluice_server::config::Overrides> {
+    let trusted_proxies = t
+        .trusted_proxies
+        .iter()
+        .map(|p| p.parse().map_err(|e: String| anyhow::anyhow!("--trusted-proxy: {e}")))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(sluice_server::config::Overrides {
+        tls_cert: t.tls_cert,
+        tls_key: t.tls_key,
+        client_tls_listen: t.client_tls_listen,
+        no_client_http: t.no_client_http,
+        public_url: t.public_url,
+        trusted_proxies,
+        insecure_admin: t.insecure_admin,
+        ..Default::default()
+    })
+}
 
 pub(crate) async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
@@ -19,6 +37,7 @@ pub(crate) async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
         client_listen: a.client_listen,
         admin_listen: a.admin_listen,
         no_access_log: a.no_access_log,
+        ..tls_overrides(a.tls)?
     };
     // A service install's /etc/sluice/sluice.toml when no file is named.
     let file = crate::service_defaults::config_file(a.config.as_deref());
@@ -37,6 +56,7 @@ pub(crate) async fn doctor(remote: Remote, a: DoctorArgs) -> anyhow::Result<()> 
         client_listen: a.client_listen,
         admin_listen: a.admin_listen,
         no_access_log: false,
+        ..tls_overrides(a.tls)?
     };
     let file = crate::service_defaults::config_file(a.config.as_deref());
     let config = sluice_server::config::Config::load(file.as_deref(), &overrides)?;

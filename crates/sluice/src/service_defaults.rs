@@ -18,6 +18,8 @@ pub const SERVICE_CONFIG: &str = "/etc/sluice/sluice.toml";
 pub struct ServiceDefaults {
     pub data: Option<PathBuf>,
     pub admin_listen: Option<SocketAddr>,
+    /// With a certificate the admin API speaks HTTPS only, and the admin commands trust it.
+    pub tls_cert: Option<PathBuf>,
 }
 
 /// The configuration file to use: the one named (`--config`, `SLUICE_CONFIG`), else the service
@@ -45,7 +47,8 @@ impl ServiceDefaults {
                 SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
             });
         }
-        Some(format!("http://{addr}"))
+        let scheme = if self.tls_cert.is_some() { "https" } else { "http" };
+        Some(format!("{scheme}://{addr}"))
     }
 }
 
@@ -67,6 +70,15 @@ mod tests {
         assert_eq!(d.admin_url().as_deref(), Some("http://127.0.0.1:9580"));
         let d: ServiceDefaults = toml::from_str("admin-listen = \"[::]:9580\"").unwrap();
         assert_eq!(d.admin_url().as_deref(), Some("http://[::1]:9580"));
+    }
+
+    #[test]
+    fn a_certificate_makes_the_admin_url_https() {
+        let d: ServiceDefaults =
+            toml::from_str("admin-listen = \"127.0.0.1:8580\"\ntls-cert = \"/etc/sluice/cert.pem\"\ntls-key = \"/etc/sluice/key.pem\"")
+                .unwrap();
+        assert_eq!(d.admin_url().as_deref(), Some("https://127.0.0.1:8580"));
+        assert_eq!(d.tls_cert.as_deref(), Some(Path::new("/etc/sluice/cert.pem")));
     }
 
     #[test]

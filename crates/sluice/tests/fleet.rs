@@ -35,6 +35,7 @@ async fn fleet_against_a_generated_5000_revision_catalog() {
             duration: Duration::from_secs(600),
             install: false,
             target_group: None,
+            trust: Default::default(),
         },
         Arc::new(move |n| (profile.computer_info(&format!("fleet{n:05}.sluice.test")), evaluator.clone())),
     )
