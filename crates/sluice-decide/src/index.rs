@@ -9,6 +9,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::scan_graph::ScanGraph;
+
 /// Escaped fragment bytes, shared between the index and responses being written.
 pub type Bytes = Arc<[u8]>;
 
@@ -96,6 +98,37 @@ pub struct CatalogIndex {
     revision_update: HashMap<i32, Uuid>,
     /// Bundled child update → indices of the bundles carrying it.
     bundle_parents: HashMap<Uuid, Vec<usize>>,
+    /// The prerequisite graph in dense form, for SyncUpdates.
+    graph: ScanGraph,
+    /// Revision id → the entry whose current revision it is (`u32::MAX`: none), when the ids
+    /// are dense enough for a table (store ids are); a client names thousands per page.
+    current_by_revision: Option<Vec<u32>>,
+}
+
+/// The table behind [`CatalogIndex::entry_of_revision`], if the ids allow one of reasonable
+/// size (at most a few times the entries); it answers what the two maps answer.
+fn dense_revisions(entries: &[Entry], by_update: &HashMap<Uuid, usize>) -> Option<Vec<u32>> {
+    let max = entries.iter().map(|e| e.revision_id).max().unwrap_or(0);
+    if entries.iter().any(|e| e.revision_id < 0) || max as usize > 4 * entries.len() + 65_536 {
+        return None;
+    }
+    let mut table = vec![u32::MAX; max as usize + 1];
+    // The revision map names the update of the last entry with the id; its entry is the last
+    // one of that update, which counts only if it has that id.
+    for (i, e) in entries.iter().enumerate() {
+        table[e.revision_id as usize] = i as u32;
+    }
+    for e in entries {
+        let slot = &mut table[e.revision_id as usize];
+        if *slot != u32::MAX {
+            let last = &entries[*slot as usize];
+            *slot = match by_update.get(&last.update_id) {
+                Some(j) if entries[*j].revision_id == e.revision_id => *j as u32,
+                _ => u32::MAX,
+            };
+        }
+    }
+    Some(table)
 }
 
 /// Escapes a fragment once, as it must appear inside `<Xml>`.
@@ -125,7 +158,13 @@ impl CatalogIndex {
                 }
             }
         }
-        CatalogIndex { entries, by_update, revision_update, bundle_parents }
+        let graph = ScanGraph::build(&entries, &by_update, revision_update.values());
+        let current_by_revision = dense_revisions(&entries, &by_update);
+        CatalogIndex { entries, by_update, revision_update, bundle_parents, graph, current_by_revision }
+    }
+
+    pub fn graph(&self) -> &ScanGraph {
+        &self.graph
     }
 
     pub fn entry_of_update(&self, update_id: &Uuid) -> Option<usize> {
@@ -139,6 +178,10 @@ impl CatalogIndex {
 
     /// The entry whose CURRENT revision id is `revision_id`.
     pub fn entry_of_revision(&self, revision_id: i32) -> Option<usize> {
+        if let Some(table) = &self.current_by_revision {
+            let i = *table.get(usize::try_from(revision_id).ok()?)?;
+            return (i != u32::MAX).then_some(i as usize);
+        }
         let u = self.revision_update.get(&revision_id)?;
         let i = *self.by_update.get(u)?;
         (self.entries[i].revision_id == revision_id).then_some(i)

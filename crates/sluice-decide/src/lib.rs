@@ -14,7 +14,7 @@
 //! - `index`: the in-memory catalog as clients see it (latest revisions, graph facts, escaped
 //!   fragments);
 //! - `scope`: the deployment of every revision for one set of computer groups;
-//! - `sync`: the SyncUpdates algorithm;
+//! - `sync`: the SyncUpdates algorithm, over `scan_graph` (the dense prerequisite graph);
 //! - `events`: what a client's event reports change (events in, status changes out);
 //! - `cookie`: the sealed client and authorization cookies;
 //! - `upstream`: what this server offers downstream servers (revision lists, anchors, replica
@@ -36,6 +36,7 @@ pub mod login_throttle;
 pub mod notify;
 pub mod rollouts;
 pub mod rollup;
+pub mod scan_graph;
 pub mod scope;
 pub mod session_cookie;
 pub mod sync;

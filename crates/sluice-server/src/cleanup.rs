@@ -103,7 +103,10 @@ pub async fn run(state: &AppState, dry_run: bool, by: &str, now: OffsetDateTime)
             }
         }
         for c in &computer_views {
-            match store.delete_computer(&c.id).await {
+            let deleted = store.delete_computer(&c.id).await;
+            // Its next SyncUpdates must find it unregistered, not remembered.
+            state.scan.computers.forget(&c.id);
+            match deleted {
                 Ok(()) => record.computers_removed += 1,
                 Err(e) if e.is_not_found() => {}
                 Err(e) => errors.push(format!("removing computer {}: {e}", c.id)),

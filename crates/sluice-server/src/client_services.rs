@@ -285,21 +285,40 @@ impl Ctx<'_> {
         soap::NewCookie { expiration: soap::format_datetime(c.expires_at), encrypted_data: self.scan().keys.seal_client(c) }
     }
 
-    /// The computer's groups under the targeting mode in force.
-    async fn groups_of(&self, snap: &Snapshot, c: &ClientCookie) -> Result<Vec<Uuid>, Fault> {
-        let assigned: Vec<Uuid> = match snap.mode {
-            TargetingMode::Server => {
-                self.state.store.computer_groups(&c.computer_id).await.map_err(internal)?.into_iter().map(|g| g.id).collect()
+    /// The computer's groups under the targeting mode in force. `registered_since`: the
+    /// caller read from the store that the computer is registered, since that cache
+    /// generation, so what is read here may be kept for its next pages.
+    async fn groups_of(&self, snap: &Snapshot, c: &ClientCookie, registered_since: Option<u64>) -> Result<Vec<Uuid>, Fault> {
+        let server_side = snap.mode == TargetingMode::Server;
+        let cache = &self.scan().computers;
+        let assigned = match cache.assigned(&c.computer_id, server_side) {
+            Some(assigned) => assigned,
+            None => {
+                let assigned: Vec<Uuid> = if server_side {
+                    self.state.store.computer_groups(&c.computer_id).await.map_err(internal)?.into_iter().map(|g| g.id).collect()
+                } else {
+                    Vec::new()
+                };
+                if let Some(generation) = registered_since {
+                    cache.remember(generation, &c.computer_id, server_side, assigned.clone());
+                }
+                assigned
             }
-            TargetingMode::Client => Vec::new(),
         };
         let requested = c.requested_groups.join(";");
         Ok(snap.targeting.groups_of(snap.mode, &assigned, Some(&requested)))
     }
 
-    async fn require_registered(&self, c: &ClientCookie, service: Service) -> Result<(), Fault> {
+    /// Refuses a computer that is not registered. `Some(generation)` when the store was read
+    /// (the cache generation before the read), `None` when the computer was seen lately.
+    async fn require_registered(&self, c: &ClientCookie, service: Service) -> Result<Option<u64>, Fault> {
+        let cache = &self.scan().computers;
+        if cache.is_registered(&c.computer_id) {
+            return Ok(None);
+        }
+        let generation = cache.generation();
         match self.state.store.get_computer(&c.computer_id).await.map_err(internal)? {
-            Some(_) => Ok(()),
+            Some(_) => Ok(Some(generation)),
             None => Err(Fault::new(ErrorCode::RegistrationRequired, service)),
         }
     }
@@ -464,6 +483,11 @@ impl Ctx<'_> {
             extra: extra.to_string(),
         };
         let store = &self.state.store;
+        // A re-registration may change the computer's groups: its next pages read them anew,
+        // unless this registration records them below.
+        let cache = &self.scan().computers;
+        cache.forget(&c.computer_id);
+        let generation = cache.generation();
         store.upsert_computer(&computer).await.map_err(internal)?;
         let snap = self.snapshot().await?;
         // Record where the computer belongs now, so administrators see it in its groups: the
@@ -475,8 +499,15 @@ impl Ctx<'_> {
             TargetingMode::Server if current.is_empty() => Some(vec![sluice_store::UNASSIGNED_COMPUTERS_GROUP]),
             TargetingMode::Server => None,
         };
-        if let Some(groups) = groups {
-            store.set_computer_groups(&c.computer_id, &groups).await.map_err(internal)?;
+        if let Some(groups) = &groups {
+            store.set_computer_groups(&c.computer_id, groups).await.map_err(internal)?;
+        }
+        // Its first scan follows at once: what SyncUpdates would read is known now.
+        if snap.mode == TargetingMode::Server {
+            let assigned = groups.unwrap_or_else(|| current.iter().map(|g| g.id).collect());
+            cache.remember(generation, &c.computer_id, true, assigned);
+        } else {
+            cache.remember(generation, &c.computer_id, false, Vec::new());
         }
         Ok(soap::encode_register_computer_response())
     }
@@ -520,7 +551,7 @@ impl Ctx<'_> {
         let _scanning = self.state.metrics.scan_started();
         let s = Service::Client;
         let mut c = self.open_cookie(r.cookie.as_ref(), s)?;
-        self.require_registered(&c, s).await?;
+        let registered_since = self.require_registered(&c, s).await?;
         if r.installed_non_leaf_update_ids.len() > MAX_INSTALLED_NON_LEAF {
             return Err(fault(ErrorCode::InvalidParameters, s, "parameters.InstalledNonLeafUpdateIDs"));
         }
@@ -537,7 +568,7 @@ impl Ctx<'_> {
             return Err(fault(ErrorCode::InvalidParameters, s, "parameters.SystemSpec"));
         }
         let snap = self.snapshot().await?;
-        let groups = self.groups_of(&snap, &c).await?;
+        let groups = self.groups_of(&snap, &c, registered_since).await?;
         let deployments = snap.deployments_for(&groups);
         let outcome = sync_updates(
             &snap.index,
@@ -555,7 +586,16 @@ impl Ctx<'_> {
         // A scan is a dozen SyncUpdates pages; record the sync time once, when the pass ends
         // (the last software page, or the driver pass), not with a database write per page.
         if outcome.new_updates.is_empty() && !outcome.truncated {
-            self.state.store.touch_computer_sync(&c.computer_id, OffsetDateTime::now_utc()).await.map_err(internal)?;
+            match self.state.store.touch_computer_sync(&c.computer_id, OffsetDateTime::now_utc()).await {
+                Ok(()) => {}
+                // Removed since its registration was last read (by another server sharing the
+                // database): the client registers again, as on a page that read the store.
+                Err(e) if e.is_not_found() => {
+                    self.scan().computers.forget(&c.computer_id);
+                    return Err(Fault::new(ErrorCode::RegistrationRequired, s));
+                }
+                Err(e) => return Err(internal(e)),
+            }
         }
         c.deployment_watermark_ms = outcome.new_watermark_ms;
         let protocol = c.protocol_version.clone();
@@ -580,7 +620,7 @@ impl Ctx<'_> {
         let c = self.open_cookie(r.cookie.as_ref(), s)?;
         let global_ids = dedup_in_order(bounded(r.global_ids, MAX_REFRESH_CACHE_IDS, s, "globalIDs")?);
         let snap = self.snapshot().await?;
-        let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
+        let deployments = snap.deployments_for(&self.groups_of(&snap, &c, None).await?);
         let mut results = Vec::new();
         for g in &global_ids {
             let Some(i) = snap.index.entry_of_update(&g.update_id) else { continue };
@@ -620,7 +660,7 @@ impl Ctx<'_> {
             return Err(fault(ErrorCode::InvalidParameters, s, "infoTypes"));
         }
         let snap = self.snapshot().await?;
-        let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
+        let deployments = snap.deployments_for(&self.groups_of(&snap, &c, None).await?);
         let mut in_scope = Vec::new();
         let mut out_of_scope = Vec::new();
         for id in &revision_ids {
@@ -734,7 +774,7 @@ impl Ctx<'_> {
         let update_ids = bounded(dedup_in_order(r.update_ids), MAX_EXTENDED_UPDATES_PER_REQUEST, s, "updateIDs")?;
         let info_types = known_fragment_types(r.info_types);
         let snap = self.snapshot().await?;
-        let deployments = snap.deployments_for(&self.groups_of(&snap, &c).await?);
+        let deployments = snap.deployments_for(&self.groups_of(&snap, &c, None).await?);
         let mut entries: Vec<usize> = update_ids
             .iter()
             .filter_map(|g| snap.index.entry_of_update(&g.update_id))

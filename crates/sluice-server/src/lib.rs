@@ -20,6 +20,7 @@ pub mod bootstrap;
 pub mod cleanup;
 pub mod client_limits;
 pub mod client_services;
+pub mod computer_cache;
 pub mod config;
 pub mod console;
 mod console_api;

@@ -16,6 +16,8 @@ use sluice_store::{CookieKey, StorageMode};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::computer_cache::ComputerCache;
+
 /// One consistent view of what clients may see.
 pub struct Snapshot {
     /// The catalog and approvals versions it was built from.
@@ -72,6 +74,8 @@ pub struct ScanState {
     /// When the version settings were last read.
     checked: Mutex<std::time::Instant>,
     rebuild: tokio::sync::Mutex<()>,
+    /// Registration and group assignments of the computers seen lately.
+    pub computers: ComputerCache,
 }
 
 impl ScanState {
@@ -99,6 +103,7 @@ impl ScanState {
             wanted: std::sync::atomic::AtomicU64::new(0),
             checked: Mutex::new(std::time::Instant::now()),
             rebuild: tokio::sync::Mutex::new(()),
+            computers: ComputerCache::default(),
         })
     }
 
@@ -106,6 +111,8 @@ impl ScanState {
     /// The next request waits for the rebuild rather than seeing the old state.
     pub fn invalidate(&self) {
         self.wanted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // A change of memberships, groups or targeting mode reaches the next page too.
+        self.computers.clear();
     }
 
     /// The configuration LastChange that GetConfig announces and client cookies must carry.
@@ -150,6 +157,7 @@ impl ScanState {
         if latest.built_for >= wanted {
             return Ok(latest);
         }
+        self.computers.clear();
         let fresh = Arc::new(build(&self.catalog, wanted).await?);
         // Changes made by another process sharing the database reach this one here.
         self.reload_config().await?;

@@ -290,6 +290,61 @@ async fn item_6_removed_approval_reaches_clients_incrementally() {
     s.running.shutdown().await.unwrap();
 }
 
+// ------------------------------------------------------------------ issue 12, item 3
+
+/// A SyncUpdates page takes the computer's registration and groups from the scan state, not
+/// the store, and every change made through the admin API still reaches the very next page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_pages_read_no_computer_from_the_store_yet_see_every_change() {
+    let s = Server::start().await;
+    let update = s.publish("contoso-agent").await;
+    let (status, pilot) = s.admin(reqwest::Method::POST, "/groups", Some(serde_json::json!({ "name": "Pilot" }))).await;
+    assert_eq!(status, 201, "{pilot}");
+    let body = serde_json::json!({ "update": update, "group": "Pilot", "action": "install" });
+    let (status, v) = s.admin(reqwest::Method::POST, "/approvals", Some(body)).await;
+    assert_eq!(status, 200, "{v}");
+    let mut a = agent(&s.base);
+    a.sync(&mut ScanReport::default()).await.unwrap();
+    let revision = a.state.revisions.iter().find(|(_, r)| r.update_id.eq_ignore_ascii_case(&update)).map(|(i, _)| *i).unwrap();
+    assert_eq!(a.state.revisions[&revision].action, "PreDeploymentCheck", "unassigned: not approved for it");
+
+    // Moved into Pilot behind the scan state's back: the page does not read the store, so it
+    // still answers for the groups it knew.
+    let store = &s.running.state.store;
+    let pilot_id: Uuid = pilot["id"].as_str().unwrap().parse().unwrap();
+    store.set_computer_groups(&a.state.computer_id, &[pilot_id]).await.unwrap();
+    let r = incremental(&s, &a).await;
+    assert!(infos(&r, "ChangedUpdates").is_empty(), "{r:?}");
+
+    // Moved through the admin API: the next page has the new deployment.
+    let (status, v) =
+        s.admin(reqwest::Method::POST, format!("/computers/{}/move", a.state.computer_id), Some(serde_json::json!({ "groups": ["Pilot"] }))).await;
+    assert_eq!(status, 200, "{v}");
+    let r = incremental(&s, &a).await;
+    let changed = infos(&r, "ChangedUpdates");
+    assert!(changed.iter().any(|(id, _, action)| *id == revision && action == "Install"), "{r:?}");
+    a.sync(&mut ScanReport::default()).await.unwrap();
+
+    // The computer's group deleted through the admin API: back to Unassigned Computers on the
+    // next page, which offers the revision (left out of the cache it sends) detect-only again.
+    let (status, v) = s.admin(reqwest::Method::DELETE, "/groups/Pilot", None).await;
+    assert_eq!(status, 200, "{v}");
+    let c = a.state.cookie.clone().unwrap();
+    let others: Vec<i32> = a.state.other_cached.iter().copied().filter(|id| *id != revision).collect();
+    let resp = s.soap(&requests::sync_updates(&c, &a.state.installed_non_leaf, &others, ATTRS)).await.unwrap();
+    let r = child(&resp, "SyncUpdatesResult").unwrap();
+    assert!(infos(r, "NewUpdates").iter().any(|(id, _, action)| *id == revision && action == "PreDeploymentCheck"), "{r:?}");
+
+    // Removed from the store behind the scan state's back (another server sharing the
+    // database): the page that ends the pass finds out and asks the client to register.
+    store.delete_computer(&a.state.computer_id).await.unwrap();
+    let c = a.state.cookie.clone().unwrap();
+    let page = requests::sync_updates(&c, &a.state.installed_non_leaf, &a.state.other_cached, ATTRS);
+    assert_eq!(fault_code(s.soap(&page).await), "RegistrationRequired");
+    assert_eq!(fault_code(s.soap(&page).await), "RegistrationRequired", "and stays so");
+    s.running.shutdown().await.unwrap();
+}
+
 // ------------------------------------------------------------------ item 11
 
 /// A cookie the server itself sealed, for the agent's computer and the current configuration,

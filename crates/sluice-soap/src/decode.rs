@@ -5,6 +5,7 @@ use sluice_xml::Element;
 use uuid::Uuid;
 
 use crate::error::SoapError;
+use crate::id_arrays::{self, Lifted};
 use crate::{MAX_REQUEST_BYTES, Operation};
 
 // ---------------------------------------------------------------------------------------------
@@ -448,6 +449,26 @@ pub struct PrivateData {
 /// request seen is ~67 KB); bodies above [`MAX_REQUEST_BYTES`] are refused here regardless.
 /// UTF-8 (with or without BOM) and BOM-marked UTF-16 are accepted.
 pub fn decode_request(body: &[u8]) -> Result<Request, SoapError> {
+    // SyncUpdates' id arrays are most of its bytes: they are read from the raw text
+    // (`id_arrays`) and the rest goes through the tree. Should the tree refuse what is left,
+    // the whole request is decoded again the ordinary way, so the error is the one it always was.
+    if body.len() <= MAX_REQUEST_BYTES {
+        if let Ok(std::borrow::Cow::Borrowed(text)) = sluice_soap_core::body_text(body) {
+            if let Some(mut lifted) = id_arrays::lift(text, &LIFTED_ARRAYS) {
+                let rest = std::mem::take(&mut lifted.rest);
+                if let Ok(r) = decode_tree(rest.as_bytes(), Some(&mut lifted)) {
+                    return Ok(r);
+                }
+            }
+        }
+    }
+    decode_tree(body, None)
+}
+
+/// The SyncUpdates parameters read by [`id_arrays`].
+const LIFTED_ARRAYS: [&str; 3] = ["InstalledNonLeafUpdateIDs", "OtherCachedUpdateIDs", "CachedDriverIDs"];
+
+pub(crate) fn decode_tree(body: &[u8], lifted: Option<&mut Lifted>) -> Result<Request, SoapError> {
     let root = parse_envelope(body, MAX_REQUEST_BYTES, "SOAP request")?;
     let op_el = body_element(&root)?;
     let op = Operation::from_element(&op_el.ns, &op_el.local)
@@ -467,7 +488,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, SoapError> {
             },
         }),
         Operation::StartCategoryScan => Request::StartCategoryScan(r.start_category_scan(el)?),
-        Operation::SyncUpdates => Request::SyncUpdates(r.sync_updates(el)?),
+        Operation::SyncUpdates => Request::SyncUpdates(r.sync_updates(el, lifted)?),
         Operation::SyncPrinterCatalog => Request::SyncPrinterCatalog(SyncPrinterCatalogRequest {
             cookie: r.cookie(el, "cookie", Path::ROOT)?,
             installed_non_leaf_update_ids: r.int_array(el, "installedNonLeafUpdateIDs", Path::ROOT)?,
@@ -621,7 +642,17 @@ impl Reader {
         Ok(StartCategoryScanRequest { cookie: self.cookie(el, "cookie", Path::ROOT)?, requested_categories })
     }
 
-    fn sync_updates(&self, el: &Element) -> Result<SyncUpdatesRequest, SoapError> {
+    /// An id array of SyncUpdates' parameters: the lifted ids when [`id_arrays`] took the
+    /// array out (the tree then holds it empty), else the tree's items.
+    fn ids(&self, params: &Element, local: &str, p: Path<'_>, lifted: &mut Option<&mut Lifted>) -> Result<Vec<i32>, SoapError> {
+        let from_tree = self.int_array(params, local, p)?;
+        match lifted.as_mut().and_then(|l| l.take(local)) {
+            Some(ids) if self.field(params, local).is_some() => Ok(ids),
+            _ => Ok(from_tree),
+        }
+    }
+
+    fn sync_updates(&self, el: &Element, mut lifted: Option<&mut Lifted>) -> Result<SyncUpdatesRequest, SoapError> {
         let cookie = self.cookie(el, "cookie", Path::ROOT)?;
         let p = Path::ROOT.child("parameters");
         // Real WSUS cannot serve a SyncUpdates without parameters either.
@@ -643,10 +674,10 @@ impl Reader {
         Ok(SyncUpdatesRequest {
             cookie,
             express_query: self.bool(params, "ExpressQuery", p)?.unwrap_or(false),
-            installed_non_leaf_update_ids: self.int_array(params, "InstalledNonLeafUpdateIDs", p)?,
-            other_cached_update_ids: self.int_array(params, "OtherCachedUpdateIDs", p)?,
+            installed_non_leaf_update_ids: self.ids(params, "InstalledNonLeafUpdateIDs", p, &mut lifted)?,
+            other_cached_update_ids: self.ids(params, "OtherCachedUpdateIDs", p, &mut lifted)?,
             system_spec,
-            cached_driver_ids: self.int_array(params, "CachedDriverIDs", p)?,
+            cached_driver_ids: self.ids(params, "CachedDriverIDs", p, &mut lifted)?,
             skip_software_sync: self.bool(params, "SkipSoftwareSync", p)?.unwrap_or(false),
             filter_category_ids: {
                 let fp = p.child("FilterCategoryIds");

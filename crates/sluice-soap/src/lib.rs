@@ -38,6 +38,7 @@ mod decode;
 mod encode;
 mod error;
 mod fault;
+mod id_arrays;
 
 pub use sluice_soap_core::{CONTENT_TYPE, format_date, format_datetime, parse_datetime};
 pub use decode::*;
