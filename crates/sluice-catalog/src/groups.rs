@@ -129,16 +129,10 @@ impl Catalog {
     pub async fn list_groups(&self) -> Result<Vec<ComputerGroupView>, CatalogError> {
         let groups = self.groups().await?;
         let snapshot = crate::targeting::snapshot(&groups, &[], []);
-        let memberships = self.memberships(&groups).await?;
-        let all_computers = self.store.list_computers(None).await?;
-        let mut members: HashMap<Uuid, i64> = HashMap::new();
-        for c in &all_computers {
-            let explicit = memberships.get(&c.info.id).map(Vec::as_slice).unwrap_or(&[]);
-            for g in snapshot.membership(explicit) {
-                *members.entry(g).or_default() += 1;
-            }
-        }
-        members.insert(ALL_COMPUTERS_GROUP, all_computers.len() as i64);
+        // Counted in SQL (one row per computer at most), not by loading every computer: the
+        // console asks for the groups on most pages, at 100,000 computers too.
+        let members: HashMap<Uuid, i64> =
+            self.store.fleet_standing().await?.into_iter().map(|g| (g.group_id, g.computers)).collect();
         let mut approvals: HashMap<Uuid, i64> = HashMap::new();
         for a in self.store.all_approvals().await? {
             *approvals.entry(a.group_id).or_default() += 1;
