@@ -94,7 +94,7 @@ async fn render(session: &Session, cs: &ConsoleState, notice: &str, sent: Submit
     for d in &downstreams {
         match trusted_by_id(&d.id) {
             Some(o) => {
-                let i = o.info.as_ref().unwrap();
+                let Some(i) = o.info.as_ref() else { continue };
                 h.row(vec![Cell::text(format!("\u{2003}\u{2003}{} (trusted as {})", d.name, label(o))), Cell::text("downstream"), Cell::text(&i.mode), Cell::text(i.computers.to_string()), Cell::text(share(i)), Cell::text(last_sync(i))]);
                 // The trusted server's own downstream servers, as it told us.
                 for child in &i.downstream_server_ids {
