@@ -12,6 +12,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 const VERSION: u8 = 1;
+/// Client cookies carry the group-set digest since version 2; a version 1 cookie (sealed before
+/// an upgrade) still opens, with the digest unknown (0).
+const CLIENT_VERSION: u8 = 2;
 const PURPOSE_CLIENT: &[u8] = b"sluice client cookie v1";
 const PURPOSE_AUTH: &[u8] = b"sluice authorization cookie v1";
 const NONCE_LEN: usize = 24;
@@ -55,6 +58,26 @@ pub struct ClientCookie {
     /// Highest deployment change time (unix ms) already sent to the client: drives
     /// `ChangedUpdates`.
     pub deployment_watermark_ms: i64,
+    /// [`groups_digest`] of the computer groups the deployments sent so far were decided for
+    /// (0: none yet). When the computer's groups change, the watermark no longer says what
+    /// the client holds: an approval of its new group may be older than the watermark.
+    pub groups_digest: u64,
+}
+
+/// A digest of a set of computer groups (any order), never 0. FNV-1a: stable across builds,
+/// so front ends of different versions sharing a database agree on it.
+pub fn groups_digest(groups: &[Uuid]) -> u64 {
+    let mut sorted: Vec<&Uuid> = groups.iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for g in sorted {
+        for b in g.as_bytes() {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h.max(1)
 }
 
 /// What GetAuthorizationCookie proved about a client.
@@ -197,7 +220,14 @@ impl CookieKeys {
     /// Seals a client cookie into `EncryptedData`.
     pub fn seal_client(&self, c: &ClientCookie) -> Vec<u8> {
         let mut w = Writer(Vec::with_capacity(128));
-        w.0.push(VERSION);
+        w.0.push(CLIENT_VERSION);
+        self.client_record_v1(&mut w, c);
+        w.i64(c.groups_digest as i64);
+        self.seal(PURPOSE_CLIENT, &w.0)
+    }
+
+    /// The fields of a client cookie as version 1 wrote them (all but the group digest).
+    fn client_record_v1(&self, w: &mut Writer, c: &ClientCookie) {
         w.0.extend_from_slice(self.server_id.as_bytes());
         w.bytes(c.computer_id.as_bytes());
         w.strings(&c.requested_groups);
@@ -206,7 +236,6 @@ impl CookieKeys {
         w.i64(ms(c.issued_at));
         w.i64(ms(c.expires_at));
         w.i64(c.deployment_watermark_ms);
-        self.seal(PURPOSE_CLIENT, &w.0)
     }
 
     /// Opens `EncryptedData`, checking integrity, origin and (against `now`) expiry.
@@ -226,7 +255,8 @@ impl CookieKeys {
         // which sends the client back to GetCookie, as WSUS does.
         let plain = self.open(PURPOSE_CLIENT, sealed)?;
         let mut r = Reader(&plain);
-        if r.take(1)?[0] != VERSION {
+        let version = r.take(1)?[0];
+        if version != VERSION && version != CLIENT_VERSION {
             return Err(CookieError::Invalid);
         }
         let server = r.uuid()?;
@@ -241,6 +271,7 @@ impl CookieKeys {
             issued_at: from_ms(r.i64()?)?,
             expires_at: from_ms(r.i64()?)?,
             deployment_watermark_ms: r.i64()?,
+            groups_digest: if version == CLIENT_VERSION { r.i64()? as u64 } else { 0 },
         };
         Ok(c)
     }
@@ -317,6 +348,7 @@ mod tests {
             issued_at: from_ms(ms(now)).unwrap(),
             expires_at: from_ms(ms(now + COOKIE_LIFETIME)).unwrap(),
             deployment_watermark_ms: 5,
+            groups_digest: 9,
         }
     }
 
@@ -334,6 +366,27 @@ mod tests {
         assert_eq!(other_server.open_client_any_age(&sealed).unwrap_err(), CookieError::ServerChanged);
         // Two seals of the same cookie differ (fresh nonce), both open.
         assert_ne!(k.seal_client(&c), sealed);
+    }
+
+    #[test]
+    fn cookies_sealed_before_the_group_digest_still_open() {
+        let now = OffsetDateTime::now_utc();
+        let k = keys();
+        let c = sample(now);
+        // Version 1: the same record without the digest.
+        let mut w = Writer(Vec::new());
+        w.0.push(1);
+        k.client_record_v1(&mut w, &c);
+        let old = k.seal(PURPOSE_CLIENT, &w.0);
+        assert_eq!(k.open_client(&old, now).unwrap(), ClientCookie { groups_digest: 0, ..c });
+    }
+
+    #[test]
+    fn group_digests_ignore_order_and_tell_sets_apart() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert_eq!(groups_digest(&[a, b]), groups_digest(&[b, a, b]));
+        assert_ne!(groups_digest(&[a]), groups_digest(&[a, b]));
+        assert_ne!(groups_digest(&[]), 0, "0 stays for 'not known'");
     }
 
     #[test]

@@ -430,8 +430,10 @@ impl Ctx<'_> {
             Some(d) => Some(self.scan().keys.open_client_any_age(d).map_err(|e| cookie_fault(e, s).with_message("oldCookie"))?),
             None => None,
         };
-        let watermark =
-            old.filter(|old| old.computer_id == auth.computer_id).map(|old| old.deployment_watermark_ms).unwrap_or(0);
+        let (watermark, groups_digest) = old
+            .filter(|old| old.computer_id == auth.computer_id)
+            .map(|old| (old.deployment_watermark_ms, old.groups_digest))
+            .unwrap_or((0, 0));
         let cookie = ClientCookie {
             computer_id: auth.computer_id,
             requested_groups: auth.requested_groups,
@@ -440,6 +442,7 @@ impl Ctx<'_> {
             issued_at: now,
             expires_at: now + COOKIE_LIFETIME,
             deployment_watermark_ms: watermark,
+            groups_digest,
         };
         Ok(soap::encode_get_cookie_response(&self.new_cookie(&cookie)))
     }
@@ -570,6 +573,10 @@ impl Ctx<'_> {
         let snap = self.snapshot().await?;
         let groups = self.groups_of(&snap, &c, registered_since).await?;
         let deployments = snap.deployments_for(&groups);
+        // Moved to other groups since the last page: what the client cached was decided for
+        // the old ones, so every deployment it holds goes out again, however old.
+        let groups_digest = sluice_decide::cookie::groups_digest(&groups);
+        let watermark_ms = if c.groups_digest == groups_digest { c.deployment_watermark_ms } else { 0 };
         let outcome = sync_updates(
             &snap.index,
             &deployments,
@@ -580,7 +587,7 @@ impl Ctx<'_> {
                 cached_driver_ids: &r.cached_driver_ids,
                 filter_category_ids: &r.filter_category_ids,
                 need_two_group_out_of_scope: r.need_two_group_out_of_scope_updates,
-                watermark_ms: c.deployment_watermark_ms,
+                watermark_ms,
             },
         );
         // A scan is a dozen SyncUpdates pages; record the sync time once, when the pass ends
@@ -598,6 +605,7 @@ impl Ctx<'_> {
             }
         }
         c.deployment_watermark_ms = outcome.new_watermark_ms;
+        c.groups_digest = groups_digest;
         let protocol = c.protocol_version.clone();
         let info_of = |i: &usize| -> Option<soap::UpdateInfo<'_>> {
             let d = deployments[*i].as_ref()?;

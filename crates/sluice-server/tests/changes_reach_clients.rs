@@ -290,6 +290,37 @@ async fn item_6_removed_approval_reaches_clients_incrementally() {
     s.running.shutdown().await.unwrap();
 }
 
+/// A computer moved into a group gets the group's approvals on its next page, even those older
+/// than the newest deployment change it has already been sent (the cookie's watermark says
+/// nothing about deployments decided for other groups).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_computer_gets_its_new_groups_older_approvals() {
+    let s = Server::start().await;
+    let for_pilot = s.publish("contoso-pilot-only").await;
+    let for_everyone = s.publish("contoso-everyone").await;
+    let (status, pilot) = s.admin(reqwest::Method::POST, "/groups", Some(serde_json::json!({ "name": "Pilot" }))).await;
+    assert_eq!(status, 201, "{pilot}");
+    let approve = |update: &str, group: &str| serde_json::json!({ "update": update, "group": group, "action": "install" });
+    let (status, v) = s.admin(reqwest::Method::POST, "/approvals", Some(approve(&for_pilot, "Pilot"))).await;
+    assert_eq!(status, 200, "{v}");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Newer than the Pilot approval: the client's watermark moves past it.
+    let (status, v) = s.admin(reqwest::Method::POST, "/approvals", Some(approve(&for_everyone, "All Computers"))).await;
+    assert_eq!(status, 200, "{v}");
+    let mut a = agent(&s.base);
+    a.sync(&mut ScanReport::default()).await.unwrap();
+    let revision = a.state.revisions.iter().find(|(_, r)| r.update_id.eq_ignore_ascii_case(&for_pilot)).map(|(i, _)| *i).unwrap();
+    assert_eq!(a.state.revisions[&revision].action, "PreDeploymentCheck");
+
+    let (status, v) =
+        s.admin(reqwest::Method::POST, format!("/computers/{}/move", a.state.computer_id), Some(serde_json::json!({ "groups": ["Pilot"] }))).await;
+    assert_eq!(status, 200, "{v}");
+    let r = incremental(&s, &a).await;
+    let changed = infos(&r, "ChangedUpdates");
+    assert!(changed.iter().any(|(id, _, action)| *id == revision && action == "Install"), "{r:?}");
+    s.running.shutdown().await.unwrap();
+}
+
 // ------------------------------------------------------------------ issue 12, item 3
 
 /// A SyncUpdates page takes the computer's registration and groups from the scan state, not
@@ -361,6 +392,7 @@ async fn sealed_cookie(s: &Server, a: &Agent, server_id: Option<Uuid>, expires_a
         issued_at: expires_at - time::Duration::hours(1),
         expires_at,
         deployment_watermark_ms: 0,
+        groups_digest: 0,
     };
     let later = OffsetDateTime::now_utc() + time::Duration::minutes(45);
     CookieText { expiration: later.format(&time::format_description::well_known::Rfc3339).unwrap(), encrypted_data: B64.encode(keys.seal_client(&c)) }

@@ -451,6 +451,7 @@ pub fn client_cookie(computer_id: &str, config_ms: i64, expires_at: OffsetDateTi
         issued_at: expires_at - time::Duration::hours(1),
         expires_at,
         deployment_watermark_ms: 0,
+        groups_digest: 0,
     }
 }
 
