@@ -375,10 +375,14 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a computer with its memberships and status rows.
+    /// Deletes a computer with its memberships and status rows. Memberships and status rows
+    /// go first, while the computer still exists, so that the per-group counts (migration
+    /// 0014) see it leave its groups with its standing known.
     pub async fn delete_computer(&self, id: &str) -> Result<()> {
-        let n = on_write!(self, db => {
-            sqlx::query("DELETE FROM computers WHERE id = $1").bind(id).execute(db).await?
+        let n = in_tx!(self, tx => {
+            sqlx::query("DELETE FROM computer_group_members WHERE computer_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM update_status WHERE computer_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM computers WHERE id = $1").bind(id).execute(&mut *tx).await?
                 .rows_affected()
         });
         if n == 0 {

@@ -1,7 +1,8 @@
 //! The dashboard's fleet summary: per computer group, how many computers need updates, have
-//! failed installs or have not reported, read from the per-computer counts the status
-//! triggers keep (`computer_counts`, migration 0011) — one row per computer, never the
-//! status rows themselves.
+//! failed installs or have not reported, read from the per-group counts the triggers of
+//! migration 0014 keep (`group_computer_counts`) — one row per group. [`Store::recount_fleet_standing`]
+//! counts the same from the per-computer counts (`computer_counts`, migration 0011), for
+//! checking the triggers.
 
 use uuid::Uuid;
 
@@ -40,6 +41,29 @@ impl Store {
     /// failed installs and those that never reported. Groups in name order after the two
     /// built-in ones.
     pub async fn fleet_standing(&self) -> Result<FleetStanding> {
+        const SQL: &str = "SELECT g.id, g.name, COALESCE(c.computers, 0) AS computers, COALESCE(c.needing, 0) AS needing, \
+             COALESCE(c.failed, 0) AS failed, COALESCE(c.computers - c.reported, 0) AS not_reported \
+             FROM computer_groups g LEFT JOIN group_computer_counts c ON c.group_id = g.id \
+             ORDER BY CASE g.id WHEN $1 THEN 0 WHEN $2 THEN 1 ELSE 2 END, g.name";
+        let (all, unassigned) = (uuid_str(&ALL_COMPUTERS_GROUP), uuid_str(&UNASSIGNED_COMPUTERS_GROUP));
+        on_read!(self, db => {
+            let rows = sqlx::query(SQL).bind(&all).bind(&unassigned).fetch_all(db).await?;
+            rows.iter()
+                .map(|r| Ok(GroupStanding {
+                    group_id: r.uuid("id")?,
+                    name: r.text("name")?,
+                    computers: r.big("computers")?,
+                    needing: r.big("needing")?,
+                    failed: r.big("failed")?,
+                    not_reported: r.big("not_reported")?,
+                }))
+                .collect()
+        })
+    }
+
+    /// [`Store::fleet_standing`] counted afresh from every computer (one pass over the fleet):
+    /// what the kept counts must always equal.
+    pub async fn recount_fleet_standing(&self) -> Result<FleetStanding> {
         let all = uuid_str(&ALL_COMPUTERS_GROUP);
         let unassigned = uuid_str(&UNASSIGNED_COMPUTERS_GROUP);
         let every = format!("SELECT {COUNTS} FROM computers c LEFT JOIN computer_counts cc ON cc.computer_id = c.id");
