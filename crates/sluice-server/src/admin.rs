@@ -274,7 +274,7 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request
             // Clients must see a new update, approval or decline on their next scan, not
             // after the scan state's periodic version check.
             if changes && response.status().is_success() {
-                state.scan.invalidate();
+                state.scan.changed(&state.front_end);
                 // A change clients see in GetConfig (the targeting mode) moved the configuration
                 // LastChange: the next client request must already be checked against it.
                 if let Err(e) = state.scan.reload_config().await {

@@ -14,7 +14,10 @@ use utoipa_axum::routes;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+use sluice_store::Lease;
+
 use crate::AppState;
+use crate::front_ends::lease;
 use crate::admin::{ApiFailure, Caller, audited, request_detail};
 
 /// How often running rollouts are evaluated. Soak times are days; a minute is ample.
@@ -33,10 +36,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Moves every running rollout on as far as `now` allows (see
 /// [`sluice_catalog::Catalog::evaluate_rollouts`]); clients see new approvals on their next scan.
+/// Only the front end holding the rollouts lease evaluates; the others move nothing.
 pub async fn evaluate_rollouts(state: &AppState, now: OffsetDateTime) -> Result<Vec<RolloutView>, sluice_catalog::CatalogError> {
-    let moved = state.catalog.evaluate_rollouts(now).await?;
+    let Some(lease) = Lease::try_take(&state.store, lease::ROLLOUTS, &state.front_end).await? else {
+        return Ok(Vec::new());
+    };
+    let moved = state.catalog.evaluate_rollouts(now).await;
+    lease.release().await;
+    let moved = moved?;
     if !moved.is_empty() {
-        state.scan.invalidate();
+        state.scan.changed(&state.front_end);
     }
     Ok(moved)
 }

@@ -9,10 +9,11 @@ use sluice_api::{CleanupComputer, CleanupFile, CleanupReport, CleanupRunView, Cl
 use sluice_catalog::times::format_utc;
 use sluice_content::ContentKey;
 use sluice_decide::cleanup::{self as decide, CleanupInput, CleanupPolicy, Reported};
-use sluice_store::{CleanupRun, FileState, Store, StoreError, settings};
+use sluice_store::{CleanupRun, FileState, Lease, Store, StoreError, settings};
 use time::OffsetDateTime;
 
 use crate::AppState;
+use crate::front_ends::lease;
 
 /// The name runs started by the maintenance task are recorded under.
 pub const SCHEDULER: &str = "scheduler";
@@ -32,6 +33,14 @@ pub async fn settings(store: &Store) -> Result<sluice_api::CleanupSettings, Stor
 pub async fn run(state: &AppState, dry_run: bool, by: &str, now: OffsetDateTime) -> Result<CleanupReport, StoreError> {
     let _one = RUNNING.lock().await;
     let store = &state.store;
+    // And one at a time across the front ends sharing the database; a dry run deletes nothing.
+    let lease = match dry_run {
+        true => None,
+        false => match Lease::try_take(store, lease::CLEANUP, &state.front_end).await? {
+            Some(l) => Some(l),
+            None => return Err(StoreError::Conflict("a cleanup is already running on another front end".into())),
+        },
+    };
     let policy_settings = settings(store).await?;
     let id = store.start_cleanup_run(dry_run, by, now).await?;
     let mut record = CleanupRun { id, dry_run, requested_by: by.to_owned(), ..Default::default() };
@@ -90,7 +99,7 @@ pub async fn run(state: &AppState, dry_run: bool, by: &str, now: OffsetDateTime)
             }
         }
         if record.superseded_declined + record.expired_declined > 0 {
-            state.scan.invalidate();
+            state.scan.changed(&state.front_end);
         }
         for f in &file_views {
             match delete_file(state, f).await {
@@ -122,6 +131,9 @@ pub async fn run(state: &AppState, dry_run: bool, by: &str, now: OffsetDateTime)
         record.error = Some(errors.join("; "));
     }
     let finished = store.finish_cleanup_run(&record).await?;
+    if let Some(l) = lease {
+        l.release().await;
+    }
     Ok(CleanupReport { run: run_view(&finished), superseded, expired, files: file_views, computers: computer_views })
 }
 

@@ -33,6 +33,7 @@ mod console_servers;
 mod console_updates;
 pub mod content_http;
 pub mod doctor;
+pub mod front_ends;
 pub mod health;
 pub mod index_load;
 pub mod instance_record;
@@ -112,6 +113,8 @@ pub struct AppState {
     pub server_id: uuid::Uuid,
     /// Seals the tokens of trusted servers (`trust.rs`).
     pub trust_key: trust::TrustKey,
+    /// This front end, as the job leases name it (`front_ends.rs`).
+    pub front_end: sluice_store::LeaseHolder,
 }
 
 /// A started server: its bound addresses and the means to stop it.
@@ -229,11 +232,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         access_log: config.access_log,
         server_id,
         trust_key,
+        front_end: front_ends::holder(&config.data_dir),
     };
 
     let stop = CancellationToken::new();
     // Upstream sync: scheduled and queued runs, downloads of approved files (sluice-sync).
-    sluice_sync::Scheduler::spawn(state.catalog.clone(), stop.child_token());
+    sluice_sync::Scheduler::spawn(state.catalog.clone(), state.front_end.clone(), stop.child_token());
+    // Other front ends on the same PostgreSQL database announce their admin changes.
+    front_ends::spawn_listener(store.clone(), state.scan.clone(), state.front_end.clone(), stop.child_token());
     // Staged rollouts move on from ring to ring as their soak times pass.
     admin_rollouts::spawn_evaluation(state.clone(), stop.child_token());
     // The daily cleanup and the e-mail notifications.

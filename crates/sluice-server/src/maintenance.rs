@@ -9,12 +9,13 @@ use std::time::Duration;
 use sluice_api::CleanupReport;
 use sluice_catalog::times::{format_utc, parse_rfc3339_utc};
 use sluice_decide::notify::{self, GroupStatus, NewUpdate};
-use sluice_store::{NotifyConfig, Store, StoreError, settings};
+use sluice_store::{Lease, NotifyConfig, Store, StoreError, settings};
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::Caller;
+use crate::front_ends::lease;
 use crate::{AppState, cleanup, mailer};
 
 const TICK: Duration = Duration::from_secs(60);
@@ -52,6 +53,16 @@ pub fn spawn(state: AppState, stop: CancellationToken) -> JoinHandle<()> {
 /// error, the notifier's last error), never returned: the next tick tries again.
 pub async fn run_due(state: &AppState, watching_since: OffsetDateTime, now: OffsetDateTime) -> DueWork {
     let mut work = DueWork::default();
+    // One front end at a time decides and sends; what it did is recorded in the database, so
+    // the next holder does not do it again.
+    let lease = match Lease::try_take(&state.store, lease::MAINTENANCE, &state.front_end).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return work,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot take the maintenance lease");
+            return work;
+        }
+    };
     match cleanup_due(&state.store, watching_since, now).await {
         Ok(true) => match cleanup::run(state, false, cleanup::SCHEDULER, now).await {
             Ok(report) => {
@@ -74,6 +85,7 @@ pub async fn run_due(state: &AppState, watching_since: OffsetDateTime, now: Offs
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "cannot prepare the e-mail notifications"),
     }
+    lease.release().await;
     work
 }
 
@@ -99,7 +111,7 @@ async fn notifications_due(store: &Store, now: OffsetDateTime) -> Result<Option<
         return Ok(None);
     };
     let state = store.setting(settings::NOTIFY_STATE).await?.unwrap_or_default();
-    let server = server_name();
+    let server = crate::front_ends::host_name();
     let mut mails = Vec::new();
 
     // Syncs finished since the last one considered, oldest first; a run still going stops
@@ -186,14 +198,6 @@ pub async fn group_statuses(store: &Store) -> Result<Vec<GroupStatus>, StoreErro
 }
 
 /// The name the mails give this server.
-fn server_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "server".into())
-}
 
 /// Sends one message now and waits for it (`POST /notify/test`).
 pub async fn send_now(store: &Store, config: &NotifyConfig, mail: notify::Mail) -> Result<(), String> {

@@ -115,6 +115,13 @@ impl ScanState {
         self.computers.clear();
     }
 
+    /// [`ScanState::invalidate`], and the other front ends on the database are told to do
+    /// the same (`front_ends.rs`).
+    pub fn changed(&self, me: &sluice_store::LeaseHolder) {
+        self.invalidate();
+        crate::front_ends::announce(self.catalog.store(), me);
+    }
+
     /// The configuration LastChange that GetConfig announces and client cookies must carry.
     pub fn config_last_change(&self) -> OffsetDateTime {
         let ms = self.config_last_change_ms.load(std::sync::atomic::Ordering::SeqCst);

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use sluice_catalog::Catalog;
-use sluice_store::{FileState, Job, JobState, Store, SyncFinish, SyncRecord, SyncResult};
+use sluice_store::{FileState, Job, JobState, Lease, LeaseHolder, Store, SyncFinish, SyncRecord, SyncResult};
 use sluice_wsusss::ErrorCode;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -159,17 +159,24 @@ pub async fn history(store: &Store, limit: i64) -> Result<Vec<SyncView>, SyncErr
     Ok(store.list_syncs(limit).await?.iter().map(SyncView::from).collect())
 }
 
+/// The lease under which one front end at a time runs the scheduler's work (queued and
+/// scheduled syncs, downloads of approved and requested files, rollups).
+pub const SYNC_LEASE: &str = "sync";
+
+/// How often a front end that found the sync lease taken looks again while a sync is queued
+/// or running: a crashed holder's lease runs out after [`sluice_store::LEASE_TTL`].
+const LEASE_RETRY: Duration = Duration::from_secs(3);
+
 /// The server's background sync task.
 pub struct Scheduler;
 
 impl Scheduler {
     /// Spawns the scheduler; it stops when `stop` is cancelled (a run in progress is
-    /// cancelled too and recorded as failed; its committed batches stay).
-    pub fn spawn(catalog: Catalog, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    /// cancelled too and recorded as failed; its committed batches stay). Its work runs only
+    /// while this front end holds [`SYNC_LEASE`] as `who`; on taking the lease it first
+    /// recovers what a holder that died left behind.
+    pub fn spawn(catalog: Catalog, who: LeaseHolder, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            if let Err(e) = recover(catalog.store()).await {
-                tracing::error!(error = %e, "cannot recover interrupted syncs");
-            }
             let mut next_scheduled = next_schedule(catalog.store()).await;
             // Scanning approvals for files costs a pass over the whole catalog: only when the
             // approvals changed (a sync run retries failed files itself).
@@ -181,27 +188,30 @@ impl Scheduler {
                 if stop.is_cancelled() {
                     return;
                 }
-                if let Err(e) = run_queued(&catalog, &stop).await {
-                    tracing::error!(error = %e, "sync scheduler");
-                }
-                let approvals = catalog.approvals_version().await.ok();
-                // Downstream servers ask for files with DownloadFiles (lazy sync): fetch them too.
-                let wanted = catalog.store().wanted_files().await.map(|w| !w.is_empty()).unwrap_or(false);
-                if wanted || approvals.is_none() || approvals != seen_approvals {
-                    match engine::download_approved(&catalog, &stop).await {
-                        Ok(_) => seen_approvals = approvals,
-                        Err(e) => tracing::warn!(error = %e, "downloading approved files"),
+                let held_elsewhere = match Lease::try_take(catalog.store(), SYNC_LEASE, &who).await {
+                    Ok(Some(lease)) => {
+                        let run_stop = stop.child_token();
+                        // Losing the lease stops the work before another front end starts it.
+                        let (lost, cancel) = (lease.lost(), run_stop.clone());
+                        let watcher = tokio::spawn(async move {
+                            lost.cancelled().await;
+                            cancel.cancel();
+                        });
+                        work(&catalog, &run_stop, &mut seen_approvals, &mut next_rollup).await;
+                        watcher.abort();
+                        lease.release().await;
+                        false
                     }
-                }
-                if tokio::time::Instant::now() >= next_rollup {
-                    next_rollup = tokio::time::Instant::now() + ROLLUP_EVERY;
-                    match engine::rollup_now(&catalog).await {
-                        Ok(Some(r)) => tracing::info!(computers = r.computers, "rolled up to the upstream"),
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!(error = %e, "rollup to the upstream"),
+                    Ok(None) => true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot take the sync lease");
+                        true
                     }
+                };
+                let mut wait = next_scheduled.map_or(POLL, |at| at.saturating_duration_since(tokio::time::Instant::now()).min(POLL));
+                if held_elsewhere && sync_pending(catalog.store()).await {
+                    wait = wait.min(LEASE_RETRY);
                 }
-                let wait = next_scheduled.map_or(POLL, |at| at.saturating_duration_since(tokio::time::Instant::now()).min(POLL));
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = WAKE.notified() => {}
@@ -220,6 +230,50 @@ impl Scheduler {
             }
         })
     }
+}
+
+/// One round of the scheduler's work, under the sync lease.
+async fn work(catalog: &Catalog, stop: &CancellationToken, seen_approvals: &mut Option<i64>, next_rollup: &mut tokio::time::Instant) {
+    // Whoever held the lease before is gone (or this is the first round): a job it left
+    // running died with it.
+    if let Err(e) = recover(catalog.store()).await {
+        tracing::error!(error = %e, "cannot recover interrupted syncs");
+    }
+    if let Err(e) = run_queued(catalog, stop).await {
+        tracing::error!(error = %e, "sync scheduler");
+    }
+    if stop.is_cancelled() {
+        return;
+    }
+    let approvals = catalog.approvals_version().await.ok();
+    // Downstream servers ask for files with DownloadFiles (lazy sync): fetch them too.
+    let wanted = catalog.store().wanted_files().await.map(|w| !w.is_empty()).unwrap_or(false);
+    if wanted || approvals.is_none() || approvals != *seen_approvals {
+        match engine::download_approved(catalog, stop).await {
+            Ok(_) => *seen_approvals = approvals,
+            Err(e) => tracing::warn!(error = %e, "downloading approved files"),
+        }
+    }
+    if tokio::time::Instant::now() >= *next_rollup {
+        *next_rollup = tokio::time::Instant::now() + ROLLUP_EVERY;
+        match engine::rollup_now(catalog).await {
+            Ok(Some(r)) => tracing::info!(computers = r.computers, "rolled up to the upstream"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "rollup to the upstream"),
+        }
+    }
+}
+
+/// A sync is queued, or marked running (perhaps by a front end that died).
+async fn sync_pending(store: &Store) -> bool {
+    for state in [JobState::Queued, JobState::Running] {
+        match store.jobs_in_state(state).await {
+            Ok(jobs) if jobs.iter().any(|j| j.kind == engine::SYNC_JOB) => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 /// Seconds from `now` (UTC) to the schedule's next start; `None` for a schedule without a valid

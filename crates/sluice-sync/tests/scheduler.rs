@@ -32,7 +32,8 @@ async fn a_sync_running_at_startup_is_failed_and_restarted() {
     let dead_run = store.start_sync(&fake.url()).await.unwrap();
 
     let stop = CancellationToken::new();
-    let task = sluice_sync::Scheduler::spawn(catalog.clone(), stop.clone());
+    let who = sluice_store::LeaseHolder { node: "test-node".into(), process: "test-process".into() };
+    let task = sluice_sync::Scheduler::spawn(catalog.clone(), who, stop.clone());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let done = store.jobs_in_state(JobState::Succeeded).await.unwrap();

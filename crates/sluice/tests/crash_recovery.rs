@@ -12,7 +12,6 @@
 //! Loopback only; every wait is bounded (the whole test stays well under two minutes).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,6 +24,8 @@ use sluice_testkit::server::Setup;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 const BIG_SIZE: usize = 64 << 20;
@@ -193,43 +194,6 @@ impl Proxy {
     }
 }
 
-/// Ids of the generated catalog's product (and product family) and classification categories.
-fn category_ids(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let (mut products, mut classifications) = (Vec::new(), Vec::new());
-    for e in std::fs::read_dir(dir).unwrap() {
-        let path = e.unwrap().path();
-        if path.extension().is_none_or(|x| x != "xml") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        let Some(kind) = text.split("CategoryType=\"").nth(1).and_then(|r| r.split('"').next()) else { continue };
-        let id = text.split("UpdateID=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
-        match kind {
-            "Product" | "ProductFamily" => products.push(id),
-            "UpdateClassification" => classifications.push(id),
-            _ => {}
-        }
-    }
-    products.sort();
-    classifications.sort();
-    (products, classifications)
-}
-
-async fn wait_until<F, Fut>(what: &str, secs: u64, mut f: F) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<Value>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
     let began = Instant::now();
@@ -250,7 +214,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
     args.extend(docs.iter().map(String::as_str));
     let imp = root.cli(&args).await;
     assert!(imp.status.success(), "{}", String::from_utf8_lossy(&imp.stderr));
-    let (products, classifications) = category_ids(&cat);
+    let (products, classifications) = common::category_ids(&cat);
     assert!(!products.is_empty() && !classifications.is_empty());
     let root_revisions = root.revisions().await;
     assert!(root_revisions >= 3000, "{root_revisions}");
@@ -279,7 +243,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
     assert!(job.is_object(), "{job}");
 
     // (a) Kill while update batches are being stored: some committed, the run not finished.
-    let at_kill = wait_until("update batches in progress", 60, || async {
+    let at_kill = common::wait_until("update batches in progress", 60, || async {
         let st = down.json(&["sync", "status", "--json"]).await;
         let p = &st["progress"];
         let (done, total) = (p["done"].as_i64().unwrap_or(0), p["total"].as_i64().unwrap_or(0));
@@ -295,7 +259,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
 
     down.restart().await;
     // The restart marks the interrupted run failed and queues a new sync that completes.
-    let finished = wait_until("the recovery sync to finish", 60, || async {
+    let finished = common::wait_until("the recovery sync to finish", 60, || async {
         let h = down.json(&["sync", "history", "--json"]).await;
         let runs = h.as_array().unwrap().clone();
         (runs.len() >= 2 && runs.iter().all(|r| r["result"] != "running")).then_some(h)
@@ -379,7 +343,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
     proxy.rate.store(4 << 20, Ordering::SeqCst);
     down.json(&["sync", "start", "--json"]).await;
     let threshold = 12u64 << 20;
-    wait_until("12 MiB of the large file through the proxy", 60, || async {
+    common::wait_until("12 MiB of the large file through the proxy", 60, || async {
         (proxy.content_bytes.load(Ordering::SeqCst) > threshold).then_some(Value::Null)
     })
     .await;
@@ -392,7 +356,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
 
     proxy.rate.store(16 << 20, Ordering::SeqCst);
     down.restart().await;
-    wait_until("the large file to be served by the downstream", 60, || async {
+    common::wait_until("the large file to be served by the downstream", 60, || async {
         let r = reqwest::get(&down_url).await.ok()?;
         (r.status() == 200).then_some(Value::Null)
     })
@@ -407,7 +371,7 @@ async fn downstream_survives_sigkill_during_metadata_and_content_sync() {
     let after = proxy.content_bytes.load(Ordering::SeqCst) - transferred;
     assert!(after < BIG_SIZE as u64, "the resumed download did not start over ({after} bytes after the restart)");
 
-    let h = wait_until("the recovery sync to finish", 60, || async {
+    let h = common::wait_until("the recovery sync to finish", 60, || async {
         let h = down.json(&["sync", "history", "--json"]).await;
         h.as_array().unwrap().iter().all(|r| r["result"] != "running").then_some(h)
     })

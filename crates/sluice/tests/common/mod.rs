@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -87,5 +89,43 @@ impl Cli {
 
     pub async fn fails(&self, args: &[&str]) -> String {
         self.fails_input(args, "").await
+    }
+}
+
+/// Ids of the generated catalog's product (and product family) and classification categories.
+pub fn category_ids(dir: &Path) -> (Vec<String>, Vec<String>) {
+    let (mut products, mut classifications) = (Vec::new(), Vec::new());
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "xml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Some(kind) = text.split("CategoryType=\"").nth(1).and_then(|r| r.split('"').next()) else { continue };
+        let id = text.split("UpdateID=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+        match kind {
+            "Product" | "ProductFamily" => products.push(id),
+            "UpdateClassification" => classifications.push(id),
+            _ => {}
+        }
+    }
+    products.sort();
+    classifications.sort();
+    (products, classifications)
+}
+
+/// Waits (at most `secs`) until `f` gives a value.
+pub async fn wait_until<F, Fut>(what: &str, secs: u64, mut f: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<Value>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(40)).await;
     }
 }
