@@ -216,6 +216,11 @@ impl Choice {
     pub fn new(value: impl Into<String>, label: impl Into<String>, selected: bool) -> Choice {
         Choice { value: value.into(), label: label.into(), selected }
     }
+
+    /// The choices of a fixed list of `(value, label)`, with `chosen` selected.
+    pub fn pick(options: &[(&str, &str)], chosen: &str) -> Vec<Choice> {
+        options.iter().map(|(v, l)| Choice::new(*v, *l, chosen == *v)).collect()
+    }
 }
 
 /// A form field. `kind` is the input type (`text`, `password`, `number`, `date`,

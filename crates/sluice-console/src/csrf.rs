@@ -18,7 +18,11 @@ pub fn token_for(session_secret: &str) -> String {
 
 /// Whether `given` is the session's token, compared in constant time.
 pub fn matches(session_secret: &str, given: &str) -> bool {
-    let expected = token_for(session_secret);
+    same_secret(&token_for(session_secret), given)
+}
+
+/// Whether two secrets are equal, in a time that does not depend on where they differ.
+pub fn same_secret(expected: &str, given: &str) -> bool {
     let (a, b) = (expected.as_bytes(), given.as_bytes());
     if a.len() != b.len() {
         return false;

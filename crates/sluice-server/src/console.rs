@@ -347,7 +347,7 @@ async fn login(State(cs): State<ConsoleState>, req: Request) -> Response {
         login_page(&cs, &headers, status, LoginPage { username: username.clone(), next: next.clone(), error: Some(error.into()), notice: None, login_token: String::new() })
     };
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
-    if expected.is_empty() || !constant_time_eq(expected, fields.get("login_token")) {
+    if expected.is_empty() || !sluice_console::csrf::same_secret(expected, fields.get("login_token")) {
         return again(StatusCode::FORBIDDEN, "This login form expired or did not come from this console; please log in again.");
     }
     if username.is_empty() || fields.get("password").is_empty() {
@@ -372,10 +372,6 @@ async fn login(State(cs): State<ConsoleState>, req: Request) -> Response {
         Err(r) if r.status == StatusCode::UNAUTHORIZED => again(StatusCode::UNAUTHORIZED, "Wrong user name or password."),
         Err(r) => again(r.status, &r.message),
     }
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn logout(State(cs): State<ConsoleState>, req: Request) -> Response {

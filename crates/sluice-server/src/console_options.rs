@@ -60,10 +60,6 @@ fn options_page(session: &Session, cs: &ConsoleState, title: &str, notice: Optio
     session.page(cs, title, Section::Options, notice).trail("Options", "/options")
 }
 
-fn pick(options: &[(&str, &str)], chosen: &str) -> Vec<Choice> {
-    options.iter().map(|(v, l)| Choice::new(*v, *l, chosen == *v)).collect()
-}
-
 // ------------------------------------------------------------------ products and classifications
 
 async fn products(session: Session, State(cs): State<ConsoleState>, Query(q): Query<Vec<(String, String)>>) -> Response {
@@ -141,8 +137,8 @@ async fn render_synchronization(session: &Session, cs: &ConsoleState, notice: &s
     let scheduled = if sent.form == f { sent.fields.ticked("scheduled") } else { s.schedule.is_some() };
     let form = Form::post(f, "/options/synchronization", &session.csrf())
         .field(Field::new("url", "upstream", "Upstream server", v("upstream", &s.upstream)).required().error(sent.err(f, "upstream")))
-        .field(Field::select("mode", "Mode", pick(&[("autonomous", "Autonomous (own approvals)"), ("replica", "Replica (approvals from the upstream)")], &v("mode", s.mode.as_str()))))
-        .field(Field::select("storage", "Update files", pick(&[("approved", "Store locally, download once approved"), ("all", "Store locally, download at synchronization"), ("none", "Do not store: clients download from Microsoft Update")], &v("storage", s.storage.as_str()))))
+        .field(Field::select("mode", "Mode", Choice::pick(&[("autonomous", "Autonomous (own approvals)"), ("replica", "Replica (approvals from the upstream)")], &v("mode", s.mode.as_str()))))
+        .field(Field::select("storage", "Update files", Choice::pick(&[("approved", "Store locally, download once approved"), ("all", "Store locally, download at synchronization"), ("none", "Do not store: clients download from Microsoft Update")], &v("storage", s.storage.as_str()))))
         .field(Field::checkbox("scheduled", "Synchronize automatically", scheduled))
         .field(Field::new("time", "first_sync", "First synchronization (UTC)", v("first_sync", s.schedule.as_ref().map(|x| x.first_sync.as_str()).unwrap_or("03:00"))).error(sent.err(f, "first_sync")))
         .field(Field::new("number", "per_day", "Synchronizations per day", v("per_day", &s.schedule.as_ref().map(|x| x.per_day).unwrap_or(1).to_string())).error(sent.err(f, "per_day")))
@@ -203,7 +199,7 @@ async fn computers(session: Session, State(cs): State<ConsoleState>, Query(q): Q
     };
     let mut page = options_page(&session, &cs, "Computers", Some(Fields(q).get("notice")));
     let form = Form::post("targeting", "/options/computers", &session.csrf())
-        .field(Field::select("mode", "Assign computers to groups", pick(&[("server", "On this server (Computers page)"), ("client", "By Group Policy on the computers (client-side targeting)")], s.mode.as_str())))
+        .field(Field::select("mode", "Assign computers to groups", Choice::pick(&[("server", "On this server (Computers page)"), ("client", "By Group Policy on the computers (client-side targeting)")], s.mode.as_str())))
         .button(Button::new("Save"));
     page.push(readonly_unless(&session, form));
     html(StatusCode::OK, page.html())
@@ -340,13 +336,13 @@ async fn render_email(session: &Session, cs: &ConsoleState, notice: &str, sent: 
     let new_updates = if sent.form == f { sent.fields.ticked("new_updates") } else { n.new_updates };
     let form = Form::post(f, "/options/email", &session.csrf())
         .field(Field::new("text", "smtp", "SMTP server (host:port)", v("smtp", n.smtp.as_deref().unwrap_or(""))).required().error(sent.err(f, "smtp")))
-        .field(Field::select("tls", "Encryption", pick(&[("starttls", "STARTTLS"), ("tls", "TLS"), ("none", "None")], &v("tls", n.tls.as_str()))))
+        .field(Field::select("tls", "Encryption", Choice::pick(&[("starttls", "STARTTLS"), ("tls", "TLS"), ("none", "None")], &v("tls", n.tls.as_str()))))
         .field(Field::new("text", "user", "User name (optional)", v("user", n.user.as_deref().unwrap_or(""))))
         .field(Field::new("password", "password", "Password", "").help(if n.password_set { "Set; leave empty to keep it." } else { "Not set." }))
         .field(Field::new("email", "from", "Sender address", v("from", n.from.as_deref().unwrap_or(""))).required().error(sent.err(f, "from")))
         .field(Field::new("text", "to", "Recipients (comma-separated)", v("to", &n.to.join(", "))).required().error(sent.err(f, "to")))
         .field(Field::checkbox("new_updates", "Mail when new updates are synchronized", new_updates))
-        .field(Field::select("status_report", "Status report", pick(&[("off", "Off"), ("daily", "Daily"), ("weekly", "Weekly")], &v("status_report", n.status_report.as_str()))))
+        .field(Field::select("status_report", "Status report", Choice::pick(&[("off", "Off"), ("daily", "Daily"), ("weekly", "Weekly")], &v("status_report", n.status_report.as_str()))))
         .button(Button::new("Save"))
         .error(sent.refusal(f));
     page.push(readonly_unless(session, form));

@@ -322,7 +322,7 @@ async fn reports(session: Session, State(cs): State<ConsoleState>, Query(q): Que
                 page.push(t);
                 page.push(Pager::new(r.total, r.offset, r.limit, r.rows.len(), link_here));
             }
-            Err(e) => return report_failed(&session, &cs, page, form, e),
+            Err(e) => return report_failed(page, form, e),
         },
         "computer" => match api.get::<ComputerReport>(&path).await {
             Ok(r) => {
@@ -341,7 +341,7 @@ async fn reports(session: Session, State(cs): State<ConsoleState>, Query(q): Que
                 }
                 page.push(t);
             }
-            Err(e) => return report_failed(&session, &cs, page, form, e),
+            Err(e) => return report_failed(page, form, e),
         },
         _ => match api.get::<ComplianceReport>(&path).await {
             Ok(r) => {
@@ -364,14 +364,13 @@ async fn reports(session: Session, State(cs): State<ConsoleState>, Query(q): Que
                 page.push(t);
                 page.push(Pager::new(r.total, r.offset, r.limit, r.updates.len(), link_here));
             }
-            Err(e) => return report_failed(&session, &cs, page, form, e),
+            Err(e) => return report_failed(page, form, e),
         },
     }
     html(StatusCode::OK, page.html())
 }
 
-fn report_failed(session: &Session, cs: &ConsoleState, mut page: sluice_console::Page, form: Form, e: crate::console_api::Refusal) -> Response {
-    let _ = (session, cs);
+fn report_failed(mut page: sluice_console::Page, form: Form, e: crate::console_api::Refusal) -> Response {
     page.push(form.error(Some(e.message)));
     html(e.status, page.html())
 }

@@ -104,10 +104,6 @@ fn any_group(mut choices: Vec<Choice>) -> Vec<Choice> {
     choices
 }
 
-fn pick(options: &[(&str, &str)], chosen: &str) -> Vec<Choice> {
-    options.iter().map(|(v, l)| Choice::new(*v, *l, chosen == *v)).collect()
-}
-
 /// What a failed bulk submission brings back to the list.
 #[derive(Default)]
 struct BulkState {
@@ -149,11 +145,11 @@ async fn render_list(session: &Session, cs: &ConsoleState, q: &Fields, bulk: Bul
             .field(Field::new("search", "q", "Title, KB or update id", q.get("q")))
             .field(Field::select("classification", "Classification", category_choices(&classifications, q.get("classification"), "Any")))
             .field(Field::select("product", "Product", category_choices(&products, q.get("product"), "Any")))
-            .field(Field::select("approval", "Approval", pick(&[("", "Any"), ("unapproved", "Unapproved"), ("approved", "Approved"), ("declined", "Declined"), ("not_declined", "Not declined")], q.get("approval"))).error(err("approval")))
+            .field(Field::select("approval", "Approval", Choice::pick(&[("", "Any"), ("unapproved", "Unapproved"), ("approved", "Approved"), ("declined", "Declined"), ("not_declined", "Not declined")], q.get("approval"))).error(err("approval")))
             .field(Field::select("group", "Approved for", any_group(group_choices(&groups, q.get("group"), false))).error(err("group")))
-            .field(Field::select("status", "Status", pick(&[("", "Any"), ("needed", "Needed by a computer"), ("failed", "Failed on a computer")], q.get("status"))).error(err("status")))
-            .field(Field::select("superseded", "Superseded", pick(&[("", "Any"), ("no", "No"), ("yes", "Yes")], q.get("superseded"))).error(err("superseded")))
-            .field(Field::select("sort", "Order", pick(&[("", "Newest first"), ("title", "Title"), ("kb", "KB"), ("needed", "Most needed"), ("failed", "Most failed")], q.get("sort"))).error(err("sort")))
+            .field(Field::select("status", "Status", Choice::pick(&[("", "Any"), ("needed", "Needed by a computer"), ("failed", "Failed on a computer")], q.get("status"))).error(err("status")))
+            .field(Field::select("superseded", "Superseded", Choice::pick(&[("", "Any"), ("no", "No"), ("yes", "Yes")], q.get("superseded"))).error(err("superseded")))
+            .field(Field::select("sort", "Order", Choice::pick(&[("", "Newest first"), ("title", "Title"), ("kb", "KB"), ("needed", "Most needed"), ("failed", "Most failed")], q.get("sort"))).error(err("sort")))
             .button(Button::new("Search")),
     );
     let found = match found {
@@ -187,7 +183,7 @@ async fn render_list(session: &Session, cs: &ConsoleState, q: &Fields, bulk: Bul
         Form::post("bulk", "/updates/bulk", &session.csrf())
             .title("Approve or decline the selected updates")
             .field(Field::new("hidden", "back", "", back))
-            .field(Field::select("action", "Action", pick(&[("install", "Approve for install"), ("uninstall", "Approve for removal"), ("not_approved", "Not approved"), ("decline", "Decline")], b.get("action"))).error(berr("action")))
+            .field(Field::select("action", "Action", Choice::pick(&[("install", "Approve for install"), ("uninstall", "Approve for removal"), ("not_approved", "Not approved"), ("decline", "Decline")], b.get("action"))).error(berr("action")))
             .field(Field::multi("groups", "Computer groups", group_pick).help("For approvals; a decline applies to every group.").error(berr("groups")))
             .field(Field::new("datetime-local", "deadline", "Deadline (UTC, optional)", b.get("deadline")).error(berr("deadline")))
             .field(Field::checkbox("accept_license", "Accept the license terms of updates that have some", b.ticked("accept_license")))
@@ -319,7 +315,7 @@ async fn render_update(session: &Session, cs: &ConsoleState, id: &str, q: &Field
     let approve = Form::post("approve", format!("/updates/{}/approve", enc(&u.update_id)), &session.csrf())
         .title("Approve")
         .field(Field::select("group", "Computer group", group_choices(&groups, f.get("group"), false)).required().error(err("group")))
-        .field(Field::select("action", "Approval", pick(&[("install", "Approved for install"), ("uninstall", "Approved for removal"), ("not_approved", "Not approved")], f.get("action"))).error(err("action")))
+        .field(Field::select("action", "Approval", Choice::pick(&[("install", "Approved for install"), ("uninstall", "Approved for removal"), ("not_approved", "Not approved")], f.get("action"))).error(err("action")))
         .field(Field::new("datetime-local", "deadline", "Deadline (UTC, optional)", f.get("deadline")).error(err("deadline")))
         .field(Field::checkbox("accept_license", "Accept the license terms, if the update has some", f.ticked("accept_license")))
         .button(Button::new("Save approval"))
