@@ -70,7 +70,9 @@ use crate::config::Config;
 pub enum ServerError {
     #[error("cannot prepare the directory {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database {url} (setting `database`: --database or SLUICE_DATABASE): {source}")]
+    Database { url: String, source: sluice_store::StoreError },
+    #[error("database: {0}")]
     Store(#[from] sluice_store::StoreError),
     #[error("cannot open the content store: {0}")]
     Content(#[from] sluice_content::ContentError),
@@ -186,7 +188,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     for dir in [config.data_dir.clone(), config.content_root()] {
         bootstrap::private_dir(&dir).map_err(|source| ServerError::DataDir { path: dir.display().to_string(), source })?;
     }
-    let store = Store::open(&config.database_url()).await?;
+    let url = config.database_url();
+    let store = Store::open(&url).await.map_err(|source| ServerError::Database { url: sluice_store::redact_url(&url), source })?;
     let content = Arc::new(ContentStore::open(config.content_root()).await?);
     let catalog = Catalog::new(store.clone(), content.clone());
     // Revisions stored by a version that did not keep their license facts get them now, once:

@@ -250,6 +250,10 @@ impl Store {
     }
 
     async fn open_postgres(url: &str) -> Result<Store> {
+        // One connection first: an unreachable server or a refused login fails at once with
+        // its own error, not after the pool's acquire timeout.
+        use sqlx::Connection as _;
+        sqlx::postgres::PgConnection::connect(url).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(POSTGRES_CONNECTIONS)
             .connect(url)
@@ -289,7 +293,7 @@ impl Store {
 }
 
 /// Drops the password from a URL before it goes into an error message.
-fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];

@@ -216,3 +216,23 @@ async fn latest_revisions(url: &str) -> BTreeMap<uuid::Uuid, (i32, String)> {
     store.close().await;
     latest
 }
+
+/// A front end whose database cannot be reached does not start half-way: it exits at once
+/// with an error naming the setting (and not the password).
+#[test]
+fn an_unreachable_database_stops_the_start_naming_the_setting() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Nothing listens on a port just bound and released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://sluice:secret-password@127.0.0.1:{port}/sluice");
+    let out = Command::new(BIN)
+        .args(["serve", "--data", tmp.path().join("data").to_str().unwrap(), "--database", &url])
+        .args(["--client-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .env_remove("SLUICE_CONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("--database") && err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(!err.contains("secret-password"), "{err}");
+}
