@@ -19,7 +19,7 @@ mod verify;
 
 pub use backend::{ContentFile, ContentStore, PartialDownload};
 pub use layout::{ContentKey, parse_content_path, relative_url_path, sha1_hex};
-pub use s3::{S3Location, S3Settings, Secret};
+pub use s3::{S3Access, S3Location, S3Settings, Secret};
 pub use store::{ExpectedFile, StoredFile};
 pub use validators::Validators;
 

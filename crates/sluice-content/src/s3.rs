@@ -115,12 +115,19 @@ impl fmt::Display for S3Location {
     }
 }
 
-/// Everything needed to reach the bucket. Unset values come from the standard `AWS_*`
-/// environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, …).
+/// Which bucket, and how to reach it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct S3Settings {
     /// Bucket and prefix.
     pub location: S3Location,
+    /// Endpoint, region, credentials.
+    pub access: S3Access,
+}
+
+/// How to reach a bucket (the `s3-*` settings). Unset values come from the standard `AWS_*`
+/// environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, …).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct S3Access {
     /// `http(s)://host:port` of an S3-compatible service; AWS itself when unset.
     pub endpoint: Option<String>,
     /// Signing region (`us-east-1` when neither this nor `AWS_REGION` is set).
@@ -136,7 +143,8 @@ pub struct S3Settings {
 impl S3Settings {
     /// The endpoint as the messages name it.
     fn endpoint_label(&self) -> String {
-        self.endpoint
+        self.access
+            .endpoint
             .clone()
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
             .or_else(|| std::env::var("AWS_ENDPOINT").ok())
@@ -145,19 +153,20 @@ impl S3Settings {
 
     fn builder(&self) -> AmazonS3Builder {
         let mut b = AmazonS3Builder::from_env().with_bucket_name(&self.location.bucket);
-        if let Some(v) = &self.endpoint {
+        let access = &self.access;
+        if let Some(v) = &access.endpoint {
             b = b.with_endpoint(v);
         }
-        if let Some(v) = &self.region {
+        if let Some(v) = &access.region {
             b = b.with_region(v);
         }
-        if let Some(v) = &self.access_key_id {
+        if let Some(v) = &access.access_key_id {
             b = b.with_access_key_id(v);
         }
-        if let Some(v) = &self.secret_access_key {
+        if let Some(v) = &access.secret_access_key {
             b = b.with_secret_access_key(v.expose());
         }
-        if self.allow_http {
+        if access.allow_http {
             b = b.with_allow_http(true);
         }
         b
@@ -168,8 +177,8 @@ impl S3Settings {
     /// means and hangs a start on a machine outside a cloud.
     fn has_credentials(&self) -> bool {
         let env = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
-        (self.access_key_id.is_some() || env("AWS_ACCESS_KEY_ID"))
-            && (self.secret_access_key.is_some() || env("AWS_SECRET_ACCESS_KEY"))
+        (self.access.access_key_id.is_some() || env("AWS_ACCESS_KEY_ID"))
+            && (self.access.secret_access_key.is_some() || env("AWS_SECRET_ACCESS_KEY"))
     }
 }
 
@@ -210,9 +219,14 @@ impl S3Store {
                 settings.location
             )));
         }
+        // No limit on a whole request: a GET streams to a client at the client's pace, and a
+        // 4 GB file to a slow one takes far longer than object_store's default 30 s. A read
+        // that stalls for a minute still fails (and the client resumes with a range).
         let options = ClientOptions::new()
             .with_connect_timeout(Duration::from_secs(10))
-            .with_allow_http(settings.allow_http);
+            .with_timeout_disabled()
+            .with_read_timeout(Duration::from_secs(60))
+            .with_allow_http(settings.access.allow_http);
         let store = settings
             .builder()
             .with_client_options(options)

@@ -249,18 +249,6 @@ impl LocalStore {
         })
     }
 
-    /// [`put_verified`](Self::put_verified) from a local file (copied, the source stays).
-    pub async fn put_file_verified(
-        &self,
-        path: &Path,
-        expected: &ExpectedFile,
-    ) -> Result<StoredFile, ContentError> {
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| ContentError::io("opening", path, e))?;
-        self.put_verified(file, expected).await
-    }
-
     /// Bytes already downloaded into the resumable partial for `sha1` (0 if none).
     pub async fn partial_len(&self, sha1: &[u8; 20]) -> Result<u64, ContentError> {
         let path = self.partial_path(sha1);

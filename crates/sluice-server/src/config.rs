@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-pub use sluice_content::{S3Location, Secret};
+pub use sluice_content::{S3Access, S3Location, Secret};
 use sluice_content::S3Settings;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct Config {
     /// `--content s3://bucket/prefix`: the content store is that bucket.
     pub content_s3: Option<S3Location>,
     /// How to reach the bucket (endpoint, region, credentials), for `content_s3`.
-    pub s3: S3Options,
+    pub s3: S3Access,
     /// Where Windows clients (and downstream servers) connect: WSUS's port 8530.
     pub client_listen: SocketAddr,
     /// Admin API; loopback unless deliberately exposed.
@@ -79,7 +79,7 @@ impl Default for Config {
             database: None,
             content_dir: None,
             content_s3: None,
-            s3: S3Options::default(),
+            s3: S3Access::default(),
             client_listen: SocketAddr::from(([0, 0, 0, 0], 8530)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 8580)),
             shutdown_grace_secs: 10,
@@ -97,30 +97,14 @@ impl Default for Config {
     }
 }
 
-/// The `s3-*` settings; unset values fall back to the standard `AWS_*` environment variables.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct S3Options {
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<Secret>,
-    pub allow_http: bool,
-}
-
-impl S3Options {
-    fn is_set(&self) -> bool {
-        *self != S3Options::default()
-    }
-
-    /// Takes every value `other` gives.
-    fn merge(&mut self, other: S3Options) {
-        let S3Options { endpoint, region, access_key_id, secret_access_key, allow_http } = other;
-        self.endpoint = endpoint.or(self.endpoint.take());
-        self.region = region.or(self.region.take());
-        self.access_key_id = access_key_id.or(self.access_key_id.take());
-        self.secret_access_key = secret_access_key.or(self.secret_access_key.take());
-        self.allow_http |= allow_http;
-    }
+/// Takes every `s3-*` value `later` gives, keeping the rest of `earlier`.
+fn merge_s3(earlier: &mut S3Access, later: S3Access) {
+    let S3Access { endpoint, region, access_key_id, secret_access_key, allow_http } = later;
+    earlier.endpoint = endpoint.or(earlier.endpoint.take());
+    earlier.region = region.or(earlier.region.take());
+    earlier.access_key_id = access_key_id.or(earlier.access_key_id.take());
+    earlier.secret_access_key = secret_access_key.or(earlier.secret_access_key.take());
+    earlier.allow_http |= allow_http;
 }
 
 /// The TOML file: every key optional.
@@ -177,7 +161,7 @@ pub struct Overrides {
     pub insecure_admin: bool,
     /// `--s3-endpoint`, `--s3-region`, `--s3-access-key-id`, `--s3-secret-access-key`,
     /// `--s3-allow-http`.
-    pub s3: S3Options,
+    pub s3: S3Access,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +199,7 @@ impl Config {
                     .into(),
             ));
         }
-        if self.content_s3.is_none() && self.s3.is_set() {
+        if self.content_s3.is_none() && self.s3 != S3Access::default() {
             return Err(ConfigError::Invalid(
                 "s3-* settings are given but content is not an s3://bucket/prefix URL".into(),
             ));
@@ -242,15 +226,7 @@ impl Config {
     /// Everything the S3 backend needs, when the content store is a bucket.
     pub fn s3_settings(&self) -> Option<S3Settings> {
         let location = self.content_s3.clone()?;
-        let o = self.s3.clone();
-        Some(S3Settings {
-            location,
-            endpoint: o.endpoint,
-            region: o.region,
-            access_key_id: o.access_key_id,
-            secret_access_key: o.secret_access_key,
-            allow_http: o.allow_http,
-        })
+        Some(S3Settings { location, access: self.s3.clone() })
     }
 
     /// Why the admin listener must not start as configured: plain HTTP on an address other
@@ -297,7 +273,7 @@ impl Config {
         if let Some(v) = &f.content {
             self.set_content(v)?;
         }
-        self.s3.merge(S3Options {
+        merge_s3(&mut self.s3, S3Access {
             endpoint: f.s3_endpoint,
             region: f.s3_region,
             access_key_id: f.s3_access_key_id,
@@ -369,7 +345,7 @@ impl Config {
         if let Some(v) = &o.content {
             self.set_content(v)?;
         }
-        self.s3.merge(o.s3.clone());
+        merge_s3(&mut self.s3, o.s3.clone());
         if let Some(v) = o.client_listen {
             self.client_listen = v;
         }
@@ -514,15 +490,15 @@ mod tests {
         .unwrap();
         let o = Overrides {
             data: Some("/srv/sluice".into()),
-            s3: S3Options { access_key_id: Some("AKID".into()), ..Default::default() },
+            s3: S3Access { access_key_id: Some("AKID".into()), ..Default::default() },
             ..Default::default()
         };
         let c = Config::load(Some(&file), &o).unwrap();
         let s = c.s3_settings().unwrap();
         assert_eq!(s.location.to_string(), "s3://updates/wsus");
-        assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        assert_eq!((s.access_key_id.as_deref(), s.allow_http), (Some("AKID"), true));
-        assert_eq!(s.secret_access_key, Some(Secret::new("from-file")));
+        assert_eq!(s.access.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!((s.access.access_key_id.as_deref(), s.access.allow_http), (Some("AKID"), true));
+        assert_eq!(s.access.secret_access_key, Some(Secret::new("from-file")));
         assert!(!format!("{c:?}").contains("from-file"), "the secret must not print");
         assert_eq!(c.content_root(), PathBuf::from("/srv/sluice/content-spool"));
         // A directory flag replaces the file's bucket; then the s3-* settings have nothing to do.

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use sluice_content::{ContentKey, ContentStore, ExpectedFile, S3Location, S3Settings, Secret};
+use sluice_content::{ContentKey, ContentStore, ExpectedFile, S3Access, S3Location, S3Settings, Secret};
 use sluice_store::FileState;
 use sluice_sync::download::{Downloader, Fetched};
 use sluice_testkit::moto::Moto;
@@ -27,11 +27,13 @@ async fn setup(moto: &Moto, corrupt: bool) -> (tempfile::TempDir, sluice_catalog
     let store = sluice_store::Store::open(&format!("sqlite://{}", dir.path().join("sluice.db").display())).await.unwrap();
     let settings = S3Settings {
         location: S3Location { bucket: BUCKET.into(), prefix: PREFIX.into() },
-        endpoint: Some(moto.endpoint()),
-        region: Some("us-east-1".into()),
-        access_key_id: Some("testing".into()),
-        secret_access_key: Some(Secret::new("testing")),
-        allow_http: true,
+        access: S3Access {
+            endpoint: Some(moto.endpoint()),
+            region: Some("us-east-1".into()),
+            access_key_id: Some("testing".into()),
+            secret_access_key: Some(Secret::new("testing")),
+            allow_http: true,
+        },
     };
     let content = ContentStore::open_s3(&settings, dir.path().join("spool")).await.expect("the bucket is usable");
     let catalog = sluice_catalog::Catalog::new(store, Arc::new(content));

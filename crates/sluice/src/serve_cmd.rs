@@ -21,8 +21,8 @@ fn tls_overrides(t: TlsArgs) -> anyhow::Result<sluice_server::config::Overrides>
     })
 }
 
-fn s3_options(a: S3Args) -> sluice_server::config::S3Options {
-    sluice_server::config::S3Options {
+fn s3_options(a: S3Args) -> sluice_server::config::S3Access {
+    sluice_server::config::S3Access {
         endpoint: a.s3_endpoint,
         region: a.s3_region,
         access_key_id: a.s3_access_key_id,

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use sha1::Digest;
-use sluice_server::config::{S3Location, S3Options, Secret};
+use sluice_server::config::{S3Access, S3Location, Secret};
 use sluice_testkit::moto::{Moto, free_port};
 use sluice_testkit::server::Setup;
 
@@ -23,7 +23,7 @@ fn s3_setup(moto: &Moto, bucket: &str) -> Setup {
     let endpoint = moto.endpoint();
     Setup::new().with(|c| {
         c.content_s3 = Some(S3Location { bucket: bucket.into(), prefix: PREFIX.into() });
-        c.s3 = S3Options {
+        c.s3 = S3Access {
             endpoint: Some(endpoint),
             region: Some("us-east-1".into()),
             access_key_id: Some("testing".into()),
