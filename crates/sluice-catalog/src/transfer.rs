@@ -140,6 +140,24 @@ impl<W: Write> Write for Hashing<W> {
 }
 
 /// Writes `dir/rel` through `fill`, fsynced; returns its record.
+/// Copies one stored file into the package at `rel`; `None` when it is no longer stored.
+async fn export_content_file(content: &sluice_content::ContentStore, key: &ContentKey, dir: &Path, rel: &str) -> Result<Option<PackageFile>, CatalogError> {
+    let (dir, rel) = (dir.to_path_buf(), rel.to_owned());
+    if let Some(src) = content.path_of(key) {
+        let pf = blocking(move || {
+            let mut input = std::fs::File::open(&src).map_err(|e| io_err("opening", &src, e))?;
+            write_package_file(&dir, &rel, |w| std::io::copy(&mut input, w).map(|_| ()))
+        })
+        .await?;
+        return Ok(Some(pf));
+    }
+    // An S3 store: the object streams into the package through a blocking bridge to its reader.
+    let Some(file) = content.lookup(key).await? else { return Ok(None) };
+    let mut input = tokio_util::io::SyncIoBridge::new(file.into_reader());
+    let pf = blocking(move || write_package_file(&dir, &rel, |w| std::io::copy(&mut input, w).map(|_| ()))).await?;
+    Ok(Some(pf))
+}
+
 fn write_package_file(
     dir: &Path,
     rel: &str,
@@ -279,16 +297,13 @@ impl Catalog {
                 match ContentKey::for_file(sha1, &f.file_name) {
                     Ok(key) if self.content.exists(&key).await? => {
                         let rel = format!("content/{}", key.relative_disk_path());
-                        let src = self.content.path_of(&key);
-                        let dir = out.clone();
-                        let rel2 = rel.clone();
-                        let pf = blocking(move || {
-                            let mut input = std::fs::File::open(&src).map_err(|e| io_err("opening", &src, e))?;
-                            write_package_file(&dir, &rel2, |w| std::io::copy(&mut input, w).map(|_| ()))
-                        })
-                        .await?;
-                        package_files.push(pf);
-                        content = Some(rel);
+                        match export_content_file(&self.content, &key, &out, &rel).await? {
+                            Some(pf) => {
+                                package_files.push(pf);
+                                content = Some(rel);
+                            }
+                            None => content_missing += 1,
+                        }
                     }
                     _ => content_missing += 1,
                 }

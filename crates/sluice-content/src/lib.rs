@@ -1,6 +1,6 @@
-//! Sluice content: the verified on-disk store of update files in the WSUS layout
-//! (`<root>/<XX>/<SHA1HEX>.<ext>`), and the HTTP-independent logic for serving them
-//! (ranges, multipart layout, validators, preconditions).
+//! Sluice content: the verified store of update files in the WSUS layout
+//! (`<XX>/<SHA1HEX>.<ext>`), in a local directory or an S3 bucket, and the HTTP-independent
+//! logic for serving them (ranges, multipart layout, validators, preconditions).
 //!
 //! Nothing here knows about an HTTP framework; `sluice-server` maps requests onto
 //! [`range::plan`] and [`conditional::evaluate`] and streams the file slices they name.
@@ -8,14 +8,19 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+mod backend;
 pub mod conditional;
 pub mod layout;
 pub mod range;
+pub mod s3;
 pub mod store;
 pub mod validators;
+mod verify;
 
+pub use backend::{ContentFile, ContentStore, PartialDownload};
 pub use layout::{ContentKey, parse_content_path, relative_url_path, sha1_hex};
-pub use store::{ContentFile, ContentStore, ExpectedFile, PartialDownload, StoredFile};
+pub use s3::{S3Access, S3Location, S3Settings, Secret};
+pub use store::{ExpectedFile, StoredFile};
 pub use validators::Validators;
 
 /// Errors of the content store.
@@ -65,6 +70,20 @@ pub enum ContentError {
     /// Another [`PartialDownload`] for this digest is in use.
     #[error("a partial download of this file is already in progress")]
     PartialBusy,
+    /// The S3 store cannot be used as configured; the message names the setting.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A request to the S3 store failed.
+    #[error("{action} {key}: {source}")]
+    Remote {
+        /// What was being done ("inspecting", "uploading", …).
+        action: &'static str,
+        /// The object, `s3://bucket/key`.
+        key: String,
+        /// What the store answered.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A background task panicked or was cancelled.
     #[error("internal error: {0}")]
     Internal(String),

@@ -1,4 +1,5 @@
-//! The on-disk content store.
+//! The content store's local-directory backend (`LocalStore`), and the resumable partial
+//! downloads both backends keep on local disk.
 //!
 //! Invariant: a file exists at its final path `<root>/<XX>/<HEX>.<ext>` only if its bytes
 //! were verified against the expected size, SHA-1 and (when known) SHA-256, flushed to
@@ -6,13 +7,13 @@
 //! `<root>/.partial/`, which clients can't reach (content URLs never contain a dot-dir).
 //!
 //! `.partial/` holds two kinds of files:
-//! - `<HEX>.<unique>.tmp`: one [`ContentStore::put_verified`] in progress. Never reused;
+//! - `<HEX>.<unique>.tmp`: one [`LocalStore::put_verified`] in progress. Never reused;
 //!   removed on failure, on cancellation (drop guard) and at startup.
-//! - `<HEX>.part`: a resumable download ([`PartialDownload`]). Kept across restarts so a
+//! - `<HEX>.part`: a resumable download ([`LocalPartial`]). Kept across restarts so a
 //!   ranged download can continue; verified only once complete.
 
 use std::collections::HashSet;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,20 +21,15 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
-use sha1::{Digest, Sha1};
-use sha2::Sha256;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::ContentError;
+use crate::backend::{ContentBody, ContentFile};
 use crate::layout::{ContentKey, relative_url_path, sha1_hex};
-use crate::validators::Validators;
+use crate::verify::{CHUNK, Hasher, Hashes, check, hash_file, pump};
 
 /// Name of the in-flight directory under the store root.
 pub const PARTIAL_DIR: &str = ".partial";
-
-/// Read size from sources and from disk when hashing. Large enough that per-chunk
-/// overhead (channel hop, syscalls) is noise next to hashing.
-const CHUNK: usize = 256 * 1024;
 
 /// Chunks buffered between the async reader and the blocking hasher/writer.
 const PIPE_DEPTH: usize = 8;
@@ -72,37 +68,16 @@ pub struct StoredFile {
     pub url_path: String,
 }
 
-/// An opened stored file, ready to be served.
-#[derive(Debug)]
-pub struct ContentFile {
-    /// The open file. Length and time below belong to this handle, not to whatever is at
-    /// the path now, so a concurrent replacement can't mix two files in one response.
-    pub file: tokio::fs::File,
-    /// Its length in bytes.
-    pub len: u64,
-    /// Its modification time.
-    pub modified: SystemTime,
-    /// The key it was found under.
-    pub key: ContentKey,
-}
-
-impl ContentFile {
-    /// ETag and Last-Modified of this file.
-    pub fn validators(&self) -> Validators {
-        Validators::new(&self.key.sha1, self.modified)
-    }
-}
-
 /// Local-filesystem content store in the WSUS layout.
 #[derive(Debug)]
-pub struct ContentStore {
+pub struct LocalStore {
     root: PathBuf,
     partial_dir: PathBuf,
-    /// Digests with a live [`PartialDownload`] in this process.
+    /// Digests with a live [`LocalPartial`] in this process.
     partials: Arc<Mutex<HashSet<[u8; 20]>>>,
 }
 
-impl ContentStore {
+impl LocalStore {
     /// Opens (creating if needed) a store rooted at `root` (normally `<data>/content`).
     ///
     /// Removes leftovers of interrupted writes from `.partial/`: everything except
@@ -165,7 +140,7 @@ impl ContentStore {
             .modified()
             .map_err(|e| ContentError::io("reading mtime of", &path, e))?;
         Ok(Some(ContentFile {
-            file,
+            body: ContentBody::Local(file),
             len: meta.len(),
             modified,
             key: key.clone(),
@@ -274,18 +249,6 @@ impl ContentStore {
         })
     }
 
-    /// [`put_verified`](Self::put_verified) from a local file (copied, the source stays).
-    pub async fn put_file_verified(
-        &self,
-        path: &Path,
-        expected: &ExpectedFile,
-    ) -> Result<StoredFile, ContentError> {
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| ContentError::io("opening", path, e))?;
-        self.put_verified(file, expected).await
-    }
-
     /// Bytes already downloaded into the resumable partial for `sha1` (0 if none).
     pub async fn partial_len(&self, sha1: &[u8; 20]) -> Result<u64, ContentError> {
         let path = self.partial_path(sha1);
@@ -297,9 +260,9 @@ impl ContentStore {
     }
 
     /// Opens (or creates) the resumable partial for `expected`, for exclusive use by the
-    /// caller. Fails with [`ContentError::PartialBusy`] while another [`PartialDownload`]
+    /// caller. Fails with [`ContentError::PartialBusy`] while another [`LocalPartial`]
     /// for the same digest is alive in this process.
-    pub async fn resume(&self, expected: &ExpectedFile) -> Result<PartialDownload, ContentError> {
+    pub async fn resume(&self, expected: &ExpectedFile) -> Result<LocalPartial, ContentError> {
         expected.key()?;
         let claim = PartialClaim::take(&self.partials, expected.sha1)?;
         let path = self.partial_path(&expected.sha1);
@@ -314,7 +277,7 @@ impl ContentStore {
             .await
             .map_err(|e| ContentError::io("inspecting", &path, e))?
             .len();
-        let mut partial = PartialDownload {
+        let mut partial = LocalPartial {
             _claim: claim,
             file,
             path,
@@ -344,7 +307,7 @@ impl ContentStore {
 /// and publishes it. Appended bytes are fsynced before `append` returns, so `len()` is
 /// what survives a crash.
 #[derive(Debug)]
-pub struct PartialDownload {
+pub struct LocalPartial {
     _claim: PartialClaim,
     file: tokio::fs::File,
     path: PathBuf,
@@ -354,7 +317,7 @@ pub struct PartialDownload {
     final_path: PathBuf,
 }
 
-impl PartialDownload {
+impl LocalPartial {
     /// Bytes held so far: the offset the next append starts at.
     pub fn len(&self) -> u64 {
         self.len
@@ -414,6 +377,27 @@ impl PartialDownload {
     /// A size or digest mismatch deletes the partial (its bytes are known bad, resuming it
     /// would only repeat the failure) and returns the error; nothing is published.
     pub async fn finish(self) -> Result<StoredFile, ContentError> {
+        let verified = self.verify().await?;
+        let partial = verified.partial;
+        let (root, src, dst) = (
+            partial.root.clone(),
+            partial.path.clone(),
+            partial.final_path.clone(),
+        );
+        blocking(move || publish(&root, &src, &dst)).await?;
+        Ok(StoredFile {
+            url_path: relative_url_path(&partial.expected.sha1, &partial.expected.file_name)?,
+            key: verified.key,
+            sha256: verified.hashes.sha256,
+            size: verified.hashes.size,
+            path: partial.final_path,
+        })
+    }
+
+    /// Checks the complete partial against its expected size and digests, deleting it when
+    /// they differ. What the caller then does with the verified bytes is its business:
+    /// [`finish`](Self::finish) renames them into place, the S3 backend uploads them.
+    pub(crate) async fn verify(self) -> Result<VerifiedPartial, ContentError> {
         let key = self.expected.key()?;
         if let Some(size) = self.expected.size
             && self.len != size
@@ -430,19 +414,21 @@ impl PartialDownload {
             blocking(move || remove_quietly(&path)).await?;
             return Err(e);
         }
-        let (root, src, dst) = (
-            self.root.clone(),
-            self.path.clone(),
-            self.final_path.clone(),
-        );
-        blocking(move || publish(&root, &src, &dst)).await?;
-        Ok(StoredFile {
-            url_path: relative_url_path(&self.expected.sha1, &self.expected.file_name)?,
+        Ok(VerifiedPartial {
             key,
-            sha256: hashes.sha256,
-            size: hashes.size,
-            path: self.final_path,
+            hashes,
+            partial: self,
         })
+    }
+
+    /// Where the partial's bytes are.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the partial must turn out to be.
+    pub(crate) fn expected(&self) -> &ExpectedFile {
+        &self.expected
     }
 
     /// Deletes the partial.
@@ -471,6 +457,13 @@ impl PartialDownload {
     }
 }
 
+/// A complete partial whose bytes matched; still claimed, still on disk.
+pub(crate) struct VerifiedPartial {
+    pub(crate) key: ContentKey,
+    pub(crate) hashes: Hashes,
+    pub(crate) partial: LocalPartial,
+}
+
 /// In-process exclusive claim on one digest's partial; released on drop.
 #[derive(Debug)]
 struct PartialClaim {
@@ -496,119 +489,6 @@ impl Drop for PartialClaim {
         let mut held = self.set.lock().unwrap_or_else(|p| p.into_inner());
         held.remove(&self.sha1);
     }
-}
-
-/// Reads `reader` to the end into the pipe, refusing more than `limit` bytes.
-async fn pump<R: AsyncRead>(
-    reader: R,
-    tx: &tokio::sync::mpsc::Sender<Bytes>,
-    limit: Option<u64>,
-) -> Result<(), ContentError> {
-    let mut reader = pin!(reader);
-    let mut total = 0u64;
-    loop {
-        // Fill a whole chunk before handing it over: network reads are often a few KiB,
-        // and sending each one would cost a channel hop and a half-empty allocation.
-        let mut buf = BytesMut::with_capacity(CHUNK);
-        let mut eof = false;
-        while buf.len() < CHUNK {
-            let n = reader
-                .read_buf(&mut buf)
-                .await
-                .map_err(ContentError::Source)?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            total += n as u64;
-            if let Some(size) = limit
-                && total > size
-            {
-                return Err(ContentError::SizeMismatch {
-                    expected: size,
-                    actual: total,
-                });
-            }
-        }
-        if !buf.is_empty() && tx.send(buf.freeze()).await.is_err() {
-            // The writer stopped (write error); its own error is reported by the caller.
-            return Ok(());
-        }
-        if eof {
-            return Ok(());
-        }
-    }
-}
-
-#[derive(Default)]
-struct Hasher {
-    sha1: Sha1,
-    sha256: Sha256,
-    size: u64,
-}
-
-struct Hashes {
-    sha1: [u8; 20],
-    sha256: [u8; 32],
-    size: u64,
-}
-
-impl Hasher {
-    fn update(&mut self, data: &[u8]) {
-        self.sha1.update(data);
-        self.sha256.update(data);
-        self.size += data.len() as u64;
-    }
-
-    fn finish(self) -> Hashes {
-        Hashes {
-            sha1: self.sha1.finalize().into(),
-            sha256: self.sha256.finalize().into(),
-            size: self.size,
-        }
-    }
-}
-
-fn check(expected: &ExpectedFile, got: &Hashes) -> Result<(), ContentError> {
-    if let Some(size) = expected.size
-        && size != got.size
-    {
-        return Err(ContentError::SizeMismatch {
-            expected: size,
-            actual: got.size,
-        });
-    }
-    if expected.sha1 != got.sha1 {
-        return Err(ContentError::Sha1Mismatch {
-            expected: hex::encode(expected.sha1),
-            actual: hex::encode(got.sha1),
-        });
-    }
-    if let Some(want) = expected.sha256
-        && want != got.sha256
-    {
-        return Err(ContentError::Sha256Mismatch {
-            expected: hex::encode(want),
-            actual: hex::encode(got.sha256),
-        });
-    }
-    Ok(())
-}
-
-fn hash_file(path: &Path) -> Result<Hashes, ContentError> {
-    let mut file = std::fs::File::open(path).map_err(|e| ContentError::io("opening", path, e))?;
-    let mut hasher = Hasher::default();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ContentError::io("reading", path, e)),
-        };
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finish())
 }
 
 /// Moves a verified, synced file from `.partial/` to its final path and makes the rename
@@ -693,7 +573,7 @@ fn is_resumable_name(name: &str) -> bool {
 }
 
 /// Unique within the process (counter) and across processes and restarts (pid, time).
-fn unique_suffix() -> String {
+pub(crate) fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now()

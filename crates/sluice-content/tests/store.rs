@@ -355,7 +355,7 @@ async fn concurrent_puts_of_one_file_are_safe() {
         }
     }
     let key = ContentKey::for_file(good.sha1, "f.cab").unwrap();
-    assert_eq!(std::fs::read(store.path_of(&key)).unwrap(), *bytes);
+    assert_eq!(std::fs::read(store.path_of(&key).expect("a local store")).unwrap(), *bytes);
     assert_eq!(published_files(store.root()).len(), 1);
     assert!(partial_entries(&store).is_empty());
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+pub use sluice_content::{S3Access, S3Location, Secret};
+use sluice_content::S3Settings;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -13,8 +15,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; `None` means `<data>/sluice.db`.
     pub database: Option<String>,
-    /// Content store root; `None` means `<data>/content`.
+    /// Content store root; `None` means `<data>/content` (or, with `content_s3`, unused).
     pub content_dir: Option<PathBuf>,
+    /// `--content s3://bucket/prefix`: the content store is that bucket.
+    pub content_s3: Option<S3Location>,
+    /// How to reach the bucket (endpoint, region, credentials), for `content_s3`.
+    pub s3: S3Access,
     /// Where Windows clients (and downstream servers) connect: WSUS's port 8530.
     pub client_listen: SocketAddr,
     /// Admin API; loopback unless deliberately exposed.
@@ -72,6 +78,8 @@ impl Default for Config {
             data_dir: PathBuf::from("./sluice-data"),
             database: None,
             content_dir: None,
+            content_s3: None,
+            s3: S3Access::default(),
             client_listen: SocketAddr::from(([0, 0, 0, 0], 8530)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 8580)),
             shutdown_grace_secs: 10,
@@ -87,6 +95,16 @@ impl Default for Config {
             insecure_admin: false,
         }
     }
+}
+
+/// Takes every `s3-*` value `later` gives, keeping the rest of `earlier`.
+fn merge_s3(earlier: &mut S3Access, later: S3Access) {
+    let S3Access { endpoint, region, access_key_id, secret_access_key, allow_http } = later;
+    earlier.endpoint = endpoint.or(earlier.endpoint.take());
+    earlier.region = region.or(earlier.region.take());
+    earlier.access_key_id = access_key_id.or(earlier.access_key_id.take());
+    earlier.secret_access_key = secret_access_key.or(earlier.secret_access_key.take());
+    earlier.allow_http |= allow_http;
 }
 
 /// The TOML file: every key optional.
@@ -114,6 +132,11 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub trusted_proxies: Option<Vec<crate::origin::ProxyNet>>,
     pub insecure_admin: Option<bool>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_allow_http: Option<bool>,
 }
 
 /// Values given on the command line (already merged with the environment by clap's `env`).
@@ -136,6 +159,9 @@ pub struct Overrides {
     pub trusted_proxies: Vec<crate::origin::ProxyNet>,
     /// `--insecure-admin`.
     pub insecure_admin: bool,
+    /// `--s3-endpoint`, `--s3-region`, `--s3-access-key-id`, `--s3-secret-access-key`,
+    /// `--s3-allow-http`.
+    pub s3: S3Access,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +199,34 @@ impl Config {
                     .into(),
             ));
         }
+        if self.content_s3.is_none() && self.s3 != S3Access::default() {
+            return Err(ConfigError::Invalid(
+                "s3-* settings are given but content is not an s3://bucket/prefix URL".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// `content`: a directory, or an `s3://bucket/prefix` URL.
+    fn set_content(&mut self, value: &Path) -> Result<(), ConfigError> {
+        match value.to_str().and_then(S3Location::parse) {
+            Some(Ok(location)) => {
+                self.content_s3 = Some(location);
+                self.content_dir = None;
+            }
+            Some(Err(why)) => return Err(ConfigError::Invalid(why)),
+            None => {
+                self.content_dir = Some(value.to_path_buf());
+                self.content_s3 = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything the S3 backend needs, when the content store is a bucket.
+    pub fn s3_settings(&self) -> Option<S3Settings> {
+        let location = self.content_s3.clone()?;
+        Some(S3Settings { location, access: self.s3.clone() })
     }
 
     /// Why the admin listener must not start as configured: plain HTTP on an address other
@@ -217,9 +270,16 @@ impl Config {
         if f.database.is_some() {
             self.database = f.database;
         }
-        if f.content.is_some() {
-            self.content_dir = f.content;
+        if let Some(v) = &f.content {
+            self.set_content(v)?;
         }
+        merge_s3(&mut self.s3, S3Access {
+            endpoint: f.s3_endpoint,
+            region: f.s3_region,
+            access_key_id: f.s3_access_key_id,
+            secret_access_key: f.s3_secret_access_key.map(Secret::new),
+            allow_http: f.s3_allow_http.unwrap_or(false),
+        });
         if let Some(v) = f.client_listen {
             self.client_listen = v;
         }
@@ -282,9 +342,10 @@ impl Config {
         if o.database.is_some() {
             self.database = o.database.clone();
         }
-        if o.content.is_some() {
-            self.content_dir = o.content.clone();
+        if let Some(v) = &o.content {
+            self.set_content(v)?;
         }
+        merge_s3(&mut self.s3, o.s3.clone());
         if let Some(v) = o.client_listen {
             self.client_listen = v;
         }
@@ -320,8 +381,13 @@ impl Config {
         }
     }
 
+    /// The content store's local directory: the store itself, or, when the store is an S3
+    /// bucket, the spool where resumable downloads wait until they are complete.
     pub fn content_root(&self) -> PathBuf {
-        self.content_dir.clone().unwrap_or_else(|| self.data_dir.join("content"))
+        match self.content_s3 {
+            Some(_) => self.data_dir.join("content-spool"),
+            None => self.content_dir.clone().unwrap_or_else(|| self.data_dir.join("content")),
+        }
     }
 
     pub fn admin_token_path(&self) -> PathBuf {
@@ -410,6 +476,38 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sluice-cfg-{what}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn content_is_a_directory_or_an_s3_bucket() {
+        let dir = tempfile_dir("s3");
+        let file = dir.join("sluice.toml");
+        std::fs::write(
+            &file,
+            "content = \"s3://updates/wsus\"\ns3-endpoint = \"http://127.0.0.1:9000\"\ns3-allow-http = true\n\
+             s3-secret-access-key = \"from-file\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            data: Some("/srv/sluice".into()),
+            s3: S3Access { access_key_id: Some("AKID".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let c = Config::load(Some(&file), &o).unwrap();
+        let s = c.s3_settings().unwrap();
+        assert_eq!(s.location.to_string(), "s3://updates/wsus");
+        assert_eq!(s.access.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!((s.access.access_key_id.as_deref(), s.access.allow_http), (Some("AKID"), true));
+        assert_eq!(s.access.secret_access_key, Some(Secret::new("from-file")));
+        assert!(!format!("{c:?}").contains("from-file"), "the secret must not print");
+        assert_eq!(c.content_root(), PathBuf::from("/srv/sluice/content-spool"));
+        // A directory flag replaces the file's bucket; then the s3-* settings have nothing to do.
+        let local = Overrides { content: Some("/srv/content".into()), ..Default::default() };
+        let err = Config::load(Some(&file), &local).unwrap_err().to_string();
+        assert!(err.contains("s3-* settings"), "{err}");
+        let bad = Overrides { content: Some("s3://No_Such".into()), ..Default::default() };
+        assert!(Config::load(None, &bad).unwrap_err().to_string().contains("bucket"));
+        assert_eq!(Config::load(None, &local).unwrap().content_root(), PathBuf::from("/srv/content"));
     }
 
     #[test]

@@ -7,14 +7,13 @@
 //! tower-http's `ServeDir` can't do multi-range or `If-Range`, hence this handler; the
 //! decisions themselves are pure functions in `sluice_content::{range, conditional}`.
 //!
-//! Files are streamed from one open handle per response (never read whole), so a
-//! replacement of the file during a download can't mix two versions.
+//! Files are streamed (never read whole) by `ContentFile::into_stream`: from one open
+//! handle per response for a local store, so a replacement of the file during a download
+//! can't mix two versions, or with ranged GETs of the object for an S3 store.
 //!
 //! Don't wrap this router in a compression layer: it would compress
 //! `application/octet-stream` and drop `Accept-Ranges` on full responses.
 
-use std::collections::VecDeque;
-use std::io::{self, SeekFrom};
 use std::sync::Arc;
 
 use axum::Router;
@@ -22,21 +21,14 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
-use bytes::{Bytes, BytesMut};
-use futures_util::Stream;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Uri};
 use sluice_content::conditional::{self, Conditionals, Precondition};
 use sluice_content::range::{self, BodySegment, ByteRange, RangePlan};
 use sluice_content::{ContentFile, ContentStore, Validators, parse_content_path};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Media type of every update file, as IIS serves them.
 const OCTET_STREAM: &str = "application/octet-stream";
-
-/// Bytes read from disk per body chunk. Each read is a hop to tokio's blocking pool, so
-/// bigger reads mean fewer hops; 256 KiB keeps per-connection memory modest.
-const READ_CHUNK: u64 = 256 * 1024;
 
 /// The content router: `GET` and `HEAD` on `/Content/{*path}`, any letter case in
 /// `Content` and in the rest of the path. Other methods get `405` with `Allow`.
@@ -163,7 +155,7 @@ fn respond(plan: RangePlan, file: ContentFile, v: &Validators, head: bool) -> Re
     if head {
         return finish(builder, Body::empty());
     }
-    finish(builder, Body::from_stream(file_stream(file.file, segments)))
+    finish(builder, Body::from_stream(file.into_stream(segments)))
 }
 
 fn multi(
@@ -220,70 +212,6 @@ fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
         .collect();
     let parts = parts?;
     (!parts.is_empty()).then(|| parts.join(", "))
-}
-
-struct StreamState {
-    file: tokio::fs::File,
-    segments: VecDeque<BodySegment>,
-    /// Bytes still to read from the current file slice.
-    remaining: u64,
-    done: bool,
-}
-
-/// Streams the segments in order: literals as they are, file slices read from `file`.
-///
-/// Ends with an error if the file is shorter than announced, so hyper aborts the
-/// connection instead of leaving the client waiting for bytes promised by Content-Length.
-fn file_stream(
-    file: tokio::fs::File,
-    segments: Vec<BodySegment>,
-) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    let state = StreamState {
-        file,
-        segments: segments.into(),
-        remaining: 0,
-        done: false,
-    };
-    futures_util::stream::unfold(state, |mut st| async move {
-        if st.done {
-            return None;
-        }
-        loop {
-            if st.remaining > 0 {
-                let want = st.remaining.min(READ_CHUNK);
-                let mut buf = BytesMut::with_capacity(want as usize);
-                let read = (&mut st.file).take(want).read_buf(&mut buf).await;
-                return match read {
-                    Ok(0) => {
-                        st.done = true;
-                        let e = io::Error::new(io::ErrorKind::UnexpectedEof, "content file shrank");
-                        tracing::error!(error = %e, "content stream cut short");
-                        Some((Err(e), st))
-                    }
-                    Ok(n) => {
-                        st.remaining -= n as u64;
-                        Some((Ok(buf.freeze()), st))
-                    }
-                    Err(e) => {
-                        st.done = true;
-                        tracing::error!(error = %e, "reading content failed");
-                        Some((Err(e), st))
-                    }
-                };
-            }
-            match st.segments.pop_front()? {
-                BodySegment::Literal(bytes) => return Some((Ok(bytes), st)),
-                BodySegment::File { start, len } => {
-                    if let Err(e) = st.file.seek(SeekFrom::Start(start)).await {
-                        st.done = true;
-                        tracing::error!(error = %e, "seeking content failed");
-                        return Some((Err(e), st));
-                    }
-                    st.remaining = len;
-                }
-            }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -38,7 +38,13 @@ const LOW_SPACE: u64 = 5 * 1024 * 1024 * 1024;
 pub async fn run(config: &Config, source: &str) -> Vec<Check> {
     let mut out = vec![check("configuration", Verdict::Ok, source.to_owned())];
     out.push(directory("data directory", &config.data_dir, "data"));
-    out.push(directory("content store", &config.content_root(), "content"));
+    match config.s3_settings() {
+        Some(s3) => {
+            out.push(s3_store(&s3).await);
+            out.push(directory("download spool", &config.content_root(), "data"));
+        }
+        None => out.push(directory("content store", &config.content_root(), "content")),
+    }
     out.push(free_space(&config.content_root()));
     // Opening applies pending migrations, as the next start would; a SQLite database that does
     // not exist yet is left for the first start to create.
@@ -175,6 +181,20 @@ fn available_bytes(path: &Path) -> Option<u64> {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn available_bytes(_: &Path) -> Option<u64> {
     None
+}
+
+/// The bucket answers a listing of the prefix with these settings (read only: the start's
+/// write probe is left to the start).
+async fn s3_store(settings: &sluice_content::S3Settings) -> Check {
+    let name = "content store";
+    let store = match sluice_content::s3::S3Store::connect(settings, sluice_content::s3::no_retries()) {
+        Ok(store) => store,
+        Err(e) => return check(name, Verdict::Fail, e.to_string()),
+    };
+    match store.check(false).await {
+        Ok(()) => check(name, Verdict::Ok, format!("{} (listed)", store.describe())),
+        Err(e) => check(name, Verdict::Fail, e.to_string()),
+    }
 }
 
 fn free_space(content: &Path) -> Check {

@@ -188,9 +188,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     for dir in [config.data_dir.clone(), config.content_root()] {
         bootstrap::private_dir(&dir).map_err(|source| ServerError::DataDir { path: dir.display().to_string(), source })?;
     }
+    // The content store before the database: an unreachable S3 endpoint or a missing bucket
+    // stops the start here, with the setting named, before anything else is set up.
+    let content = Arc::new(match config.s3_settings() {
+        Some(s3) => ContentStore::open_s3(&s3, config.content_root()).await?,
+        None => ContentStore::open(config.content_root()).await?,
+    });
     let url = config.database_url();
     let store = Store::open(&url).await.map_err(|source| ServerError::Database { url: sluice_store::redact_url(&url), source })?;
-    let content = Arc::new(ContentStore::open(config.content_root()).await?);
     let catalog = Catalog::new(store.clone(), content.clone());
     // Revisions stored by a version that did not keep their license facts get them now, once:
     // approving and GetDeployments read only the stored facts.

@@ -113,6 +113,6 @@ async fn downstream_sluice_syncs_from_upstream_sluice() {
     let f = dss.store().file(&hex::encode(sha1)).await.unwrap().unwrap();
     assert_eq!(f.state, sluice_store::FileState::Present);
     let key = sluice_content::ContentKey::for_file(sha1, "defs.exe").unwrap();
-    assert_eq!(std::fs::read(dss.content().path_of(&key)).unwrap(), bytes);
+    assert_eq!(std::fs::read(dss.content().path_of(&key).expect("a local store")).unwrap(), bytes);
     upstream.shutdown().await.unwrap();
 }

@@ -59,7 +59,7 @@ async fn resumed_download_continues_from_the_partial() {
     assert_eq!(d.download(&rec, &CancellationToken::new()).await.unwrap(), Fetched::Downloaded);
     assert_eq!(fake.log.lock().unwrap().content_ranges, ["bytes=100000-"]);
     let key = ContentKey::for_file(extra.sha1, &extra.file_name).unwrap();
-    assert_eq!(std::fs::read(catalog.content().path_of(&key)).unwrap(), extra.bytes);
+    assert_eq!(std::fs::read(catalog.content().path_of(&key).expect("a local store")).unwrap(), extra.bytes);
     assert_eq!(catalog.store().file(&sha1).await.unwrap().unwrap().state, FileState::Present);
     // Present files are not fetched again.
     assert_eq!(d.download(&rec, &CancellationToken::new()).await.unwrap(), Fetched::AlreadyPresent);

@@ -201,7 +201,7 @@ async fn storage_all_downloads_and_verifies_during_sync() {
     assert_eq!(f.state, FileState::Present);
     assert_eq!(report.downloaded, 1);
     let key = sluice_content::ContentKey::for_file(extra.sha1, &extra.file_name).unwrap();
-    assert_eq!(std::fs::read(catalog.content().path_of(&key)).unwrap(), payload);
+    assert_eq!(std::fs::read(catalog.content().path_of(&key).expect("a local store")).unwrap(), payload);
     // The recorded Defender file lives only on Microsoft's servers (the fake has no copy):
     // it ends failed and the run says so.
     let defender = catalog.store().file("87f5bd0469585006aa5d3a77d1c662fd2895ddcd").await.unwrap().unwrap();

@@ -10,6 +10,8 @@
 //!   approval and a decline, on which every update filter and report selects something different.
 //! - [`http`] (feature `http`): any axum router served on a loopback port, for the fake
 //!   upstreams and proxies the suites build around a server.
+//! - [`moto`] (feature `s3`): a real S3-compatible server (moto) on a loopback port, skipped
+//!   without `moto[server]` unless `SLUICE_REQUIRE_S3=1`.
 //! - [`smtp`] (feature `smtp`): a plain-SMTP sink on a loopback port that hands over every
 //!   message it accepts, for the e-mail tests.
 
@@ -20,6 +22,8 @@ pub mod finding;
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "s3")]
+pub mod moto;
 #[cfg(feature = "server")]
 pub mod process;
 #[cfg(feature = "server")]

@@ -83,6 +83,7 @@ impl ServerProcess {
         if let Some(content) = &config.content_dir {
             cmd.arg("--content").arg(content);
         }
+        s3_flags(&mut cmd, config);
         cmd.args(["--client-listen", &format!("127.0.0.1:{}", self.client_port)])
             .args(["--admin-listen", &format!("127.0.0.1:{}", self.admin_port)]);
         for var in SLUICE_ENV {
@@ -235,6 +236,8 @@ fn refuse_what_the_flags_cannot_carry(config: &Config) {
         data_dir: defaults.data_dir.clone(),
         database: None,
         content_dir: None,
+        content_s3: None,
+        s3: Default::default(),
         client_listen: defaults.client_listen,
         admin_listen: defaults.admin_listen,
         ..config.clone()
@@ -244,6 +247,29 @@ fn refuse_what_the_flags_cannot_carry(config: &Config) {
         "the sluice binary is started with flags for data, database, content and listeners only; \
          start this configuration in process: {config:?}"
     );
+}
+
+/// `--content s3://…` and the `--s3-*` flags. The secret goes in the environment, as a service
+/// would keep it out of the process list; the other `AWS_*` variables of the test's own
+/// environment are removed, so only what the setup says reaches the bucket.
+fn s3_flags(cmd: &mut Command, config: &Config) {
+    for var in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ALLOW_HTTP"] {
+        cmd.env_remove(var);
+    }
+    let Some(location) = &config.content_s3 else { return };
+    cmd.arg("--content").arg(location.to_string());
+    let s3 = &config.s3;
+    for (flag, value) in [("--s3-endpoint", &s3.endpoint), ("--s3-region", &s3.region), ("--s3-access-key-id", &s3.access_key_id)] {
+        if let Some(value) = value {
+            cmd.args([flag, value]);
+        }
+    }
+    if let Some(secret) = &s3.secret_access_key {
+        cmd.env("AWS_SECRET_ACCESS_KEY", secret.expose());
+    }
+    if s3.allow_http {
+        cmd.arg("--s3-allow-http");
+    }
 }
 
 /// The addresses a started server announces in its log (`sluice is serving client_addr=…

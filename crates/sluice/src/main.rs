@@ -159,6 +159,29 @@ enum Command {
     Tls(tls_cmd::TlsCommand),
 }
 
+/// How to reach an `s3://` content store, for `serve` and `doctor`. Unset values come from the
+/// standard AWS_* environment variables (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+/// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+#[derive(Args, Debug)]
+struct S3Args {
+    /// Endpoint of an S3-compatible service (MinIO, Ceph, moto) [default: AWS]
+    #[arg(long)]
+    s3_endpoint: Option<String>,
+    /// Region the requests are signed for [default: us-east-1]
+    #[arg(long)]
+    s3_region: Option<String>,
+    /// Access key id
+    #[arg(long)]
+    s3_access_key_id: Option<String>,
+    /// Secret access key (visible to other local users in the process list: prefer the
+    /// configuration file or AWS_SECRET_ACCESS_KEY)
+    #[arg(long)]
+    s3_secret_access_key: Option<String>,
+    /// Allow a plain-HTTP endpoint (a service on loopback)
+    #[arg(long)]
+    s3_allow_http: bool,
+}
+
 /// HTTPS settings of `serve` (and of `doctor`, which checks them).
 #[derive(Args, Debug)]
 struct TlsArgs {
@@ -196,7 +219,7 @@ struct ServeArgs {
     /// Database URL: sqlite://PATH or postgres://… [default: sqlite in the data directory]
     #[arg(long, env = "SLUICE_DATABASE")]
     database: Option<String>,
-    /// Content store directory [default: <data>/content]
+    /// Content store: a directory, or an S3 bucket as s3://bucket/prefix [default: <data>/content]
     #[arg(long, env = "SLUICE_CONTENT")]
     content: Option<PathBuf>,
     /// Address for Windows clients and downstream servers [default: 0.0.0.0:8530]
@@ -213,6 +236,8 @@ struct ServeArgs {
     no_access_log: bool,
     #[command(flatten)]
     tls: TlsArgs,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
 #[derive(Args, Debug)]
@@ -223,7 +248,7 @@ struct DoctorArgs {
     /// Database URL, as for `serve`
     #[arg(long, env = "SLUICE_DATABASE")]
     database: Option<String>,
-    /// Content store directory, as for `serve`
+    /// Content store (directory or s3://bucket/prefix), as for `serve`
     #[arg(long, env = "SLUICE_CONTENT")]
     content: Option<PathBuf>,
     /// Client listener address, as for `serve`
@@ -237,6 +262,8 @@ struct DoctorArgs {
     json: bool,
     #[command(flatten)]
     tls: TlsArgs,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! `sluice serve`: the one command that runs the server in this process, and so the only CLI
 //! module that links `sluice-server` (tests/architecture.rs checks that).
 
-use crate::{DoctorArgs, LogFormat, Remote, ServeArgs, TlsArgs};
+use crate::{DoctorArgs, LogFormat, Remote, S3Args, ServeArgs, TlsArgs};
 
 fn tls_overrides(t: TlsArgs) -> anyhow::Result<sluice_server::config::Overrides> {
     let trusted_proxies = t
@@ -21,6 +21,16 @@ fn tls_overrides(t: TlsArgs) -> anyhow::Result<sluice_server::config::Overrides>
     })
 }
 
+fn s3_options(a: S3Args) -> sluice_server::config::S3Access {
+    sluice_server::config::S3Access {
+        endpoint: a.s3_endpoint,
+        region: a.s3_region,
+        access_key_id: a.s3_access_key_id,
+        secret_access_key: a.s3_secret_access_key.map(sluice_server::config::Secret::new),
+        allow_http: a.s3_allow_http,
+    }
+}
+
 pub(crate) async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -37,6 +47,7 @@ pub(crate) async fn serve(remote: Remote, a: ServeArgs) -> anyhow::Result<()> {
         client_listen: a.client_listen,
         admin_listen: a.admin_listen,
         no_access_log: a.no_access_log,
+        s3: s3_options(a.s3),
         ..tls_overrides(a.tls)?
     };
     // A service install's /etc/sluice/sluice.toml when no file is named.
@@ -56,6 +67,7 @@ pub(crate) async fn doctor(remote: Remote, a: DoctorArgs) -> anyhow::Result<()> 
         client_listen: a.client_listen,
         admin_listen: a.admin_listen,
         no_access_log: false,
+        s3: s3_options(a.s3),
         ..tls_overrides(a.tls)?
     };
     let file = crate::service_defaults::config_file(a.config.as_deref());
