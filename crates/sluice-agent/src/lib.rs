@@ -6,5 +6,6 @@ pub mod agent;
 pub mod fleet;
 pub mod profile;
 pub mod requests;
+pub mod soak;
 pub mod trust;
 pub mod wire;

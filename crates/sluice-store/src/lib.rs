@@ -109,6 +109,7 @@ mod approvals;
 mod automation;
 mod catalog;
 mod computers;
+mod consistency;
 mod ingest;
 mod jobs;
 mod leases;

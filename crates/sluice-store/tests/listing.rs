@@ -242,4 +242,6 @@ async fn group_counts_follow_status_and_membership(env: Env) {
     // A report for a computer that is unassigned now.
     s.set_update_statuses(&[status(1, 2, InstallState::Failed, 3)]).await.unwrap();
     check_scopes(s, &scopes, "report after the moves").await;
+    // After all of that, the store's own consistency check agrees with the counts.
+    assert_eq!(s.consistency_problems().await.unwrap(), Vec::<String>::new());
 }

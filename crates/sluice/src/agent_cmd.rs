@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use sluice_agent::agent::{Agent, Evaluator, MachineState};
 use sluice_agent::fleet::{self, FleetConfig};
 use sluice_agent::profile::{Profile, RulesEvaluator};
+use sluice_agent::soak::{self, SoakConfig};
 use sluice_agent::trust::Trust;
 
 #[derive(Subcommand, Debug)]
@@ -17,6 +18,9 @@ pub enum AgentCommand {
     Scan(ScanArgs),
     /// Many machines scanning and reporting at once (load test; loopback servers only)
     Fleet(FleetArgs),
+    /// Hold many machines for a duration, each scanning and reporting again after every
+    /// interval (soak test; loopback servers only)
+    Soak(SoakArgs),
 }
 
 #[derive(Args, Debug)]
@@ -68,12 +72,34 @@ pub struct FleetArgs {
     json: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct SoakArgs {
+    #[arg(long)]
+    server: String,
+    #[arg(long, default_value_t = 2000)]
+    clients: usize,
+    /// How long to hold them
+    #[arg(long, default_value_t = 600)]
+    seconds: u64,
+    /// Mean seconds between two scans of one machine
+    #[arg(long, default_value_t = 60)]
+    interval: u64,
+    /// Sample this process's resident memory (the server's pid) every --sample seconds
+    #[arg(long)]
+    watch_pid: Option<u32>,
+    #[arg(long, default_value_t = 10)]
+    sample: u64,
+    #[arg(long)]
+    json: bool,
+}
+
 pub async fn run(remote: &crate::Remote, c: AgentCommand) -> anyhow::Result<()> {
     // `--ca-cert`: the certificate an administrator would import into the machines' store.
     let trust = Trust::from_option(remote.ca_cert.as_deref())?;
     match c {
         AgentCommand::Scan(a) => scan(a, trust).await,
         AgentCommand::Fleet(a) => fleet_cmd(a, trust).await,
+        AgentCommand::Soak(a) => soak_cmd(a, trust).await,
     }
 }
 
@@ -175,5 +201,36 @@ async fn fleet_cmd(a: FleetArgs, trust: Trust) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(report.errors.is_empty(), "{} machine(s) failed", report.errors.values().sum::<usize>());
+    Ok(())
+}
+
+async fn soak_cmd(a: SoakArgs, trust: Trust) -> anyhow::Result<()> {
+    let profile = Profile::builtin();
+    let evaluator: Arc<dyn Evaluator> = Arc::new(RulesEvaluator::new(&profile));
+    let cfg = SoakConfig {
+        server: a.server.clone(),
+        clients: a.clients,
+        duration: Duration::from_secs(a.seconds),
+        interval: Duration::from_secs(a.interval.max(1)),
+        trust,
+        watch_pid: a.watch_pid,
+        sample_every: Duration::from_secs(a.sample.max(1)),
+    };
+    let report = soak::run(cfg, Arc::new(move |n| (profile.computer_info(&format!("soak{n:06}.sluice.test")), evaluator.clone()))).await;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        outln!(
+            "{} machine(s) held for {:.0}s: {} served, {} scan(s) (at least {} each), {} requests",
+            report.clients, report.elapsed_secs, report.clients_served, report.scans_completed, report.min_scans_per_client, report.requests
+        );
+        for (t, kib) in &report.rss_kib {
+            outln!("  {t:>6.0}s  server RSS {:>7.1} MiB", *kib as f64 / 1024.0);
+        }
+        for (kind, n) in &report.errors {
+            outln!("  errors {kind}: {n} ({})", report.error_examples.get(kind).map(String::as_str).unwrap_or(""));
+        }
+    }
+    anyhow::ensure!(report.errors.is_empty(), "{} scan(s) failed", report.errors.values().sum::<usize>());
     Ok(())
 }
