@@ -116,6 +116,11 @@ impl Store {
                 ));
             }
         }
+        let (kept, counted) = (self.fleet_standing().await?, self.recount_fleet_standing().await?);
+        if kept != counted {
+            let differ = kept.iter().filter(|k| !counted.contains(k)).map(|k| k.name.as_str()).collect::<Vec<_>>();
+            problems.push(format!("group_computer_counts: the groups {differ:?} differ from a fresh count"));
+        }
         Ok(problems)
     }
 }

@@ -47,6 +47,10 @@ async fn broken_counts_and_dangling_rows_are_reported() {
     let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url).unwrap().foreign_keys(false);
     let raw = sqlx::SqlitePool::connect_with(options).await.unwrap();
     sqlx::query("UPDATE update_counts SET failed = failed + 1").execute(&raw).await.unwrap();
+    sqlx::query("UPDATE group_computer_counts SET needing = needing + 1 WHERE group_id = 'a0a08746-4dbe-4a37-9adf-9e7652c0b421'")
+        .execute(&raw)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO computer_group_members (computer_id, group_id) VALUES ('pc-gone', 'a0a08746-4dbe-4a37-9adf-9e7652c0b421')")
         .execute(&raw)
         .await
@@ -56,5 +60,6 @@ async fn broken_counts_and_dangling_rows_are_reported() {
     let problems = store.consistency_problems().await.unwrap();
     let all = problems.join("\n");
     assert!(problems.iter().any(|p| p.starts_with("update_counts:")), "{all}");
+    assert!(problems.iter().any(|p| p.starts_with("group_computer_counts:") && p.contains("All Computers")), "{all}");
     assert!(problems.iter().any(|p| p.contains("missing parent") && p.contains("computer_group_members")), "{all}");
 }
