@@ -68,8 +68,8 @@ use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot prepare the directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    #[error("cannot prepare the directory {path} (setting `{setting}`): {source}")]
+    DataDir { path: String, setting: &'static str, source: std::io::Error },
     #[error("cannot open the database {url} (setting `database`: --database or SLUICE_DATABASE): {source}")]
     Database { url: String, source: sluice_store::StoreError },
     #[error("database: {0}")]
@@ -185,8 +185,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     };
     // The data directory holds the database with the cookie key and the admin secrets: only the
     // service user may enter it, and so for the content store, wherever it is configured.
-    for dir in [config.data_dir.clone(), config.content_root()] {
-        bootstrap::private_dir(&dir).map_err(|source| ServerError::DataDir { path: dir.display().to_string(), source })?;
+    for (dir, setting) in [(config.data_dir.clone(), "data: --data or SLUICE_DATA"), (config.content_root(), "content: --content or SLUICE_CONTENT")] {
+        bootstrap::private_dir(&dir).map_err(|source| ServerError::DataDir { path: dir.display().to_string(), setting, source })?;
     }
     // The content store before the database: an unreachable S3 endpoint or a missing bucket
     // stops the start here, with the setting named, before anything else is set up.

@@ -236,3 +236,21 @@ fn an_unreachable_database_stops_the_start_naming_the_setting() {
     assert!(err.contains("--database") && err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert!(!err.contains("secret-password"), "{err}");
 }
+
+/// A data directory that cannot be made stops the start too, naming the setting.
+#[test]
+fn an_unusable_data_directory_stops_the_start_naming_the_setting() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory below a regular file cannot be made, whoever runs the test (root included).
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--data", file.join("data").to_str().unwrap()])
+        .args(["--client-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .env_remove("SLUICE_CONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("--data") && err.contains("a-file"), "{err}");
+}
